@@ -1,0 +1,245 @@
+"""Typed pipeline configuration: one dataclass per section, strict YAML loading.
+
+Every field carries its reason; defaults follow the recipe and the published settings cited
+beside them. Unknown keys are an error (with their dotted path), so a typo never silently
+falls back to a default. There is no default for inputs or model paths: a config names them.
+``configs/default.yaml`` is the documented default the demo runs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+class ConfigError(ValueError):
+    """A config file or dict that does not match the schema below."""
+
+
+@dataclass
+class ReadConfig:
+    inputs: list[str] = field(default_factory=list)  # files, directories (recursive) or globs; required
+    max_record_bytes: int = 20_000_000  # trafilatura's own MAX_FILE_SIZE; larger records drop as too_large
+    default_source_kind: str = "text"  # source kind of plain text / JSONL / Parquet records that name none
+    text_field: str = "text"  # field holding the text in JSONL / Parquet inputs
+    id_field: str = "id"  # optional field with the record's own id in JSONL / Parquet inputs
+    url_field: str = "url"  # optional field with the record's address
+
+
+@dataclass
+class HtmlConfig:
+    # trafilatura 2.3.1 with favor_precision scored the best F1 on the ScrapingHub benchmark (BENCHMARKS.md)
+    favor_precision: bool = True
+    favor_recall: bool = False
+    include_tables: bool = True  # tables often hold the substance of Korean public pages
+    include_comments: bool = False  # reader comments are mostly chatter
+    # trafilatura's cache drops text seen before in the same process, which makes output depend on
+    # document order and worker layout; dedup is done globally later instead
+    deduplicate: bool = False
+    min_chars: int = 1  # extracted text shorter than this is no_main_text
+
+
+@dataclass
+class PdfConfig:
+    source_kind: str = "paper"  # papers and reports both come as PDF; set per input set
+
+
+@dataclass
+class PatentConfig:
+    source_kind: str = "patent"
+
+
+@dataclass
+class HwpConfig:
+    source_kind: str = "report"  # Korean public reports are mostly HWP/HWPX
+
+
+@dataclass
+class ExtractConfig:
+    # record formats to extract; a record of another format drops as format_disabled
+    formats: list[str] = field(
+        default_factory=lambda: ["html", "text", "pdf", "patent_xml", "patent_aps", "hwp", "hwpx"]
+    )
+    html: HtmlConfig = field(default_factory=HtmlConfig)
+    pdf: PdfConfig = field(default_factory=PdfConfig)
+    patent: PatentConfig = field(default_factory=PatentConfig)
+    hwp: HwpConfig = field(default_factory=HwpConfig)
+
+
+@dataclass
+class NormalizeConfig:
+    form: str = "NFC"  # NFC keeps Hangul syllables composed (NFD would split them into jamo)
+    fix_mojibake: bool = True  # ftfy repairs text decoded with the wrong codec
+    max_blank_lines: int = 1  # runs of blank lines collapse to this many
+
+
+@dataclass
+class LangIdConfig:
+    model_path: str = ""  # fastText lid.176 model file (required; `make setup` puts one in models/)
+    languages: list[str] = field(default_factory=lambda: ["ko", "en"])  # kept languages
+    min_score: float = 0.65  # FineWeb's language-score threshold for its kept languages
+
+
+@dataclass
+class QualityConfig:
+    english: bool = True  # Gopher, C4 and FineWeb rules on English documents
+    korean: bool = True  # FineWeb-2 Korean thresholds on Korean documents
+
+
+@dataclass
+class BoilerplateConfig:
+    enabled: bool = True  # line-level removal of Korean/English web chrome (bylines, copyright, share)
+
+
+@dataclass
+class PIIConfig:
+    enabled: bool = True
+    types: list[str] = field(
+        default_factory=lambda: ["email", "phone", "rrn", "card", "ip"]
+    )  # what to redact; each becomes a typed placeholder such as <EMAIL>
+
+
+@dataclass
+class DedupConfig:
+    exact: bool = True  # drop documents whose normalized text hashes equal
+    near: bool = True  # MinHash LSH near-duplicate removal
+    num_perm: int = 112  # 14 bands x 8 rows (see dataflow/dedup/minhash.py for the choice)
+    bands: int = 14
+    rows: int = 8
+    ngram: int = 5  # shingle length in units below
+    unit: str = "char"  # char (Korean-safe, no tokenizer) or word
+    seed: int = 1
+
+
+@dataclass
+class SnapshotConfig:
+    catalog_uri: str = ""  # SQLAlchemy URL; '' = sqlite:///<data_root>/catalog.db
+    warehouse: str = ""  # '' = file://<data_root>/warehouse
+    catalog_name: str = "dataflow"
+    namespace: str = "corpus"
+    mode: str = "append"  # append: each run adds its documents; overwrite: the table holds only this run
+    tag: str = ""  # optional tag put on the committed documents snapshot, e.g. "release-2026-11"
+
+
+@dataclass
+class SparkOptions:
+    master: str = "local[*]"
+    driver_memory: str = "4g"
+    shuffle_partitions: int = 4
+    conf: dict[str, str] = field(default_factory=dict)  # any other spark.* setting
+
+
+@dataclass
+class BeamOptions:
+    runner: str = "DirectRunner"
+    flags: list[str] = field(default_factory=list)  # passed to PipelineOptions as given
+
+
+@dataclass
+class EngineConfig:
+    name: str = "local"  # local (embedded default), spark or beam
+    workers: int = 2  # processes (local), parallelism (spark/beam)
+    tasks: int = 0  # shards of the input list; 0 = as many as workers
+    spark: SparkOptions = field(default_factory=SparkOptions)
+    beam: BeamOptions = field(default_factory=BeamOptions)
+
+
+@dataclass
+class PipelineConfig:
+    data_root: str = "data"  # catalog, warehouse and run scratch live under here
+    run_id: str = ""  # '' = derived from the config hash and the input manifest (reruns are idempotent)
+    read: ReadConfig = field(default_factory=ReadConfig)
+    extract: ExtractConfig = field(default_factory=ExtractConfig)
+    normalize: NormalizeConfig = field(default_factory=NormalizeConfig)
+    langid: LangIdConfig = field(default_factory=LangIdConfig)
+    boilerplate: BoilerplateConfig = field(default_factory=BoilerplateConfig)
+    quality: QualityConfig = field(default_factory=QualityConfig)
+    pii: PIIConfig = field(default_factory=PIIConfig)
+    dedup: DedupConfig = field(default_factory=DedupConfig)
+    snapshot: SnapshotConfig = field(default_factory=SnapshotConfig)
+    engine: EngineConfig = field(default_factory=EngineConfig)
+
+    def hash(self) -> str:
+        """sha256 of everything that can change the output (not the engine, run id or paths)."""
+        data = dataclasses.asdict(self)
+        for k in ("engine", "run_id", "data_root", "snapshot"):
+            data.pop(k)
+        data["read"].pop("inputs")
+        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+
+def _check(value: Any, hint: Any, path: str) -> Any:
+    origin = typing.get_origin(hint)
+    if dataclasses.is_dataclass(hint):
+        return from_dict(hint, value, path)
+    if origin is list:
+        if not isinstance(value, list):
+            raise ConfigError(f"{path}: expected a list, got {value!r}")
+        (item,) = typing.get_args(hint)
+        return [_check(v, item, f"{path}[{i}]") for i, v in enumerate(value)]
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{path}: expected a mapping, got {value!r}")
+        _, item = typing.get_args(hint)
+        return {str(k): _check(v, item, f"{path}.{k}") for k, v in value.items()}
+    if origin in (typing.Union, types.UnionType):
+        for arg in typing.get_args(hint):
+            try:
+                return _check(value, arg, path)
+            except ConfigError:
+                continue
+        raise ConfigError(f"{path}: {value!r} is not {hint}")
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if hint is type(None):
+        if value is not None:
+            raise ConfigError(f"{path}: expected null")
+        return None
+    if not isinstance(value, hint) or (hint is int and isinstance(value, bool)):
+        raise ConfigError(f"{path}: expected {hint.__name__}, got {type(value).__name__} {value!r}")
+    return value
+
+
+def from_dict(cls: type, data: dict[str, Any] | None, path: str = "") -> Any:
+    """Build dataclass ``cls`` from a dict, rejecting unknown keys and wrong types."""
+    data = data or {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path or 'config'}: expected a mapping, got {data!r}")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        where = f" in {path}" if path else ""
+        raise ConfigError(f"unknown key(s){where}: {', '.join(unknown)} (known: {', '.join(sorted(names))})")
+    kwargs = {k: _check(v, hints[k], f"{path}.{k}" if path else k) for k, v in data.items()}
+    return cls(**kwargs)
+
+
+def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> PipelineConfig:
+    """Load a YAML config (or the defaults when ``path`` is None), then apply dotted overrides.
+
+    ``overrides`` maps dotted keys to values, e.g. ``{"engine.name": "spark"}``.
+    """
+    data: dict[str, Any] = {}
+    if path is not None:
+        try:
+            data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        except FileNotFoundError:
+            raise ConfigError(f"config file not found: {path}") from None
+        except yaml.YAMLError as err:
+            raise ConfigError(f"config file {path} is not valid YAML: {err}") from None
+    for dotted, value in (overrides or {}).items():
+        node = data
+        *parents, leaf = dotted.split(".")
+        for p in parents:
+            node = node.setdefault(p, {})
+        node[leaf] = value
+    return from_dict(PipelineConfig, data)

@@ -1,0 +1,119 @@
+"""Arrow schemas of the corpus tables: documents, rejects, stage_stats and inputs.
+
+These are the on-disk contracts every part of the platform shares: the engines write Parquet
+with exactly these schemas, the snapshot module commits them as Iceberg tables, reports read
+``stage_stats`` and training reads ``documents``. Spark and Beam schemas are derived from
+these (``schemas.derive``), never written a second time.
+
+Changing a field is a versioned migration: bump ``CORPUS_SCHEMA_VERSION`` and write down what
+changed in ``schemas/CHANGELOG.md``. The version is stored in every Parquet file's schema
+metadata and in every Iceberg table's properties.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+CORPUS_SCHEMA_VERSION = "1"
+
+
+def _field(name: str, type_: pa.DataType, doc: str, nullable: bool = False) -> pa.Field:
+    return pa.field(name, type_, nullable=nullable, metadata={"doc": doc})
+
+
+def _schema(fields: list[pa.Field], doc: str) -> pa.Schema:
+    return pa.schema(fields, metadata={"doc": doc, "schema_version": CORPUS_SCHEMA_VERSION})
+
+
+DOCUMENTS = _schema(
+    [
+        _field("id", pa.string(), "Stable document id: 16 hex chars of sha1(source_uri + '#' + record locator)."),
+        _field("text", pa.string(), "Cleaned text: extracted, normalized, boilerplate removed, PII redacted."),
+        _field("source_kind", pa.string(), "What kind of source the text came from: web, paper, patent, report, text."),
+        _field("source_uri", pa.string(), "URI of the input file the record was read from."),
+        _field("url", pa.string(), "Original address of the page or document, when the input names one.", True),
+        _field("language", pa.string(), "ISO 639-1 code from language ID (ko, en, ...)."),
+        _field("language_score", pa.float32(), "Language-ID probability of `language`, 0..1."),
+        _field(
+            "quality_signals",
+            pa.map_(pa.string(), pa.float64()),
+            "Numeric signals the quality filters computed (e.g. mean word length, stop-word count, "
+            "duplicate-line fraction), keyed by signal name.",
+        ),
+        _field("quality_score", pa.float32(), "Model-based quality score 0..1 where a classifier ran.", True),
+        _field("pii_counts", pa.map_(pa.string(), pa.int32()), "Number of redactions per PII type (email, phone, ...)."),
+        _field(
+            "dedup_cluster",
+            pa.string(),
+            "Id of the near-duplicate cluster the document represents (the kept member's id), "
+            "null when it had no duplicate.",
+            True,
+        ),
+        _field("n_bytes", pa.int64(), "UTF-8 length of `text` in bytes."),
+        _field("n_chars", pa.int64(), "Length of `text` in Unicode code points."),
+        _field("metadata", pa.string(), "Extractor metadata as a JSON object (title, date, page count, ...)."),
+        _field("run_id", pa.string(), "Id of the pipeline run that committed the document."),
+    ],
+    "Documents kept by a pipeline run: the table training reads.",
+)
+
+REJECTS = _schema(
+    [
+        _field("id", pa.string(), "Document id (same rule as documents.id)."),
+        _field("run_id", pa.string(), "Id of the pipeline run."),
+        _field("source_kind", pa.string(), "Source kind of the record (web, paper, ...)."),
+        _field("source_uri", pa.string(), "URI of the input file."),
+        _field("url", pa.string(), "Original address of the page, when known.", True),
+        _field("stage", pa.string(), "Name of the stage that dropped the document or where it failed."),
+        _field("outcome", pa.string(), "'dropped' (a rule said no) or 'failed' (an error was raised)."),
+        _field("reason", pa.string(), "Stable snake_case reason, e.g. gopher_short_doc, too_large, failed."),
+        _field("error", pa.string(), "Error type and message for failed documents.", True),
+        _field("language", pa.string(), "Language at the time of rejection ('' before language ID)."),
+        _field("excerpt", pa.string(), "First characters of the text (or of the raw input) for auditing."),
+        _field("n_bytes", pa.int64(), "UTF-8 bytes of the text when it was rejected (raw bytes before extraction)."),
+        _field("n_chars", pa.int64(), "Characters of the text when it was rejected (0 before extraction)."),
+        _field("duplicate_of", pa.string(), "For dedup reasons: id of the kept document it duplicates.", True),
+    ],
+    "Every document a run dropped or failed on, with the stage and the reason.",
+)
+
+STAGE_STATS = _schema(
+    [
+        _field("run_id", pa.string(), "Id of the pipeline run."),
+        _field("stage_index", pa.int32(), "Position of the stage in the pipeline, 0 = reading the inputs."),
+        _field("stage", pa.string(), "Stage name (stable, snake_case)."),
+        _field("source_kind", pa.string(), "Source kind of the documents in this row."),
+        _field("language", pa.string(), "Language after the stage ran ('' before language ID)."),
+        _field("outcome", pa.string(), "'kept', 'dropped' or 'failed'."),
+        _field("reason", pa.string(), "Reject reason; '' for kept documents."),
+        _field("docs_in", pa.int64(), "Documents entering the stage with this key."),
+        _field("docs_out", pa.int64(), "Documents leaving the stage (equal to docs_in for kept rows, else 0)."),
+        _field("bytes_in", pa.int64(), "UTF-8 bytes of their text before the stage (raw bytes for the reader)."),
+        _field("bytes_out", pa.int64(), "UTF-8 bytes of their text after the stage (0 when dropped)."),
+        _field("chars_in", pa.int64(), "Characters before the stage (0 for raw, not yet extracted input)."),
+        _field("chars_out", pa.int64(), "Characters after the stage (0 when dropped)."),
+    ],
+    "Per-stage filtering statistics. One row per (stage, source kind, language, outcome, reason); "
+    "summing docs_out of a stage gives docs_in of the next.",
+)
+
+INPUTS = _schema(
+    [
+        _field("run_id", pa.string(), "Id of the pipeline run."),
+        _field("uri", pa.string(), "URI of the input file."),
+        _field("size_bytes", pa.int64(), "File size in bytes."),
+        _field("content_hash", pa.string(), "sha256 of the file's bytes, hex."),
+        _field("format", pa.string(), "Format detected from the content: html, warc, jsonl, parquet, text, pdf, ..."),
+        _field("status", pa.string(), "'read' (all records), 'partial' (read until an error) or 'failed'."),
+        _field("error", pa.string(), "What went wrong for partial or failed inputs.", True),
+        _field("records", pa.int64(), "Records (documents) read from the file."),
+    ],
+    "The inputs manifest: every file a run read, with its hash, so a snapshot names its exact inputs.",
+)
+
+TABLES: dict[str, pa.Schema] = {
+    "documents": DOCUMENTS,
+    "rejects": REJECTS,
+    "stage_stats": STAGE_STATS,
+    "inputs": INPUTS,
+}

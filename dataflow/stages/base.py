@@ -105,16 +105,14 @@ class Ledger:
     ) -> None:
         meta = doc.metadata
         outcome = meta.get(Meta.OUTCOME, KEPT)
-        key = (
-            stage_index,
-            stage,
-            meta.get(Meta.SOURCE_KIND, ""),
-            meta.get(Meta.LANGUAGE, "") or "",
-            outcome,
-            "" if outcome == KEPT else meta.get(Meta.REASON, ""),
-        )
+        reason = "" if outcome == KEPT else meta.get(Meta.REASON, "")
+        kind, lang = meta.get(Meta.SOURCE_KIND, ""), meta.get(Meta.LANGUAGE, "") or ""
+        self.count((stage_index, stage, kind, lang, outcome, reason), before, after)
+
+    def count(self, key: StatKey, before: tuple[int, int], after: tuple[int, int]) -> None:
+        """Count one document under ``key`` with its (bytes, chars) before and after the stage."""
         cell = self.cells.setdefault(key, [0] * 6)
-        kept = outcome == KEPT
+        kept = key[4] == KEPT
         cell[0] += 1
         cell[1] += kept
         cell[2] += before[0]

@@ -1,0 +1,49 @@
+# Two commands on a fresh machine: `make demo` (runs the pipeline on the sample corpus) and `make test`.
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+LID    := models/lid.176.ftz
+
+.PHONY: setup demo test test-fast lint format bench bench-gpu clean
+
+setup: $(STAMP) $(LID)
+
+# torch first, from the local CPU wheel: a bare `torch` requirement would pull a multi-GB CUDA build
+$(STAMP): requirements.txt pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q -U pip
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -r requirements.txt
+	$(PY) -m pip install -q --no-deps -e .
+	touch $@
+
+$(LID): | $(STAMP)
+	$(PY) -m quality_models.lid176 $@
+
+demo: setup
+	$(VENV)/bin/dataflow run -c configs/default.yaml
+	$(VENV)/bin/dataflow report -c configs/default.yaml --format html -o data/demo/report.html
+	@echo "HTML report: data/demo/report.html"
+
+test: setup
+	PYSPARK_PYTHON=$(abspath $(PY)) HF_HUB_OFFLINE=1 $(VENV)/bin/pytest -q
+
+test-fast: setup
+	HF_HUB_OFFLINE=1 $(VENV)/bin/pytest -q -m "not slow"
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: setup
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+bench: setup
+	$(PY) bench/run_all.py
+
+bench-gpu: setup
+	$(PY) bench/bench_gpu_train.py
+
+clean:
+	rm -rf data/demo bench/results

@@ -1,0 +1,63 @@
+"""Documents to table rows: the one place a pipeline ``Document`` becomes a documents or rejects row."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from datatrove.data import Document
+
+from dataflow.stages.base import KEPT, Meta, doc_size
+
+
+def _json_default(value: Any) -> str:
+    return str(value)
+
+
+def document_row(doc: Document, run_id: str) -> dict[str, Any]:
+    """A kept document as a row of the ``documents`` schema."""
+    meta = doc.metadata
+    n_bytes, n_chars = doc_size(doc)
+    return dict(
+        id=doc.id,
+        text=doc.text,
+        source_kind=meta.get(Meta.SOURCE_KIND, ""),
+        source_uri=meta.get(Meta.SOURCE_URI, ""),
+        url=meta.get(Meta.URL),
+        language=meta.get(Meta.LANGUAGE, ""),
+        language_score=float(meta.get(Meta.LANGUAGE_SCORE, 0.0)),
+        quality_signals={k: float(v) for k, v in (meta.get(Meta.QUALITY_SIGNALS) or {}).items()},
+        quality_score=meta.get(Meta.QUALITY_SCORE),
+        pii_counts={k: int(v) for k, v in (meta.get(Meta.PII_COUNTS) or {}).items()},
+        dedup_cluster=meta.get(Meta.DEDUP_CLUSTER),
+        n_bytes=n_bytes,
+        n_chars=n_chars,
+        metadata=json.dumps(meta.get(Meta.EXTRACT_META) or {}, ensure_ascii=False, default=_json_default),
+        run_id=run_id,
+    )
+
+
+def reject_row(doc: Document, run_id: str) -> dict[str, Any]:
+    """A dropped or failed document as a row of the ``rejects`` schema."""
+    meta = doc.metadata
+    n_bytes, n_chars = doc_size(doc)
+    return dict(
+        id=doc.id,
+        run_id=run_id,
+        source_kind=meta.get(Meta.SOURCE_KIND, ""),
+        source_uri=meta.get(Meta.SOURCE_URI, ""),
+        url=meta.get(Meta.URL),
+        stage=meta.get(Meta.STAGE, ""),
+        outcome=meta.get(Meta.OUTCOME, ""),
+        reason=meta.get(Meta.REASON, ""),
+        error=meta.get(Meta.ERROR),
+        language=meta.get(Meta.LANGUAGE, "") or "",
+        excerpt=meta.get(Meta.EXCERPT, ""),
+        n_bytes=n_bytes,
+        n_chars=n_chars,
+        duplicate_of=meta.get(Meta.DUPLICATE_OF),
+    )
+
+
+def is_kept(doc: Document) -> bool:
+    return doc.metadata.get(Meta.OUTCOME, KEPT) == KEPT

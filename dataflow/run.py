@@ -1,0 +1,163 @@
+"""The run driver: discover inputs, run an engine, commit the snapshot, return the headline.
+
+    cfg = load_config("configs/default.yaml")
+    result = run_pipeline(cfg)
+    print(result.run_id, result.commit.snapshot_ids["documents"], result.report.headline)
+
+The driver is the same for every engine: engines only turn input files into Parquet files, a
+ledger and manifest rows (``EngineResult``); reading, committing and reporting stay here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from dataflow.config import PipelineConfig
+from dataflow.engines.result import EngineResult
+from dataflow.readers.discover import InputFile, discover
+from dataflow.snapshots.catalog import open_catalog, open_table
+from dataflow.snapshots.commit import RunCommit, commit_run, run_snapshot
+from dataflow.snapshots.files import run_data_dir, write_parts
+from schemas import CORPUS_SCHEMA_VERSION, TABLES
+
+log = logging.getLogger(__name__)
+
+
+class AccountingError(RuntimeError):
+    """The ledger does not add up: a bug, never committed."""
+
+
+@dataclass
+class RunResult:
+    run_id: str
+    commit: RunCommit
+    report: object  # dataflow.reports.model.Report of this run
+    data_root: Path
+
+
+def derive_run_id(cfg: PipelineConfig, files: list[InputFile]) -> str:
+    """A run id that is the same for the same config and the same input files (uri, size, mtime),
+    so rerunning an unchanged job commits nothing new."""
+    h = hashlib.sha256(cfg.hash().encode())
+    for f in files:
+        h.update(f"{f.uri}\0{f.size}\0{f.path.stat().st_mtime_ns}\n".encode())
+    return "run-" + h.hexdigest()[:16]
+
+
+def code_version() -> str:
+    """Package version plus the git commit of the checkout, when there is one."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        v = version("dataflow-ko")
+    except PackageNotFoundError:
+        v = "0+unknown"
+    try:
+        sha = subprocess.run(
+            ["git", "rev-parse", "--short=12", "HEAD"],
+            cwd=Path(__file__).parent, capture_output=True, text=True, timeout=5, check=True,
+        ).stdout.strip()
+        return f"{v}+g{sha}"
+    except (OSError, subprocess.SubprocessError):
+        return v
+
+
+def _engine(name: str):
+    if name == "local":
+        from dataflow.engines.local import run_local
+
+        return run_local
+    if name == "spark":
+        from dataflow.engines.spark import run_spark
+
+        return run_spark
+    if name == "beam":
+        from dataflow.engines.beam import run_beam
+
+        return run_beam
+    raise ValueError(f"unknown engine {name!r}: choose local, spark or beam")
+
+
+def run_pipeline(cfg: PipelineConfig) -> RunResult:
+    """Run the pipeline described by ``cfg`` and commit its snapshot (once per run id)."""
+    from dataflow.reports.model import build_report
+
+    if not cfg.read.inputs:
+        raise ValueError("no inputs: set read.inputs in the config (files, directories or globs)")
+    if not cfg.langid.model_path:
+        raise ValueError("langid.model_path is required (a fastText lid.176 file; `make setup` puts one in models/)")
+    engine = _engine(cfg.engine.name)
+    files = discover(cfg.read.inputs)
+    run_id = cfg.run_id or derive_run_id(cfg, files)
+    data_root = Path(cfg.data_root).resolve()
+    catalog = open_catalog(cfg.snapshot, data_root)
+    tables = {name: open_table(catalog, cfg.snapshot.namespace, name) for name in TABLES}
+
+    if run_snapshot(tables["documents"], run_id) is not None:
+        log.info("run %s is already committed: nothing to do", run_id)
+        commit = commit_run(catalog, cfg.snapshot.namespace, run_id, {}, {}, cfg.snapshot.mode, cfg.snapshot.tag)
+        return RunResult(run_id, commit, load_run_report(cfg, run_id), data_root)
+
+    table_dirs = {name: run_data_dir(t.location(), run_id) for name, t in tables.items()}
+    result: EngineResult = engine(cfg, files, run_id, data_root / "runs" / run_id, table_dirs)
+
+    stats_rows = result.ledger.to_rows(run_id)
+    manifests = [dict(m, run_id=run_id) for m in result.manifests]
+    run_meta = dict(run_id=run_id, engine=cfg.engine.name, config_hash=cfg.hash(), inputs=len(files))
+    report = build_report(stats_rows, [], run_meta)
+    if report.accounting_errors:
+        raise AccountingError("; ".join(report.accounting_errors))
+    files_out = dict(result.files)
+    files_out["stage_stats"] = write_parts("stage_stats", table_dirs["stage_stats"], [stats_rows])
+    files_out["inputs"] = write_parts("inputs", table_dirs["inputs"], [manifests])
+    manifest_hash = hashlib.sha256(
+        json.dumps(sorted((m["uri"], m["content_hash"]) for m in manifests)).encode()
+    ).hexdigest()
+    h = report.headline
+    properties = {
+        "dataflow.config_hash": cfg.hash(),
+        "dataflow.code_version": code_version(),
+        "dataflow.schema_version": CORPUS_SCHEMA_VERSION,
+        "dataflow.engine": cfg.engine.name,
+        "dataflow.inputs": str(len(manifests)),
+        "dataflow.inputs_sha256": manifest_hash,
+        "dataflow.docs_in": str(h.docs_in),
+        "dataflow.docs_out": str(h.docs_out),
+        "dataflow.samples_removed": f"{h.samples_removed:.4f}",
+        "dataflow.volume_removed": f"{h.volume_removed:.4f}",
+        "dataflow.language_mix": json.dumps(report.language_mix_chars, sort_keys=True),
+    }
+    commit = commit_run(
+        catalog, cfg.snapshot.namespace, run_id, files_out, properties, cfg.snapshot.mode, cfg.snapshot.tag
+    )
+    return RunResult(run_id, commit, load_run_report(cfg, run_id), data_root)
+
+
+def load_run_report(cfg: PipelineConfig, run_id: str | None = None, examples_per_reason: int = 3):
+    """Build the report of a committed run from its stats and rejects tables (not from logs).
+
+    ``run_id`` None = the run of the current documents snapshot.
+    """
+    from dataflow.reports.model import build_report
+    from dataflow.snapshots.read import read_snapshot
+
+    root = Path(cfg.data_root)
+    docs = read_snapshot(f"run:{run_id}" if run_id else None, data_root=root, config=cfg.snapshot)
+    run_id = docs.run_id
+    where = f"run_id == '{run_id}'"
+    stats = read_snapshot(f"run:{run_id}", table="stage_stats", data_root=root, config=cfg.snapshot)
+    rejects = read_snapshot(f"run:{run_id}", table="rejects", data_root=root, config=cfg.snapshot)
+    stats_rows = stats.to_arrow(row_filter=where).to_pylist()
+    examples: dict[tuple[str, str], list[dict]] = {}
+    for batch in rejects.batches(row_filter=where):
+        for row in batch.to_pylist():
+            bucket = examples.setdefault((row["stage"], row["reason"]), [])
+            if len(bucket) < examples_per_reason:
+                bucket.append(row)
+    run_meta = dict(docs.summary, run_id=run_id, snapshot_id=docs.snapshot_id, tags=docs.tags)
+    return build_report(stats_rows, [r for rows in examples.values() for r in rows], run_meta)

@@ -44,22 +44,47 @@ class HtmlConfig:
     # trafilatura's cache drops text seen before in the same process, which makes output depend on
     # document order and worker layout; dedup is done globally later instead
     deduplicate: bool = False
-    min_chars: int = 1  # extracted text shorter than this is no_main_text
+    # extracted text shorter than this is no_main_text: what trafilatura's fallback returns for a page
+    # that is only navigation ("Home Login") is below it, and so is anything the quality filters would drop
+    # anyway (Gopher wants >= 50 words; 50 characters is ~12 Korean words)
+    min_chars: int = 50
+    # skip trafilatura's fallback extractors: ~2x faster, but with favor_precision F1 drops 0.964 -> 0.946 and
+    # the Korean donga page comes out empty (bench/bench_extraction.py)
+    fast: bool = False
+    # trafilatura's metadata (author, date, sitename, ...) costs ~30% more CPU per page and does not change
+    # the text; off, the title still comes from <title>
+    with_metadata: bool = False
 
 
 @dataclass
 class PdfConfig:
     source_kind: str = "paper"  # papers and reports both come as PDF; set per input set
+    # pages read per file; later pages are skipped (metadata pages_extracted). At ~40 pages/s per core
+    # (bench/bench_pdf.py) 2,000 pages is under a minute, so one giant file cannot stall a worker
+    max_pages: int = 2000
+    tables: bool = True  # ruled tables found by PyMuPDF's find_tables come out as Markdown rows
+    # "auto": a Korean line that wraps mid-word (no trailing space, full line) joins without a space, so
+    # 확\n진자 -> 확진자; "space": always a space, as docling's ground truth does (see bench/bench_pdf.py)
+    korean_line_join: str = "auto"
 
 
 @dataclass
 class PatentConfig:
     source_kind: str = "patent"
+    # title/abstract/description/claims also as metadata fields (the metadata JSON then repeats the text)
+    fields_in_metadata: bool = True
 
 
 @dataclass
 class HwpConfig:
     source_kind: str = "report"  # Korean public reports are mostly HWP/HWPX
+    headers_footers: bool = True  # stored once per section (not per page), so kept once, after the body
+    notes: bool = True  # footnotes and endnotes, appended after the body
+    # inflated bytes per document (all sections / zip members): 10x read.max_record_bytes, since
+    # Korean text deflates 3-10x; more is treated as a decompression bomb (zip_bomb)
+    max_uncompressed_bytes: int = 200_000_000
+    max_member_bytes: int = 100_000_000  # one HWPX zip member (a section's XML)
+    pua_to_jamo: bool = True  # old Hangul stored as Hanyang private-use chars -> Unicode jamo (hypua2jamo)
 
 
 @dataclass
@@ -86,6 +111,9 @@ class LangIdConfig:
     model_path: str = ""  # fastText lid.176 model file (required; `make setup` puts one in models/)
     languages: list[str] = field(default_factory=lambda: ["ko", "en"])  # kept languages
     min_score: float = 0.65  # FineWeb's language-score threshold for its kept languages
+    # per-language thresholds over min_score; ko: FineWeb-2 configs/kor_Hang.yml language_score (set on GlotLID;
+    # with lid.176 only 1 of 964 KorQuAD paragraphs, a song list, scores below it)
+    min_scores: dict[str, float] = field(default_factory=lambda: {"ko": 0.842})
 
 
 @dataclass
@@ -105,18 +133,36 @@ class PIIConfig:
     types: list[str] = field(
         default_factory=lambda: ["email", "phone", "rrn", "card", "ip"]
     )  # what to redact; each becomes a typed placeholder such as <EMAIL>
+    # RRNs issued since October 2020 carry random trailing digits with no check digit; True keeps
+    # false positives low (date + checksum), False also catches the new numbers (date only)
+    rrn_require_checksum: bool = True
+    ip_public_only: bool = True  # FineWeb/datatrove PIIFormatter: private/reserved addresses identify no one
 
 
 @dataclass
 class DedupConfig:
-    exact: bool = True  # drop documents whose normalized text hashes equal
-    near: bool = True  # MinHash LSH near-duplicate removal
-    num_perm: int = 112  # 14 bands x 8 rows (see dataflow/dedup/minhash.py for the choice)
+    # Values chosen by bench/bench_dedup.py (BENCHMARKS.md): planted copies of 947 KorQuAD and 628
+    # English news paragraphs, 10 edit kinds each, precision/recall per setting.
+    exact: bool = True  # drop documents whose canonical text (NFKC, casefold, no punctuation) hashes equal
+    near: bool = True  # MinHash LSH near-duplicate removal among the exact survivors
+    # char: code points with spaces removed (spacing-insensitive, no tokenizer). Measured best recall at zero
+    # false pairs on both languages; word 5-grams (FineWeb) catch only 46 % of light edits (Korean eojeol are
+    # long units), Kiwi morphemes are no better than chars and 40x slower (214 vs 9,200 docs/s)
+    unit: str = "char"
+    # 5: n=4 has 10x more expected false pairs on English news (background Jaccard), n=6-7 lose recall
+    ngram: int = 5
+    # 14 bands x 8 rows = 112 permutations, FineWeb's layout: S-curve threshold (1/14)^(1/8) = 0.72, in the
+    # usual 0.7-0.8. Char 5-grams: recall 0.83 (ko) / 0.88 (en) of light edits (<= 10 % words, spacing,
+    # reorder, boilerplate), 0 false pairs, ~10 (ko) / ~80 (en) expected false pairs per 1M same-domain docs.
+    # 20x7 (0.65) gains 9 points of recall but has 10x the false pairs; 16x8 is within 2 points of 14x8
     bands: int = 14
     rows: int = 8
-    ngram: int = 5  # shingle length in units below
-    unit: str = "char"  # char (Korean-safe, no tokenizer) or word
-    seed: int = 1
+    seed: int = 1  # seed of datasketch's permutations; changing it changes every band key
+
+    @property
+    def num_perm(self) -> int:
+        """Signature length: bands x rows (no separate field that could disagree with them)."""
+        return self.bands * self.rows
 
 
 @dataclass

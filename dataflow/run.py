@@ -15,6 +15,7 @@ import json
 import logging
 import subprocess
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from dataflow.config import PipelineConfig
@@ -108,7 +109,7 @@ def run_pipeline(cfg: PipelineConfig) -> RunResult:
 
     stats_rows = result.ledger.to_rows(run_id)
     manifests = [dict(m, run_id=run_id) for m in result.manifests]
-    run_meta = dict(run_id=run_id, engine=cfg.engine.name, config_hash=cfg.hash(), inputs=len(files))
+    run_meta = dict(run_id=run_id, engine=cfg.engine.name, config_hash=cfg.hash(), input_files=len(files))
     report = build_report(stats_rows, [], run_meta)
     if report.accounting_errors:
         raise AccountingError("; ".join(report.accounting_errors))
@@ -124,18 +125,24 @@ def run_pipeline(cfg: PipelineConfig) -> RunResult:
         "dataflow.code_version": code_version(),
         "dataflow.schema_version": CORPUS_SCHEMA_VERSION,
         "dataflow.engine": cfg.engine.name,
-        "dataflow.inputs": str(len(manifests)),
+        "dataflow.input_files": str(len(manifests)),
         "dataflow.inputs_sha256": manifest_hash,
         "dataflow.docs_in": str(h.docs_in),
         "dataflow.docs_out": str(h.docs_out),
-        "dataflow.samples_removed": f"{h.samples_removed:.4f}",
-        "dataflow.volume_removed": f"{h.volume_removed:.4f}",
-        "dataflow.language_mix": json.dumps(report.language_mix_chars, sort_keys=True),
+        "dataflow.samples_removed": _fraction(h.samples_removed),
+        "dataflow.volume_removed": _fraction(h.volume_removed),
+        "dataflow.language_mix_chars": json.dumps(
+            dict(zip(report.language_mix.languages, (round(x, 4) for x in report.language_mix.chars_share)))
+        ),
     }
     commit = commit_run(
         catalog, cfg.snapshot.namespace, run_id, files_out, properties, cfg.snapshot.mode, cfg.snapshot.tag
     )
     return RunResult(run_id, commit, load_run_report(cfg, run_id), data_root)
+
+
+def _fraction(value: float | None) -> str:
+    return "" if value is None else f"{value:.4f}"
 
 
 def load_run_report(cfg: PipelineConfig, run_id: str | None = None, examples_per_reason: int = 3):
@@ -159,5 +166,8 @@ def load_run_report(cfg: PipelineConfig, run_id: str | None = None, examples_per
             bucket = examples.setdefault((row["stage"], row["reason"]), [])
             if len(bucket) < examples_per_reason:
                 bucket.append(row)
-    run_meta = dict(docs.summary, run_id=run_id, snapshot_id=docs.snapshot_id, tags=docs.tags)
+    run_meta = {k.removeprefix("dataflow."): v for k, v in docs.summary.items() if k.startswith("dataflow.")}
+    snap = docs.table.snapshot_by_id(docs.snapshot_id)
+    committed = datetime.fromtimestamp(snap.timestamp_ms / 1000, UTC).isoformat(timespec="seconds")
+    run_meta.update(run_id=run_id, snapshot_id=docs.snapshot_id, committed_at=committed, tag=",".join(docs.tags))
     return build_report(stats_rows, [r for rows in examples.values() for r in rows], run_meta)

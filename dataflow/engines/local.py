@@ -138,11 +138,14 @@ def run_local(
                 out[kind].append(row)
             for kind, rows in out.items():
                 writers[kind].write(rows)
+    # URIs built from the directory URI, not Path.as_uri(): that percent-encodes the "=" of run_id=...,
+    # which pyiceberg does not decode
+    rejects_root = table_dirs["rejects"].rstrip("/")
     stream_rejects = sorted(Path(table_dirs["rejects"].removeprefix("file://")).glob("stream-*.parquet"))
     return EngineResult(
         files={
             "documents": docs_writer.close(),
-            "rejects": [p.as_uri() for p in stream_rejects] + rejects_writer.close(),
+            "rejects": [f"{rejects_root}/{p.name}" for p in stream_rejects] + rejects_writer.close(),
         },
         ledger=ledger,
         manifests=manifests,

@@ -1,0 +1,138 @@
+"""Throughput of the text stages (normalize, boilerplate, langid, quality) on real Korean and English text.
+
+Run: ``.venv/bin/python bench/bench_text_stages.py`` (prints Markdown tables; about a minute on 2 cores).
+
+Corpora (../shared/testdata): the 140 KorQuAD v1 dev articles (Korean Wikipedia, paragraphs joined by
+newlines) and the 181 ScrapingHub ground-truth article bodies (English news and blogs). Each stage runs
+alone, in pipeline order, on the documents the previous stage kept, on one core in one process, after a
+warm-up document has loaded its model (fastText, Kiwi, spaCy); best of three runs. MB are UTF-8 input bytes.
+
+Baselines, same documents, same process:
+* language ID: datatrove's ``LanguageFilter`` on the same lid.176 file (ENVIRONMENT.md §3 workaround A);
+* Korean quality: FineWeb-2's three filters as its ``fineweb-2-pipeline.py`` builds them (``language=
+  "kor_Hang"`` resolved to datatrove's ``KiwiTokenizer``, here with ``model_type="cong"``), run in sequence.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from datatrove.data import Document  # noqa: E402
+from datatrove.pipeline.filters import LanguageFilter  # noqa: E402
+from datatrove.utils.lid import FT176LID  # noqa: E402
+from datatrove.utils.word_tokenizers import KiwiTokenizer  # noqa: E402
+
+from dataflow.config import BoilerplateConfig, LangIdConfig, NormalizeConfig, QualityConfig  # noqa: E402
+from dataflow.stages.base import Meta, Stage  # noqa: E402
+from dataflow.stages.boilerplate import BoilerplateStage  # noqa: E402
+from dataflow.stages.langid import LangIdStage  # noqa: E402
+from dataflow.stages.normalize import NormalizeStage  # noqa: E402
+from dataflow.stages.quality import quality_stages  # noqa: E402
+from dataflow.stages.quality_ko import korean_filters, run_filters  # noqa: E402
+
+TESTDATA = ROOT.parent / "shared" / "testdata"
+LID_MODEL = ROOT / "models" / "lid.176.ftz"
+REPEATS = 3
+
+
+class LocalFT176(FT176LID):
+    MODEL_URL = str(LID_MODEL)  # datatrove copies a local path into its cache instead of downloading
+
+
+def corpora() -> dict[str, list[str]]:
+    with gzip.open(TESTDATA / "korean_text/korquad_v1/KorQuAD_v1.0_dev.json.gz") as f:
+        korquad = ["\n".join(p["context"] for p in a["paragraphs"]) for a in json.load(f)["data"]]
+    gt = json.loads((TESTDATA / "web/scrapinghub_article_extraction_benchmark/ground-truth.json").read_text())
+    english = [v["articleBody"] for v in gt.values() if v["articleBody"].strip()]
+    return {"ko: KorQuAD articles": korquad, "en: ScrapingHub articles": english}
+
+
+def copy_docs(docs: list[Document]) -> list[Document]:
+    return [Document(text=d.text, id=d.id, metadata=dict(d.metadata)) for d in docs]
+
+
+def best_time(fn: Callable[[list[Document]], list[Document]], docs: list[Document]) -> tuple[float, list[Document]]:
+    best, out = float("inf"), []
+    for _ in range(REPEATS):
+        batch = copy_docs(docs)
+        start = time.perf_counter()
+        out = fn(batch)
+        best = min(best, time.perf_counter() - start)
+    return best, out
+
+
+def run_stage(stage: Stage) -> Callable[[list[Document]], list[Document]]:
+    return lambda docs: list(stage.run(docs))
+
+
+def live(docs: list[Document]) -> list[Document]:
+    return [d for d in docs if d.metadata.get(Meta.OUTCOME, "kept") == "kept"]
+
+
+def datatrove_lid(docs: list[Document]) -> list[Document]:
+    lf = DATATROVE_LID
+    return [d for d in docs if lf.filter(d)]
+
+
+def fineweb2_korean(docs: list[Document]) -> list[Document]:
+    return [d for d in docs if run_filters(FINEWEB2_KO, d) is None]
+
+
+DATATROVE_LID = LanguageFilter(languages=["ko", "en"])
+DATATROVE_LID.model = LocalFT176(["ko", "en"])
+FINEWEB2_KO = korean_filters(KiwiTokenizer(model_type="cong"))  # type: ignore[arg-type]
+
+
+def main() -> None:
+    stages: list[Stage] = [
+        NormalizeStage(NormalizeConfig()),
+        BoilerplateStage(BoilerplateConfig()),
+        LangIdStage(LangIdConfig(model_path=str(LID_MODEL))),
+        *quality_stages(QualityConfig()),
+    ]
+    warm = [Document(text="한국어 문장입니다. " * 30, id="w", metadata={Meta.LANGUAGE: "ko"})]
+    warm.append(Document(text="This is an English sentence. " * 30, id="e", metadata={Meta.LANGUAGE: "en"}))
+    for stage in stages:  # load fastText, Kiwi and spaCy outside the timings
+        list(stage.run(copy_docs(warm)))
+    datatrove_lid(copy_docs(warm)), fineweb2_korean(copy_docs(warm[:1]))
+
+    print("| corpus | stage | docs in | kept | docs/s | MB/s |")
+    print("|---|---|---|---|---|---|")
+    for corpus, texts in corpora().items():
+        docs = [Document(text=t, id=str(i)) for i, t in enumerate(texts)]
+        total = 0.0
+        for stage in stages:
+            mb = sum(len(d.text.encode()) for d in docs) / 1e6
+            seconds, out = best_time(run_stage(stage), docs)
+            kept = live(out)
+            if stage.name == "langid":
+                lid_docs = docs
+            if stage.name == "quality_ko":
+                ko_docs = docs
+            total += seconds
+            print(f"| {corpus} | {stage.name} | {len(docs)} | {len(kept)} | {len(docs) / seconds:,.0f} | {mb / seconds:.2f} |")
+            docs = kept
+        n = len(texts)
+        mb = sum(len(t.encode()) for t in texts) / 1e6
+        print(f"| {corpus} | **all text stages** | {n} | {len(docs)} | {n / total:,.0f} | {mb / total:.2f} |")
+        seconds, out = best_time(datatrove_lid, lid_docs)
+        mb = sum(len(d.text.encode()) for d in lid_docs) / 1e6
+        row = f"| {corpus} | baseline: datatrove LanguageFilter | {len(lid_docs)} | {len(out)} |"
+        print(f"{row} {len(lid_docs) / seconds:,.0f} | {mb / seconds:.2f} |")
+        if corpus.startswith("ko"):
+            seconds, out = best_time(fineweb2_korean, ko_docs)
+            mb = sum(len(d.text.encode()) for d in ko_docs) / 1e6
+            row = f"| {corpus} | baseline: FineWeb-2 Korean filters | {len(ko_docs)} | {len(out)} |"
+            print(f"{row} {len(ko_docs) / seconds:,.0f} | {mb / seconds:.2f} |")
+
+
+if __name__ == "__main__":
+    main()

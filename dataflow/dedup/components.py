@@ -1,0 +1,65 @@
+"""Connected components over candidate edges, and THE keep rule every engine applies.
+
+Keep rule: within a cluster of duplicates the document with the smallest id (plain string
+order, i.e. Python ``min`` / SQL ``MIN`` over UTF-8 strings of ASCII hex ids) is kept, and that
+id names the cluster. It depends on nothing but the ids, so the local, Spark and Beam engines
+keep the same document whatever order they see the rows in (DESIGN.md invariant 3).
+
+Grouping by band key yields buckets of ids; ``bucket_edges`` turns a bucket into a star of
+edges from its minimum (k - 1 edges instead of k(k-1)/2, same components). Components are
+then found with union-find (Tarjan 1975) whose union always makes the smaller root the parent,
+so every root is its component's minimum: the kept document. Distributed engines compute the
+same components with min-label propagation (Spark large-star/small-star, Kiwi et al. 2014,
+"Connected Components in MapReduce and Beyond"); both give, for each node, the minimum id of
+its component.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable
+from typing import Any
+
+
+def keep_id(ids: Iterable[str]) -> str:
+    """The document a cluster keeps, which is also the cluster id: the smallest id."""
+    return min(ids)
+
+
+def bucket_edges(ids: Iterable[Any]) -> list[tuple[Any, Any]]:
+    """Star edges (min, other) linking every member of one bucket (ids sharing a key) to its minimum."""
+    members = sorted(set(ids))
+    return [(members[0], other) for other in members[1:]]
+
+
+class UnionFind:
+    """Disjoint sets over comparable ids; each set's root is its smallest member."""
+
+    def __init__(self) -> None:
+        self.parent: dict[Hashable, Hashable] = {}
+
+    def find(self, x: Any) -> Any:
+        parent = self.parent
+        root = parent.setdefault(x, x)
+        while parent[root] != root:
+            root = parent[root]
+        while parent[x] != root:  # path compression: point the whole path straight at the root
+            parent[x], x = root, parent[x]
+        return root
+
+    def union(self, a: Any, b: Any) -> Any:
+        """Join the sets of a and b; the smaller root becomes the root of both. Returns it."""
+        ra, rb = self.find(a), self.find(b)
+        if ra == rb:
+            return ra
+        if rb < ra:
+            ra, rb = rb, ra
+        self.parent[rb] = ra
+        return ra
+
+
+def connected_components(edges: Iterable[tuple[Any, Any]]) -> dict[Any, Any]:
+    """Map every node that appears in ``edges`` to its component's smallest node (the kept one)."""
+    uf = UnionFind()
+    for a, b in edges:
+        uf.union(a, b)
+    return {node: uf.find(node) for node in uf.parent}

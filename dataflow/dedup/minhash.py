@@ -1,0 +1,164 @@
+"""Per-document dedup keys: exact hash plus MinHash LSH band keys, pure and engine-agnostic.
+
+``dedup_keys(text, cfg)`` is all an engine computes per document; grouping the keys (a dict in
+``local.py``, a DataFrame groupBy on Spark, GroupByKey on Beam) is separate, so every engine
+groups the same integers and gets the same candidate pairs.
+
+Steps (Broder 1997, "On the resemblance and containment of documents"; banding as in Leskovec,
+Rajaraman & Ullman, *Mining of Massive Datasets* ch. 3.4):
+
+1. canonical text (``exact.canonical``: NFKC keeps Hangul composed, casefold, punctuation and
+   symbols dropped, whitespace collapsed);
+2. units: code points (``char``), whitespace words (``word``) or Kiwi morphemes (``morph``,
+   kiwipiepy, only for measurement: bench/bench_dedup.py chose the default);
+3. shingles: every run of ``cfg.ngram`` consecutive units, hashed to 32 bits by a polynomial over
+   the unit ids (vectorised: one numpy pass per position in the n-gram) and the 64-bit
+   MurmurHash3 finalizer. Word and morpheme ids are ``xxh3_64`` of their UTF-8 bytes;
+4. signature: datasketch's default ("affine32") scheme, vectorised. datasketch's own
+   ``MinHash(num_perm, seed)`` draws the permutation parameters, so the signature equals
+   ``MinHash(num_perm, seed, hashfunc=lambda h: h).update_batch(shingle_hashes)`` exactly
+   (a test checks it) at ~10x its speed (ENVIRONMENT.md §14);
+5. band keys: the signature cut into ``cfg.bands`` bands of ``cfg.rows`` values; each band's
+   little-endian bytes hashed with ``xxh3_64`` seeded by the band index, so equal rows in
+   different bands never collide. Keys are signed int64 Python ints (Arrow int64 / Spark
+   LongType hold them without conversion).
+
+Two documents are near-duplicate candidates when any band key is equal: with Jaccard
+similarity s the probability is 1 - (1 - s^r)^b (the LSH S-curve), threshold ≈ (1/b)^(1/r).
+
+Everything is deterministic given the config: no Python ``hash()``, no process state except
+a cache of the permutation arrays. Texts with fewer than ``cfg.ngram`` units have no shingles
+and so no band keys: they take part in exact dedup only.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import xxhash
+
+from dataflow.dedup.exact import canonical, exact_hash
+
+if TYPE_CHECKING:
+    from dataflow.config import DedupConfig
+
+UNITS = ("char", "word", "morph")
+_POLY = np.uint64(0x9E3779B97F4A7C15)  # odd 64-bit multiplier (golden ratio) for the n-gram polynomial
+_MAX32 = np.uint32(0xFFFFFFFF)  # datasketch's empty-slot value for affine32
+_CHUNK = 4096  # shingles per (chunk x num_perm) block: 4096 x 128 x 4 B = 2 MiB of scratch
+
+
+@dataclass(frozen=True)
+class DedupKeys:
+    """What one document contributes to dedup: 16-byte exact key, and its LSH band keys."""
+
+    exact: bytes
+    bands: list[int]  # cfg.bands signed int64 values, or [] for texts shorter than one shingle
+
+
+def _fmix64(h: np.ndarray) -> np.ndarray:
+    """MurmurHash3's 64-bit finalizer, a bijection that spreads the polynomial's low-entropy bits."""
+    h = h ^ (h >> np.uint64(33))
+    h = h * np.uint64(0xFF51AFD7ED558CCD)
+    h = h ^ (h >> np.uint64(33))
+    h = h * np.uint64(0xC4CEB9FE1A85EC53)
+    return h ^ (h >> np.uint64(33))
+
+
+def _fmix32(h: np.ndarray) -> np.ndarray:
+    """MurmurHash3's 32-bit finalizer, as datasketch applies it to every input hash before permuting."""
+    h = h ^ (h >> np.uint32(16))
+    h = h * np.uint32(0x85EBCA6B)
+    h = h ^ (h >> np.uint32(13))
+    h = h * np.uint32(0xC2B2AE35)
+    return h ^ (h >> np.uint32(16))
+
+
+@functools.cache
+def _kiwi():  # pragma: no cover - exercised by the benchmark only
+    from kiwipiepy import Kiwi
+
+    return Kiwi(model_type="cong")  # the model kiwipiepy 0.24 ships (ENVIRONMENT.md §11)
+
+
+def token_ids(tokens: list[str]) -> np.ndarray:
+    """uint64 id of each word or morpheme: xxh3_64 of its UTF-8 bytes."""
+    return np.fromiter((xxhash.xxh3_64_intdigest(t.encode("utf-8")) for t in tokens), np.uint64, len(tokens))
+
+
+def unit_ids(canon: str, unit: str) -> np.ndarray:
+    """uint64 id of every unit of canonical text: code points, or hashes of words / morphemes."""
+    if unit == "char":
+        # spaces are dropped: Korean spacing (띄어쓰기) varies between copies of one text, and a
+        # shingle across a word boundary still carries the boundary through its neighbours
+        data = canon.replace(" ", "").encode("utf-32-le")
+        return np.frombuffer(data, dtype="<u4").astype(np.uint64)
+    if unit == "word":
+        return token_ids(canon.split())
+    if unit == "morph":
+        return token_ids([t.form for t in _kiwi().tokenize(canon)])
+    raise ValueError(f"unknown shingle unit {unit!r}; expected one of {UNITS}")
+
+
+def shingle_hashes(canon: str, unit: str, ngram: int) -> np.ndarray:
+    """32-bit hashes (uint32, with repeats) of every ``ngram``-unit shingle; empty when too short."""
+    return ngram_hashes(unit_ids(canon, unit), ngram)
+
+
+def ngram_hashes(ids: np.ndarray, ngram: int) -> np.ndarray:
+    """32-bit hash of every run of ``ngram`` consecutive unit ids (uint32; empty when fewer ids)."""
+    m = len(ids) - ngram + 1
+    if m <= 0:
+        return np.empty(0, dtype=np.uint32)
+    h = np.zeros(m, dtype=np.uint64)
+    for k in range(ngram):  # h = sum ids[i+k] * POLY^(n-1-k) mod 2^64, one vector op per position
+        h = h * _POLY + ids[k : k + m]
+    return (_fmix64(h) >> np.uint64(32)).astype(np.uint32)
+
+
+@functools.cache
+def _permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(a, b) of datasketch's affine32 permutations h -> a*h + b mod 2^32, drawn by datasketch itself."""
+    from datasketch import MinHash
+
+    a, b = MinHash(num_perm=num_perm, seed=seed, scheme="affine32").permutations
+    return a.astype(np.uint32), b.astype(np.uint32)
+
+
+def signature(hashes: np.ndarray, num_perm: int, seed: int) -> np.ndarray:
+    """MinHash signature (uint32[num_perm]) of a set of 32-bit shingle hashes; all 0xFFFFFFFF when empty."""
+    a, b = _permutations(num_perm, seed)
+    sig = np.full(num_perm, _MAX32, dtype=np.uint32)
+    hv = _fmix32(hashes.astype(np.uint32))
+    for start in range(0, len(hv), _CHUNK):
+        block = hv[start : start + _CHUNK, None] * a + b  # uint32 arithmetic wraps: mod 2^32
+        np.minimum(sig, block.min(axis=0), out=sig)
+    return sig
+
+
+def band_keys(sig: np.ndarray, bands: int, rows: int) -> list[int]:
+    """One signed 64-bit key per band: xxh3_64 of the band's rows, seeded by the band index."""
+    if len(sig) < bands * rows:
+        raise ValueError(f"signature of {len(sig)} values is shorter than {bands} bands x {rows} rows")
+    data = sig.astype("<u4").tobytes()
+    width = rows * 4
+    keys = []
+    for i in range(bands):
+        k = xxhash.xxh3_64_intdigest(data[i * width : (i + 1) * width], seed=i)
+        keys.append(k - (1 << 64) if k >= 1 << 63 else k)  # to int64 range, for Arrow and Spark
+    return keys
+
+
+def dedup_keys(text: str, cfg: DedupConfig) -> DedupKeys:
+    """Exact key and LSH band keys of one document (no band keys when near dedup is off or the text is short)."""
+    canon = canonical(text)
+    exact = exact_hash(text, canon)
+    if not cfg.near:
+        return DedupKeys(exact, [])
+    hashes = shingle_hashes(canon, cfg.unit, cfg.ngram)
+    if len(hashes) == 0:
+        return DedupKeys(exact, [])
+    return DedupKeys(exact, band_keys(signature(hashes, cfg.bands * cfg.rows, cfg.seed), cfg.bands, cfg.rows))

@@ -1,0 +1,22 @@
+"""Plain-text records: decode the bytes (BOM, declared charset, detection; EUC-KR as CP949) and keep them.
+
+There is nothing to strip from plain text at this point; Unicode normalization, boilerplate and
+quality rules run later, the same way for every format.
+"""
+
+from __future__ import annotations
+
+from dataflow.config import ExtractConfig
+from dataflow.extract.result import Extraction
+from dataflow.readers.decode import decode_text
+
+SOURCE_KIND = "text"
+
+
+def extract_text(content: bytes, uri: str | None, hints: dict, config: ExtractConfig) -> Extraction:
+    """Decoded text of a plain-text record; reason ``empty`` when it is only whitespace."""
+    text, encoding = decode_text(content, hints)
+    metadata = {"encoding": encoding}
+    if not text.strip():
+        return Extraction(None, "text", SOURCE_KIND, metadata, reason="empty")
+    return Extraction(text, "text", SOURCE_KIND, metadata)

@@ -1,0 +1,67 @@
+"""Heuristic document-quality stages per language, in pipeline order.
+
+English: datatrove's stock filters with FineWeb's settings (datatrove ``examples/fineweb.py``;
+Penedo et al. 2024, https://arxiv.org/abs/2406.17557): Gopher quality and Gopher repetition
+(Rae et al. 2021, https://arxiv.org/abs/2112.11446),
+C4 (Raffel et al. 2020) without its terminal-punctuation line rule, and FineWeb's own rules.
+Each is a ``FilterStage`` that only looks at documents whose ``Meta.LANGUAGE`` is 'en' (others
+pass), and drops with datatrove's reason names (``gopher_short_doc``, ``too_few_sentences``,
+``line_punct_ratio``...). Words come from spaCy's blank English tokenizer (no model download).
+Note C4's filter also rewrites the text: it removes lines of fewer than 3 words and lines
+naming javascript or cookie/privacy policies, as FineWeb does.
+
+Korean: one ``quality_ko`` stage with FineWeb-2's Korean thresholds (``quality_ko.py``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from datatrove.data import Document
+from datatrove.pipeline.filters import (
+    C4QualityFilter,
+    FineWebQualityFilter,
+    GopherQualityFilter,
+    GopherRepetitionFilter,
+)
+
+from dataflow.config import QualityConfig
+from dataflow.stages.base import FilterStage, Meta, Stage
+from dataflow.stages.quality_ko import KoreanQualityStage, single_spaced
+
+
+class LanguageFilterStage(FilterStage):
+    """A datatrove filter applied only to documents of one language; the rest pass untouched."""
+
+    def __init__(self, name: str, datatrove_filter: Any, language: str, single_spaced: bool = False) -> None:
+        super().__init__(name, datatrove_filter)
+        self.language = language
+        self.single_spaced = single_spaced  # judge the text without blank lines (see quality_ko.single_spaced)
+
+    def apply(self, doc: Document) -> str | None:
+        if doc.metadata.get(Meta.LANGUAGE) != self.language:
+            return None
+        return super().apply(single_spaced(doc) if self.single_spaced else doc)
+
+
+def english_stages() -> list[Stage]:
+    """FineWeb's English filter chain (datatrove examples/fineweb.py), one stage per filter."""
+    return [
+        # Gopher quality before repetition (FineWeb runs repetition first): both only read the text, so the
+        # kept set is the same, but short documents are then reported as gopher_short_doc, not top_2_gram
+        LanguageFilterStage("gopher_en", GopherQualityFilter(), "en"),
+        LanguageFilterStage("gopher_rep_en", GopherRepetitionFilter(), "en"),
+        # FineWeb keeps lines without terminal punctuation (the C4 rule removed too much)
+        LanguageFilterStage("c4_en", C4QualityFilter(filter_no_terminal_punct=False), "en"),
+        LanguageFilterStage("fineweb_en", FineWebQualityFilter(), "en", single_spaced=True),
+    ]
+
+
+def quality_stages(cfg: QualityConfig) -> list[Stage]:
+    """The ordered quality stages ``cfg`` enables: gopher_en, gopher_rep_en, c4_en, fineweb_en, quality_ko."""
+    stages: list[Stage] = []
+    if cfg.english:
+        stages += english_stages()
+    if cfg.korean:
+        stages.append(KoreanQualityStage())
+    return stages

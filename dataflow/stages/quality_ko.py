@@ -1,0 +1,169 @@
+"""Korean document quality rules: FineWeb-2's Korean configuration on datatrove's filters.
+
+FineWeb-2 (Penedo et al. 2025, https://arxiv.org/abs/2506.20920) tuned Gopher repetition,
+FineWeb quality and Gopher quality thresholds and a stop-word list per language. The Korean
+values below are copied from huggingface/fineweb-2 ``configs/kor_Hang.yml`` (commit 05e67295)
+and applied the way its ``fineweb-2-pipeline.py`` applies them: paragraph and character
+duplicate fractions off, FineWeb's short-line rule off, ``char_duplicates_ratio`` 0.1,
+``min_stop_words`` 2, and C4's rules not used.
+
+Words are Kiwi morphemes (kiwipiepy), as in FineWeb-2, through datatrove's ``KiwiTokenizer``
+with ``model_type="cong"`` (the default "sbg" model is no longer shipped, ENVIRONMENT.md §3).
+The three filters split the same text into words; datatrove's ``split_into_words`` caches the
+last few results per (text, tokenizer), so one ``KoreanQualityStage`` tokenizes each document
+once. Kiwi takes 2-4 s to load, so it is loaded lazily, once per process, outside the pickled
+stage.
+
+Reasons are datatrove's own, under the stage name ``quality_ko``: ``gopher_short_doc`` (checked
+first), ``dup_line_frac``, ``top_2_gram``, ``duplicated_5_n_grams``, ``line_punct_ratio``,
+``char_dup_ratio``, ``list_ratio``, ``gopher_below_alpha_threshold``,
+``gopher_enough_stop_words``, ... Signals recorded in ``Meta.QUALITY_SIGNALS`` for every Korean
+document (kept or not): ``ko_hangul_ratio``, ``ko_words``, ``ko_mean_word_length``,
+``ko_dup_line_frac``, ``ko_line_punct_ratio``, ``ko_stop_words``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from datatrove.data import Document
+from datatrove.pipeline.filters import FineWebQualityFilter, GopherQualityFilter, GopherRepetitionFilter
+from datatrove.pipeline.filters.gopher_repetition_filter import find_duplicates
+from datatrove.utils.text import PUNCTUATION_SET, TERMINAL_PUNCTUATION, split_into_words
+from datatrove.utils.word_tokenizers import KiwiTokenizer
+
+from dataflow.stages.base import Meta, Stage
+
+_STOPWORDS = "의 다 이 는 에 을 한 년 하 은 를 했 고 에서 가 있 으로 인 월 로 되"
+# huggingface/fineweb-2 configs/kor_Hang.yml @ 05e6729567a5df985fbd814e862c48f796feb09f
+KOR_HANG = {
+    "dup_line_frac": 0.374,
+    "dup_n_grams": ((5, 0.201), (6, 0.184), (7, 0.168), (8, 0.154), (9, 0.14), (10, 0.127)),
+    "language_score": 0.842,  # on GlotLID; used as LangIdConfig.min_scores["ko"]
+    "line_punct_thr": 0.062,
+    "max_avg_word_length": 6,
+    "max_non_alpha_words_ratio": 0.791,
+    "min_avg_word_length": 1,
+    "new_line_ratio": 0.196,
+    # the "the, of, is" of Korean: particles and endings as Kiwi splits them
+    "stopwords": tuple(_STOPWORDS.split()),
+    "top_n_grams": ((2, 0.282), (3, 0.228), (4, 0.185)),
+}
+
+_KIWI: dict[str, Any] = {}  # model type -> loaded Kiwi, per process
+
+
+class SharedKiwiTokenizer(KiwiTokenizer):
+    """datatrove's KiwiTokenizer with the shipped "cong" model, one Kiwi per process, never pickled."""
+
+    def __init__(self, model_type: str = "cong") -> None:
+        super().__init__(model_type=model_type)
+
+    @property
+    def tokenizer(self) -> Any:
+        kiwi = _KIWI.get(self.model_type)
+        if kiwi is None:
+            from kiwipiepy import Kiwi
+
+            kiwi = _KIWI[self.model_type] = Kiwi(model_type=self.model_type, num_workers=0)  # 0: no thread pool
+        return kiwi
+
+
+def is_hangul(ch: str) -> bool:
+    """Hangul syllables and jamo (compatibility and conjoining)."""
+    cp = ord(ch)
+    return 0xAC00 <= cp <= 0xD7A3 or 0x1100 <= cp <= 0x11FF or 0x3130 <= cp <= 0x318F
+
+
+def korean_signals(text: str, words: list[str]) -> dict[str, float]:
+    """Cheap statistics of a Korean document for reports and later tuning (``words``: Kiwi tokens)."""
+    visible = [c for c in text if not c.isspace()]
+    lines = [line for line in text.split("\n") if line.strip()]
+    content = [w for w in words if any(c not in PUNCTUATION_SET for c in w)]
+    return {
+        "ko_hangul_ratio": sum(map(is_hangul, visible)) / max(len(visible), 1),
+        "ko_words": float(len(content)),
+        "ko_mean_word_length": sum(map(len, content)) / max(len(content), 1),
+        "ko_dup_line_frac": find_duplicates(lines)[0] / max(len(lines), 1),
+        "ko_line_punct_ratio": sum(line.endswith(tuple(TERMINAL_PUNCTUATION)) for line in lines) / max(len(lines), 1),
+        "ko_stop_words": float(len(set(KOR_HANG["stopwords"]).intersection(words))),
+    }
+
+
+def korean_filters(tokenizer: SharedKiwiTokenizer) -> list[Any]:
+    """FineWeb-2's Korean filter chain, in its order (fineweb-2-pipeline.py, step 5)."""
+    c = KOR_HANG
+    return [
+        GopherRepetitionFilter(
+            language=tokenizer,
+            dup_para_frac=0,  # FineWeb-2: trafilatura removes paragraphs; line rules cover it
+            dup_line_char_frac=0,
+            dup_para_char_frac=0,
+            dup_line_frac=c["dup_line_frac"],
+            top_n_grams=c["top_n_grams"],
+            dup_n_grams=c["dup_n_grams"],
+        ),
+        FineWebQualityFilter(
+            language=tokenizer,
+            short_line_thr=999,  # FineWeb-2 disables the short-line rule
+            char_duplicates_ratio=0.1,  # FineWeb-2: 0.1 instead of FineWeb English's 0.01
+            line_punct_thr=c["line_punct_thr"],
+            new_line_ratio=c["new_line_ratio"],
+        ),
+        GopherQualityFilter(
+            language=tokenizer,
+            max_avg_word_length=c["max_avg_word_length"],
+            min_avg_word_length=c["min_avg_word_length"],
+            stop_words=list(c["stopwords"]),
+            max_non_alpha_words_ratio=c["max_non_alpha_words_ratio"],
+            min_stop_words=2,
+        ),
+    ]
+
+
+_BLANK_LINES = re.compile(r"\n\s*\n")
+
+
+def single_spaced(doc: Document) -> Document:
+    """A view of ``doc`` with blank lines removed, the layout FineWeb's thresholds were set on.
+
+    trafilatura separates paragraphs with one newline; FineWeb's ``list_ratio`` (newlines per
+    word) would count a plain-text or PDF source's blank-line paragraphs twice. Metadata is shared.
+    """
+    if "\n\n" not in doc.text and "\n " not in doc.text:
+        return doc
+    return Document(text=_BLANK_LINES.sub("\n", doc.text), id=doc.id, metadata=doc.metadata)
+
+
+def run_filters(filters: list[Any], doc: Document) -> str | None:
+    """The first drop reason of a chain of datatrove filters, or None when all keep the document."""
+    for f in filters:
+        result = f.filter(doc)
+        keep, reason = result if isinstance(result, tuple) else (result, None)
+        if not keep:
+            return reason or type(f).__name__
+    return None
+
+
+class KoreanQualityStage(Stage):
+    """FineWeb-2 Korean rules on documents whose language is 'ko'; other documents pass untouched."""
+
+    name = "quality_ko"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tokenizer = SharedKiwiTokenizer()
+        self.filters = korean_filters(self.tokenizer)
+
+    def apply(self, doc: Document) -> str | None:
+        if doc.metadata.get(Meta.LANGUAGE) != "ko":
+            return None
+        view = single_spaced(doc)
+        words = split_into_words(view.text, self.tokenizer)  # cached: the filters reuse this split
+        doc.metadata.setdefault(Meta.QUALITY_SIGNALS, {}).update(korean_signals(view.text, words))
+        # Gopher's length rule first: the kept set is the same in any order, but a two-line review
+        # would otherwise be reported as top_2_gram, and a text of symbols only would divide by zero
+        if doc.metadata[Meta.QUALITY_SIGNALS]["ko_words"] < self.filters[-1].min_doc_words:
+            return "gopher_short_doc"
+        return run_filters(self.filters, view)

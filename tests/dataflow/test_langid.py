@@ -1,0 +1,96 @@
+"""Language ID with the offline lid.176 model: labels, scores, drops, pickling, missing model."""
+
+from __future__ import annotations
+
+import pickle
+
+import pytest
+from datatrove.data import Document
+
+from dataflow.config import LangIdConfig
+from dataflow.stages import langid
+from dataflow.stages.base import Meta
+from dataflow.stages.boilerplate import remove_boilerplate
+from dataflow.stages.langid import LangIdStage, language_verdict
+
+KOREAN = "대한민국은 민주공화국이다. 대한민국의 주권은 국민에게 있고, 모든 권력은 국민으로부터 나온다."
+ENGLISH = "The committee published its annual report on Tuesday, describing how the new rules changed local schools."
+JAPANESE = "今日はとても良い天気ですね。午後は公園を散歩してから、駅前の喫茶店でコーヒーを飲みましょう。"
+MIXED = (
+    "우리 팀은 deep learning 기반의 추천 시스템을 개발하고 있습니다.\n"
+    "Transformer architecture와 PyTorch를 사용하고, Kubernetes cluster에서 autoscaling policy를 설정했습니다."
+)
+
+
+@pytest.fixture(scope="module")
+def stage(lid_model_path) -> LangIdStage:
+    return LangIdStage(LangIdConfig(model_path=str(lid_model_path)))
+
+
+def run_one(stage: LangIdStage, text: str) -> Document:
+    (doc,) = stage.run([Document(text=text, id="d")])
+    return doc
+
+
+@pytest.mark.parametrize(("text", "lang"), [(KOREAN, "ko"), (ENGLISH, "en"), (MIXED, "ko")])
+def test_kept_languages_are_labelled_and_kept(stage, text, lang):
+    doc = run_one(stage, text)
+    assert doc.metadata[Meta.LANGUAGE] == lang
+    assert doc.metadata[Meta.LANGUAGE_SCORE] > 0.9
+    assert doc.metadata.get(Meta.OUTCOME, "kept") == "kept"
+
+
+def test_other_language_is_dropped_with_its_label_recorded(stage):
+    doc = run_one(stage, JAPANESE)
+    assert doc.metadata[Meta.OUTCOME] == "dropped"
+    assert doc.metadata[Meta.REASON] == "language_not_kept"
+    assert doc.metadata[Meta.LANGUAGE] == "ja"
+    assert doc.metadata[Meta.LANGUAGE_SCORE] > 0.9
+    rows = stage.ledger.to_rows("t")
+    assert any(r["language"] == "ja" and r["reason"] == "language_not_kept" and r["docs_in"] >= 1 for r in rows)
+
+
+def test_verdict_uses_per_language_thresholds():
+    cfg = LangIdConfig(model_path="unused", min_score=0.65, min_scores={"ko": 0.842})
+    assert language_verdict("ko", 0.80, cfg) == "low_language_score"
+    assert language_verdict("ko", 0.90, cfg) is None
+    assert language_verdict("en", 0.80, cfg) is None
+    assert language_verdict("en", 0.60, cfg) == "low_language_score"
+    assert language_verdict("ja", 0.99, cfg) == "language_not_kept"
+
+
+def test_low_score_drops(lid_model_path):
+    strict = LangIdStage(LangIdConfig(model_path=str(lid_model_path), min_scores={"ko": 1.01}))
+    doc = run_one(strict, KOREAN)
+    assert doc.metadata[Meta.REASON] == "low_language_score"
+    assert doc.metadata[Meta.LANGUAGE] == "ko"
+
+
+def test_english_article_under_korean_chrome_is_english_once_chrome_is_gone(stage):
+    """Why boilerplate removal should run before language ID."""
+    page = "\n".join(
+        [
+            "홍길동 기자 hong@example.com",
+            "로그인 회원가입 공유하기 페이스북 트위터 카카오톡",
+            "Breaking: the central bank raised rates by 25 basis points on Thursday.",
+            "무단전재 및 재배포 금지",
+        ]
+    )
+    assert run_one(stage, page).metadata[Meta.LANGUAGE] == "ko"
+    assert run_one(stage, remove_boilerplate(page)[0]).metadata[Meta.LANGUAGE] == "en"
+
+
+def test_stage_pickles_without_the_model(stage):
+    run_one(stage, KOREAN)  # model now loaded in this process
+    assert stage.cfg.model_path in langid._MODELS
+    blob = pickle.dumps(stage)
+    assert len(blob) < 50_000  # the .ftz alone is 938 kB
+    clone = pickle.loads(blob)
+    assert run_one(clone, ENGLISH).metadata[Meta.LANGUAGE] == "en"
+
+
+def test_missing_or_empty_model_path_is_a_clear_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="langid.model_path"):
+        LangIdStage(LangIdConfig(model_path=str(tmp_path / "lid.176.ftz")))
+    with pytest.raises(ValueError, match="langid.model_path is empty"):
+        LangIdStage(LangIdConfig())

@@ -1,0 +1,102 @@
+"""Unicode and whitespace normalization: NFC Hangul, odd spaces, control characters, mojibake."""
+
+from __future__ import annotations
+
+import unicodedata
+
+import pytest
+from datatrove.data import Document
+
+from dataflow.config import NormalizeConfig
+from dataflow.stages.base import Meta
+from dataflow.stages.normalize import NormalizeStage, normalize_text
+
+CFG = NormalizeConfig()
+
+
+def test_decomposed_hangul_is_composed_to_syllables():
+    nfd = unicodedata.normalize("NFD", "한국어 문장")
+    assert len(nfd) == 15  # 5 syllables as 14 jamo, and a space
+    out = normalize_text(nfd, CFG)
+    assert out == "한국어 문장"
+    assert len(out) == 6
+
+
+def test_compatibility_jamo_survive():
+    assert normalize_text("ㅋㅋㅋ 진짜 웃기다 ㅠㅠ", CFG) == "ㅋㅋㅋ 진짜 웃기다 ㅠㅠ"
+
+
+def test_odd_spaces_become_plain_spaces():
+    text = "가\u00a0나\u3000다\u2003라\u202f마\u3164바"
+    assert normalize_text(text, CFG) == "가 나 다 라 마 바"
+
+
+def test_invisible_format_characters_are_removed():
+    text = "\ufeff안\u200b녕\u00adhello\u202eworld\u2060!"
+    assert normalize_text(text, CFG) == "안녕helloworld!"
+
+
+def test_zero_width_joiner_in_emoji_is_kept():
+    family = "\U0001f468\u200d\U0001f469\u200d\U0001f467"
+    assert normalize_text(f"가족 {family}", CFG) == f"가족 {family}"
+
+
+def test_control_characters_removed_but_tab_and_newline_kept():
+    text = "a\x00b\x07c\td\r\ne\rf\x0bg\x1bh\x7fi\x85j"
+    assert normalize_text(text, NormalizeConfig(fix_mojibake=False)) == "abc\td\ne\nfg" + "hi\nj"
+    # with ftfy a C1 control reads as the cp1252 byte it almost always is: 0x85 is an ellipsis
+    assert normalize_text("기다려\x85", CFG) == "기다려…"
+
+
+def test_lone_surrogates_never_reach_the_output():
+    assert normalize_text("가\ud800나", NormalizeConfig(fix_mojibake=False)) == "가나"
+    assert normalize_text("가\ud800나", CFG) == "가\ufffd나"  # ftfy marks it as a replacement character
+
+
+def test_whitespace_runs_and_blank_lines():
+    text = "\n\n  들여쓰기  유지   \n\n\n\n다음    문단\t \n\n\n"
+    assert normalize_text(text, CFG) == "  들여쓰기 유지\n\n다음 문단"
+    assert normalize_text(text, NormalizeConfig(max_blank_lines=0)) == "  들여쓰기 유지\n다음 문단"
+    assert normalize_text("a\n\n\n\nb", NormalizeConfig(max_blank_lines=2)) == "a\n\n\nb"
+
+
+def test_mojibake_is_repaired():
+    assert normalize_text("한국어 텍스트".encode().decode("latin-1"), CFG) == "한국어 텍스트"
+    assert normalize_text("café résumé".encode().decode("cp1252"), CFG) == "café résumé"
+
+
+def test_correct_korean_with_curly_quotes_is_untouched():
+    text = "그는 “시험인증은 준비가 전부다”라고 말했다. ‘금강’이라는 이름은 불경에서 왔다. ＡＢＣ"
+    assert normalize_text(text, CFG) == text
+
+
+def test_mojibake_repair_can_be_turned_off():
+    broken = "한국어".encode().decode("latin-1")
+    out = normalize_text(broken, NormalizeConfig(fix_mojibake=False))
+    assert "한" not in out
+
+
+@pytest.mark.parametrize("form", ["NFD", "NFKD", "nfc"])
+def test_decomposing_forms_are_rejected(form):
+    with pytest.raises(ValueError, match="NFC"):
+        NormalizeStage(NormalizeConfig(form=form))
+
+
+def test_stage_normalizes_and_drops_empty_documents():
+    stage = NormalizeStage(CFG)
+    docs = [
+        Document(text="한\u00a0국", id="a"),
+        Document(text=" \u200b\n\u3000\n\t", id="b"),
+        Document(text="", id="c"),
+    ]
+    out = {d.id: d for d in stage.run(docs)}
+    assert out["a"].text == "한 국"
+    assert out["a"].metadata.get(Meta.OUTCOME, "kept") == "kept"
+    for doc_id in ("b", "c"):
+        assert out[doc_id].metadata[Meta.OUTCOME] == "dropped"
+        assert out[doc_id].metadata[Meta.REASON] == "empty_after_normalize"
+        assert out[doc_id].metadata[Meta.STAGE] == "normalize"
+    rows = stage.ledger.to_rows("t")
+    dropped = sum(r["docs_in"] for r in rows if r["reason"] == "empty_after_normalize")
+    kept = sum(r["docs_out"] for r in rows)
+    assert (dropped, kept, sum(r["docs_in"] for r in rows)) == (2, 1, 3)

@@ -1,0 +1,66 @@
+"""Fixtures for training tests: offline hub, a committed corpus snapshot, the tiny recipe."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+RECIPE = Path(__file__).resolve().parents[2] / "training" / "recipes" / "tiny-cpu.yaml"
+
+KO_EN = [
+    "한국어 문서는 형태소 분석이 필요하다. 말뭉치 품질이 모델 성능을 좌우한다.",
+    "The quick brown fox jumps over the lazy dog while the corpus pipeline runs.",
+    "서울은 대한민국의 수도이며 인구가 가장 많은 도시이다.",
+    "Continual pretraining adapts a base model to a new language mix.",
+    "김치는 배추와 고춧가루로 만드는 한국의 전통 음식이다.",
+    "Packing puts several short documents into one fixed-length row.",
+]
+
+
+@pytest.fixture(autouse=True)
+def offline(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("TQDM_DISABLE", "1")
+    monkeypatch.setenv("WANDB_DISABLED", "true")
+
+
+def doc_row(i: int, text: str, run_id: str) -> dict:
+    return {
+        "id": f"{i:016x}", "text": text, "source_kind": "text", "source_uri": f"file:///fixture/{i}.txt", "url": None,
+        "language": "ko" if any("가" <= c <= "힣" for c in text) else "en", "language_score": 0.99,
+        "quality_signals": {}, "quality_score": None, "pii_counts": {}, "dedup_cluster": None,
+        "n_bytes": len(text.encode()), "n_chars": len(text), "metadata": "{}", "run_id": run_id,
+    }  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def corpus(tmp_path_factory) -> tuple[Path, str]:
+    """A data_root with one committed documents snapshot tagged 'fixture-v1': (data_root, snapshot id)."""
+    from dataflow.snapshots import commit_tables, read_snapshot, tag
+
+    root = tmp_path_factory.mktemp("corpus")
+    texts = [f"{KO_EN[i % len(KO_EN)]} ({i})" for i in range(40)]
+    commit_tables({"documents": [doc_row(i, t, "run-fixture") for i, t in enumerate(texts)]}, "run-fixture",
+                  data_root=root)  # fmt: skip
+    snap_id = tag("run:run-fixture", "fixture-v1", data_root=root)
+    assert read_snapshot("fixture-v1", data_root=root).snapshot_id == snap_id
+    return root, str(snap_id)
+
+
+@pytest.fixture(scope="session")
+def sft_rows() -> list[dict]:
+    return [{"prompt": f"질문 {i}: {KO_EN[i % 6][:20]}", "completion": f" 답변 {KO_EN[(i + 1) % 6][:30]}"}
+            for i in range(12)]  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def kto_rows() -> list[dict]:
+    return [{"prompt": f"질문 {i}: {KO_EN[i % 6][:20]}", "completion": f" {KO_EN[(i + 2) % 6][:30]}", "label": i % 3 != 0}
+            for i in range(16)]  # fmt: skip
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    return path

@@ -1,0 +1,116 @@
+"""Typed recipe configs: one YAML file per recipe (training/recipes/), strict, documented field by field.
+
+A recipe has one section per stage (``growth``, ``cpt``, ``sft``, ``kto``, ``eval``). A stage's ``args`` go unchanged
+to transformers' ``TrainingArguments`` (CPT) or trl's ``SFTConfig`` / ``KTOConfig``, which validate their own
+fields, so the recipe uses exactly the library's argument names (transformers 5.24, trl 1.16). Everything else
+is a dataclass field here; unknown keys are an error.
+
+    recipe = load_recipe("training/recipes/tiny-cpu.yaml", overrides=["cpt.args.max_steps=3"])
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+
+@dataclass
+class ModelSpec:
+    path: str | None = None  # HF checkpoint directory the stage starts from; no default: a recipe names its model
+    init: dict | None = None  # LlamaConfig fields for a fresh random model instead of `path` (tiny-cpu, tests)
+    tokenizer: str | None = None  # tokenizer directory; None = `path`; "tiny-bpe" = train a tiny offline BPE on the data
+    tokenizer_vocab: int = 512  # vocabulary of the "tiny-bpe" tokenizer
+    dtype: str = "bfloat16"  # weights dtype: bf16 on MI250/H100; float32 on CPU
+    attn_implementation: str = "sdpa"  # "flash_attention_2" where installed (CUDA, ROCm CK build); sdpa runs everywhere
+
+
+@dataclass
+class DataSpec:
+    snapshot: str | None = None  # tag, snapshot id or "run:<id>" to pin; None = the table's current snapshot
+    data_root: str = "data"  # where the snapshot catalog and warehouse live (the pipeline's data_root)
+    table: str = "documents"  # corpus table to read
+    text_column: str = "text"  # column holding the document text (CPT)
+    files: list[str] | None = None  # local Parquet/JSONL files instead of a snapshot (SFT/KTO sets kept outside tables)
+    seq_len: int = 4096  # CPT packed row length; Llama-3 takes 8192, 4096 keeps activation memory in check
+
+
+@dataclass
+class GrowthSpec:
+    depth_every: int | None = 5  # LlamaPro: one zero-output copy after every 5 blocks (80 -> 96 layers); None = off
+    freeze_original: bool = False  # LlamaPro's "train only the new blocks"; the recipe trains everything
+    hidden_size: int | None = 9216  # MSG target widths (None = keep): 9216 = 72 heads * 128
+    intermediate_size: int | None = 30720
+    num_attention_heads: int | None = 72  # 8 KV groups of 9 query heads
+    num_key_value_heads: int | None = 8
+    mask_start: int = 0  # step at which the first masks start to open
+    mask_ramp: int = 1000  # steps for one component's masks to go from 0 to 1
+    mask_stagger: int = 0  # extra delay per layer (progressive per-layer opening)
+
+
+@dataclass
+class StageSpec:
+    model: ModelSpec
+    data: DataSpec
+    args: dict = field(default_factory=dict)  # TrainingArguments / SFTConfig / KTOConfig fields, as the library names them
+    ref_cache_dir: str | None = None  # KTO only: directory of the reference log-prob cache, shared across runs
+    reference_fingerprint: str | None = None  # KTO only: id of the reference checkpoint (else its weights are hashed)
+
+
+@dataclass
+class EvalSpec:
+    kmmlu_dir: str | None = None  # directory with dev/ and test/ CSVs in KMMLU's format
+    kormedmcqa_dir: str | None = None  # directory with dev/test files in KorMedMCQA's format
+    shots: int = 5  # few-shot examples per question, from the dev split of the same subject
+    method: str = "loglik"  # "loglik" (answer-letter log-likelihood) or "generate" (greedy, then extract the letter)
+    max_questions: int | None = None  # per subject, for quick checks
+
+
+@dataclass
+class Recipe:
+    name: str
+    notes: str = ""  # hardware notes (ROCm, RCCL, flash-attention) for the people running it
+    growth: GrowthSpec | None = None
+    cpt: StageSpec | None = None
+    sft: StageSpec | None = None
+    kto: StageSpec | None = None
+    eval: EvalSpec | None = None
+
+
+def _build(cls, data, where: str):
+    if not dataclasses.is_dataclass(cls):
+        return data
+    if not isinstance(data, dict):
+        raise ValueError(f"{where}: expected a mapping for {cls.__name__}, got {type(data).__name__}")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(data) - names
+    if unknown:
+        raise ValueError(f"{where}: unknown key(s) {sorted(unknown)} for {cls.__name__}")
+    kwargs = {}
+    for key, value in data.items():
+        hint = hints[key]
+        options = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
+        target = next((t for t in options if dataclasses.is_dataclass(t)), None)
+        kwargs[key] = _build(target, value, f"{where}.{key}") if target and value is not None else value
+    return cls(**kwargs)
+
+
+def _set(tree: dict, dotted: str, value) -> None:
+    *parents, last = dotted.split(".")
+    for p in parents:
+        tree = tree.setdefault(p, {})
+    tree[last] = value
+
+
+def load_recipe(path: str | Path, overrides: list[str] | None = None) -> Recipe:
+    """Load a recipe YAML; `overrides` are "a.b.c=value" strings (value parsed as YAML)."""
+    data = yaml.safe_load(Path(path).read_text())
+    for item in overrides or []:
+        key, _, value = item.partition("=")
+        _set(data, key.strip(), yaml.safe_load(value))
+    return _build(Recipe, data, Path(path).name)

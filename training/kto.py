@@ -1,0 +1,154 @@
+"""KTO with trl's KTOTrainer and reference log-probs computed once, cached on disk, reused across runs.
+
+    python -m training.kto --recipe training/recipes/tiny-cpu.yaml
+
+Ethayarajh et al. 2024, "KTO: Model Alignment as Prospect Theoretic Optimization" (arXiv:2402.01306). The
+reference model is frozen, so its log-probs of each (prompt, completion) depend only on
+
+    key = sha256(reference model fingerprint, dataset snapshot id, tokenizer fingerprint, max_length[, KL batch])
+
+and not on beta, the learning rate or the desirable/undesirable weights that a sweep varies. With
+``precompute_ref_log_probs=True`` trl computes them before training; ``CachedRefKTOTrainer`` stores them under
+``ref_cache_dir/<key>/`` and, on the next run with the same key, loads them and runs no reference forward pass.
+The KL term's mismatched completions are paired within batches of ``per_device_train_batch_size``, so when the
+loss needs them (loss_type "kto") that batch size joins the key. A checksum of the tokenized examples is stored
+and checked on load, so a cache can never be applied to different rows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import torch
+from trl import KTOConfig, KTOTrainer
+
+from training.config import StageSpec
+from training.data import write_lineage
+from training.modeling import base_lineage, cli, load_model, load_tokenizer
+from training.sft import load_table
+from training.tokenizer import tokenizer_fingerprint
+
+
+def ref_cache_key(reference: str, dataset_id: str, tokenizer_fp: str, max_length: int | None, kl_batch: int | None) -> str:
+    parts = {"reference": reference, "dataset": dataset_id, "tokenizer": tokenizer_fp, "max_length": max_length,
+             "kl_batch": kl_batch}  # fmt: skip
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:32]
+
+
+def rows_checksum(dataset) -> str:
+    """sha256 over the tokenized prompt and completion ids, in order."""
+    h = hashlib.sha256()
+    for column in ("prompt_ids", "completion_ids", "KL_completion_ids"):
+        if column in dataset.column_names:
+            h.update(json.dumps(dataset.select_columns([column]).to_dict()[column]).encode())
+    return h.hexdigest()
+
+
+class CachedRefKTOTrainer(KTOTrainer):
+    """KTOTrainer whose precomputed reference log-probs live in a disk cache keyed as in the module docstring."""
+
+    def __init__(self, *args, ref_cache_dir: str | Path, dataset_id: str, reference_fingerprint: str | None = None,
+                 **kwargs):  # fmt: skip
+        # Set before super().__init__, which runs the precompute
+        self.ref_cache_dir = Path(ref_cache_dir)
+        self.dataset_id = dataset_id
+        self.reference_fingerprint = reference_fingerprint
+        self.ref_forward_batches = 0  # reference forward passes run by this trainer (0 when the cache was used)
+        self.ref_cache_hits: list[str] = []
+        super().__init__(*args, **kwargs)
+
+    def cache_dir(self, name: str) -> Path:
+        reference = self.reference_fingerprint or self._precompute_model_hash  # trl's hash of the reference weights
+        kl_batch = self.args.per_device_train_batch_size if self.calculate_KL else None
+        key = ref_cache_key(reference, self.dataset_id, tokenizer_fingerprint(self.processing_class),
+                            self.args.max_length, kl_batch)  # fmt: skip
+        return self.ref_cache_dir / f"{key}-{name}"
+
+    def compute_ref_log_probs(self, model, inputs):
+        self.ref_forward_batches += 1
+        return super().compute_ref_log_probs(model, inputs)
+
+    def _precompute_ref_logps(self, dataset, name: str, batch_size: int):
+        from datasets import Dataset, concatenate_datasets
+
+        directory = self.cache_dir(name)
+        checksum = rows_checksum(dataset)
+        meta_path, data_path = directory / "meta.json", directory / "ref_logps.pt"
+        if meta_path.exists() and json.loads(meta_path.read_text())["rows_checksum"] == checksum:
+            self.ref_cache_hits.append(name)
+            cached = torch.load(data_path)
+        else:
+            computed = self._compute_all(dataset, batch_size)
+            cached = {k: v for k, v in computed.items() if v is not None}
+            if self.accelerator.is_main_process:
+                directory.mkdir(parents=True, exist_ok=True)
+                torch.save(cached, directory / "ref_logps.pt.tmp")
+                os.replace(directory / "ref_logps.pt.tmp", data_path)  # atomic: a crash leaves no half cache
+                meta = {"rows_checksum": checksum, "rows": len(dataset), "dataset_id": self.dataset_id,
+                        "max_length": self.args.max_length, "reference": self.reference_fingerprint
+                        or self._precompute_model_hash}  # fmt: skip
+                meta_path.write_text(json.dumps(meta, indent=2))
+            self.accelerator.wait_for_everyone()
+        columns = {k: v.tolist() for k, v in cached.items()}
+        return concatenate_datasets([dataset, Dataset.from_dict(columns)], axis=1)
+
+    def _compute_all(self, dataset, batch_size: int) -> dict[str, torch.Tensor | None]:
+        """trl's reference pass, without its datasets-cache side effect: {"ref_logps", "ref_KL_logps"}."""
+        from torch.utils.data import DataLoader
+
+        loader = self.accelerator.prepare(DataLoader(dataset, batch_size=batch_size, collate_fn=self.data_collator,
+                                                     shuffle=False))  # fmt: skip
+        model = self.ref_model or self.model
+        logps, kl_logps = [], []
+        for batch in loader:
+            logp, kl_logp = self.compute_ref_log_probs(model, batch)
+            if self.calculate_KL:
+                logp, kl_logp = self.accelerator.gather_for_metrics((logp, kl_logp))
+                kl_logps.append(kl_logp.float().cpu())
+            else:
+                logp = self.accelerator.gather_for_metrics(logp)
+            logps.append(logp.float().cpu())
+        return {"ref_logps": torch.cat(logps), "ref_KL_logps": torch.cat(kl_logps) if kl_logps else None}
+
+
+def run_kto(stage: StageSpec, dataset=None, dataset_id: str | None = None, recipe_name: str = "", ref_model=None):
+    """Train; the dataset needs columns prompt, completion, label (bool)."""
+    if dataset is None:
+        dataset, dataset_id = load_table(stage.data)
+    sample = (r["prompt"] + r["completion"] for r in dataset.select(range(min(2000, len(dataset)))))
+    tokenizer = load_tokenizer(stage.model, sample)
+    model = load_model(stage.model, tokenizer)
+    args = KTOConfig(**{"precompute_ref_log_probs": True, **stage.args})
+    trainer = CachedRefKTOTrainer(
+        model=model,
+        ref_model=ref_model,
+        args=args,
+        train_dataset=dataset,
+        processing_class=tokenizer,
+        ref_cache_dir=stage.ref_cache_dir or Path(args.output_dir) / "ref-logps-cache",
+        dataset_id=dataset_id,
+        reference_fingerprint=stage.reference_fingerprint,
+    )
+    trainer.train()
+    lineage = {**base_lineage(recipe_name, "kto", stage.model, tokenizer), "dataset_id": dataset_id,
+               "ref_cache": str(trainer.cache_dir("train")), "ref_cache_hit": "train" in trainer.ref_cache_hits}  # fmt: skip
+    trainer.model.config.lineage = lineage
+    final = Path(args.output_dir) / "final"
+    trainer.save_model(str(final))
+    if trainer.is_world_process_zero():
+        write_lineage(final, lineage)
+    return trainer
+
+
+def main(argv: list[str] | None = None) -> None:
+    recipe = cli("KTO with cached reference log-probs", argv)
+    if recipe.kto is None:
+        raise SystemExit("recipe has no kto section")
+    run_kto(recipe.kto, recipe_name=recipe.name)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,72 @@
+"""Loading a stage's model and tokenizer, and the helpers every entry point shares (CLI, lineage, weights moved)."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Iterable
+
+import torch
+from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+from training.config import ModelSpec, Recipe, load_recipe
+from training.tokenizer import build_byte_bpe, tokenizer_fingerprint
+
+
+def load_tokenizer(spec: ModelSpec, sample_texts: Iterable[str] = ()):
+    """The stage's tokenizer: from a directory, or the tiny offline BPE trained on `sample_texts`."""
+    if spec.tokenizer == "tiny-bpe":
+        return build_byte_bpe(sample_texts, vocab_size=spec.tokenizer_vocab)
+    source = spec.tokenizer or spec.path
+    if source is None:
+        raise ValueError("model.tokenizer or model.path must name a tokenizer")
+    tok = AutoTokenizer.from_pretrained(source)
+    if tok.pad_token is None:  # Llama-3 ships none; padding positions are masked out anyway
+        tok.pad_token = tok.eos_token
+    return tok
+
+
+def load_model(spec: ModelSpec, tokenizer) -> LlamaForCausalLM:
+    """From `spec.path`, or a fresh random Llama from `spec.init` sized to the tokenizer."""
+    dtype = getattr(torch, spec.dtype)
+    if spec.path is not None:
+        model = LlamaForCausalLM.from_pretrained(spec.path, dtype=dtype, attn_implementation=spec.attn_implementation)
+        model.config.use_cache = False  # see below
+        return model
+    if spec.init is None:
+        raise ValueError("model.path or model.init is required")
+    cfg = LlamaConfig(
+        **spec.init,
+        vocab_size=len(tokenizer),
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    cfg._attn_implementation = spec.attn_implementation
+    # A KV cache during training is useless and, in transformers 5.24, also turns off the packed-sequence mask that
+    # position ids select (masking_utils checks `cache is None`): documents in a packed row would see each other.
+    cfg.use_cache = False
+    torch.manual_seed(0)
+    return LlamaForCausalLM(cfg).to(dtype)
+
+
+def base_lineage(recipe_name: str, stage: str, spec: ModelSpec, tokenizer) -> dict:
+    return {
+        "recipe": recipe_name,
+        "stage": stage,
+        "base_model": spec.path or "random-init",
+        "tokenizer_fingerprint": tokenizer_fingerprint(tokenizer),
+    }
+
+
+def cli(description: str, argv: list[str] | None = None) -> Recipe:
+    """Parse `--recipe PATH [--set a.b=value ...]` and load the recipe."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--recipe", required=True, help="recipe YAML, e.g. training/recipes/tiny-cpu.yaml")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override, e.g. cpt.args.max_steps=3")
+    args = parser.parse_args(argv)
+    return load_recipe(args.recipe, args.set)
+
+
+def trainable_snapshot(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """Copies of the trainable weights, to check afterwards that training moved them."""
+    return {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}

@@ -1,0 +1,80 @@
+"""Supervised fine-tuning with trl's SFTTrainer, NEFTune noise scaled per example (also when packing).
+
+    python -m training.sft --recipe training/recipes/tiny-cpu.yaml
+
+The recipe's ``neftune_noise_alpha`` (8) is read from the stage args as usual, but applied by
+``training.neftune.PerExampleNEFTune`` instead of transformers' row-length hook (see that module for why).
+Data: a prompt/completion (or text / messages) table, from a snapshot table or from local files.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from trl import SFTConfig, SFTTrainer
+
+from training.config import DataSpec, StageSpec
+from training.data import file_fingerprint, open_snapshot, write_lineage
+from training.modeling import base_lineage, cli, load_model, load_tokenizer
+from training.neftune import PerExampleNEFTune
+
+
+class PerExampleNEFTuneSFTTrainer(SFTTrainer):
+    """SFTTrainer whose NEFTune noise uses each example's own length; everything else is trl's."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.per_example_neftune_alpha = self.neftune_noise_alpha
+        self.neftune_noise_alpha = None  # keeps transformers' row-length hook from being attached as well
+
+    def train(self, *args, **kwargs):
+        if self.per_example_neftune_alpha is None:
+            return super().train(*args, **kwargs)
+        hooks = PerExampleNEFTune(self.model, self.per_example_neftune_alpha)
+        try:
+            return super().train(*args, **kwargs)
+        finally:
+            hooks.remove()
+
+
+def load_table(data: DataSpec):
+    """(datasets.Dataset, dataset id for lineage) from local files or a snapshot table."""
+    from datasets import Dataset, load_dataset
+
+    if data.files:
+        kind = "json" if data.files[0].endswith((".json", ".jsonl")) else "parquet"
+        ds = load_dataset(kind, data_files=data.files, split="train")
+        return ds, ",".join(file_fingerprint(f) for f in data.files)
+    snap = open_snapshot(data.snapshot, data.data_root, data.table)
+    return Dataset(snap.to_arrow()), str(snap.snapshot_id)
+
+
+def run_sft(stage: StageSpec, dataset=None, dataset_id: str | None = None, recipe_name: str = ""):
+    """Train; `dataset` (a datasets.Dataset) and its id replace the stage's data source when given."""
+    if dataset is None:
+        dataset, dataset_id = load_table(stage.data)
+    sample = (r.get("prompt", "") + r.get("completion", r.get("text", "")) for r in dataset.select(range(min(2000, len(dataset)))))
+    tokenizer = load_tokenizer(stage.model, sample)
+    model = load_model(stage.model, tokenizer)
+    args = SFTConfig(**stage.args)
+    trainer = PerExampleNEFTuneSFTTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer)
+    trainer.train()
+    lineage = {**base_lineage(recipe_name, "sft", stage.model, tokenizer), "dataset_id": dataset_id,
+               "neftune_noise_alpha": trainer.per_example_neftune_alpha, "neftune": "per-example"}  # fmt: skip
+    trainer.model.config.lineage = lineage
+    final = Path(args.output_dir) / "final"
+    trainer.save_model(str(final))
+    if trainer.is_world_process_zero():
+        write_lineage(final, lineage)
+    return trainer
+
+
+def main(argv: list[str] | None = None) -> None:
+    recipe = cli("Supervised fine-tuning (NEFTune per example)", argv)
+    if recipe.sft is None:
+        raise SystemExit("recipe has no sft section")
+    run_sft(recipe.sft, recipe_name=recipe.name)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,7 +1,7 @@
 """Near-duplicate detection: precision/recall of MinHash LSH settings on Korean and English, and speed.
 
-Run: ``.venv/bin/python bench/bench_dedup.py`` (about 5 minutes on 2 cores; ``--quick`` for a
-smaller grid). Prints Markdown tables.
+Run: ``.venv/bin/python bench/bench_dedup.py`` (4-7 minutes on 2 busy cores, most of it Kiwi;
+``--quick``: 20 s, smaller grid). Prints Markdown tables.
 
 Data (read-only, from ../shared/testdata; see its SOURCES.md):
 

@@ -1,6 +1,6 @@
 """Throughput of the text stages (normalize, boilerplate, langid, quality) on real Korean and English text.
 
-Run: ``.venv/bin/python bench/bench_text_stages.py`` (prints Markdown tables; about a minute on 2 cores).
+Run: ``.venv/bin/python bench/bench_text_stages.py`` (prints a Markdown table; 1-3 minutes on 2 cores).
 
 Corpora (../shared/testdata): the 140 KorQuAD v1 dev articles (Korean Wikipedia, paragraphs joined by
 newlines) and the 181 ScrapingHub ground-truth article bodies (English news and blogs). Each stage runs
@@ -91,6 +91,14 @@ DATATROVE_LID.model = LocalFT176(["ko", "en"])
 FINEWEB2_KO = korean_filters(KiwiTokenizer(model_type="cong"))  # type: ignore[arg-type]
 
 
+def row(corpus: str, name: str, docs_in: int, kept: int, seconds: float, mb: float) -> str:
+    return f"| {corpus} | {name} | {docs_in} | {kept} | {docs_in / seconds:,.0f} | {mb / seconds:.2f} |"
+
+
+def megabytes(docs: list[Document]) -> float:
+    return sum(len(d.text.encode()) for d in docs) / 1e6
+
+
 def main() -> None:
     stages: list[Stage] = [
         NormalizeStage(NormalizeConfig()),
@@ -102,36 +110,30 @@ def main() -> None:
     warm.append(Document(text="This is an English sentence. " * 30, id="e", metadata={Meta.LANGUAGE: "en"}))
     for stage in stages:  # load fastText, Kiwi and spaCy outside the timings
         list(stage.run(copy_docs(warm)))
-    datatrove_lid(copy_docs(warm)), fineweb2_korean(copy_docs(warm[:1]))
+    datatrove_lid(copy_docs(warm))
+    fineweb2_korean(copy_docs(warm[:1]))
 
     print("| corpus | stage | docs in | kept | docs/s | MB/s |")
     print("|---|---|---|---|---|---|")
     for corpus, texts in corpora().items():
         docs = [Document(text=t, id=str(i)) for i, t in enumerate(texts)]
+        inputs: dict[str, list[Document]] = {}
         total = 0.0
         for stage in stages:
-            mb = sum(len(d.text.encode()) for d in docs) / 1e6
+            inputs[stage.name] = docs
             seconds, out = best_time(run_stage(stage), docs)
-            kept = live(out)
-            if stage.name == "langid":
-                lid_docs = docs
-            if stage.name == "quality_ko":
-                ko_docs = docs
             total += seconds
-            print(f"| {corpus} | {stage.name} | {len(docs)} | {len(kept)} | {len(docs) / seconds:,.0f} | {mb / seconds:.2f} |")
+            kept = live(out)
+            print(row(corpus, stage.name, len(docs), len(kept), seconds, megabytes(docs)))
             docs = kept
-        n = len(texts)
-        mb = sum(len(t.encode()) for t in texts) / 1e6
-        print(f"| {corpus} | **all text stages** | {n} | {len(docs)} | {n / total:,.0f} | {mb / total:.2f} |")
-        seconds, out = best_time(datatrove_lid, lid_docs)
-        mb = sum(len(d.text.encode()) for d in lid_docs) / 1e6
-        row = f"| {corpus} | baseline: datatrove LanguageFilter | {len(lid_docs)} | {len(out)} |"
-        print(f"{row} {len(lid_docs) / seconds:,.0f} | {mb / seconds:.2f} |")
+        raw = [Document(text=t, id="") for t in texts]
+        print(row(corpus, "**all text stages**", len(texts), len(docs), total, megabytes(raw)))
+        baselines = [("baseline: datatrove LanguageFilter", datatrove_lid, inputs["langid"])]
         if corpus.startswith("ko"):
-            seconds, out = best_time(fineweb2_korean, ko_docs)
-            mb = sum(len(d.text.encode()) for d in ko_docs) / 1e6
-            row = f"| {corpus} | baseline: FineWeb-2 Korean filters | {len(ko_docs)} | {len(out)} |"
-            print(f"{row} {len(ko_docs) / seconds:,.0f} | {mb / seconds:.2f} |")
+            baselines.append(("baseline: FineWeb-2 Korean filters", fineweb2_korean, inputs["quality_ko"]))
+        for name, fn, docs in baselines:
+            seconds, out = best_time(fn, docs)
+            print(row(corpus, name, len(docs), len(out), seconds, megabytes(docs)))
 
 
 if __name__ == "__main__":

@@ -142,12 +142,13 @@ class PIIConfig:
 @dataclass
 class DedupConfig:
     # Values chosen by bench/bench_dedup.py (BENCHMARKS.md): planted copies of 947 KorQuAD and 628
-    # English news paragraphs, 10 edit kinds each, precision/recall per setting.
+    # English (news, JHE) documents, 10 edit kinds each, precision/recall per setting.
     exact: bool = True  # drop documents whose canonical text (NFKC, casefold, no punctuation) hashes equal
     near: bool = True  # MinHash LSH near-duplicate removal among the exact survivors
-    # char: code points with spaces removed (spacing-insensitive, no tokenizer). Measured best recall at zero
-    # false pairs on both languages; word 5-grams (FineWeb) catch only 46 % of light edits (Korean eojeol are
-    # long units), Kiwi morphemes are no better than chars and 40x slower (214 vs 9,200 docs/s)
+    # char: code points with spaces removed (spacing-insensitive, no tokenizer, one unit for every language).
+    # Word 5-grams (FineWeb) catch only 39 % of light edits (Korean eojeol are long units). Kiwi morpheme
+    # 3-grams do a little better on Korean (0.88 vs 0.83) but cost ~35x per document (165-214 vs
+    # 5,800-9,200 docs/s) and are plain words for English (0.58)
     unit: str = "char"
     # 5: n=4 has 10x more expected false pairs on English news (background Jaccard), n=6-7 lose recall
     ngram: int = 5
@@ -177,23 +178,31 @@ class SnapshotConfig:
 
 @dataclass
 class SparkOptions:
-    master: str = "local[*]"
-    driver_memory: str = "4g"
-    shuffle_partitions: int = 4
-    conf: dict[str, str] = field(default_factory=dict)  # any other spark.* setting
+    # '' = local[engine.workers] when run with plain `python`, or whatever spark-submit --master set
+    master: str = ""
+    driver_memory: str = "4g"  # JVM heap of a local[*] driver (default 1g is tight); ENVIRONMENT.md §1
+    shuffle_partitions: int = 4  # spark.sql.shuffle.partitions: 200 (Spark's default) is ~50x too many on 2 cores
+    cc_max_rounds: int = 50  # large/small-star rounds before giving up: O(log² n) suffice, 3-6 in practice
+    checkpoint_dir: str = ""  # reliable checkpoints for the dedup rounds on a cluster (hdfs://...); '' = local
+    conf: dict[str, str] = field(default_factory=dict)  # any other spark.* setting, e.g. spark.executor.memory
 
 
 @dataclass
 class BeamOptions:
-    runner: str = "DirectRunner"
-    flags: list[str] = field(default_factory=list)  # passed to PipelineOptions as given
+    runner: str = "DirectRunner"  # DirectRunner, FlinkRunner, SparkRunner, DataflowRunner (docs/engines.md)
+    # DirectRunner only: multi_processing runs engine.workers SDK processes (in_memory is one process)
+    direct_running_mode: str = "multi_processing"
+    # rounds of min-label propagation unrolled into the graph; clusters still split after them are
+    # joined by union-find over their (few) label pairs in one worker (dataflow/dedup/beam_cc.py)
+    cc_rounds: int = 4
+    flags: list[str] = field(default_factory=list)  # passed to PipelineOptions as given, e.g. --flink_master=...
 
 
 @dataclass
 class EngineConfig:
     name: str = "local"  # local (embedded default), spark or beam
-    workers: int = 2  # processes (local), parallelism (spark/beam)
-    tasks: int = 0  # shards of the input list; 0 = as many as workers
+    workers: int = 2  # processes (local), local[N] cores (spark), direct_num_workers (beam DirectRunner)
+    tasks: int = 0  # shards of the input list (file i -> shard i mod tasks); 0 = as many as workers
     spark: SparkOptions = field(default_factory=SparkOptions)
     beam: BeamOptions = field(default_factory=BeamOptions)
 

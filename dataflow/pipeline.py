@@ -8,9 +8,10 @@ Stage order and why:
   0 read         raw records from the inputs (size caps, broken containers)
   1 extract      main text from HTML, PDF, HWP, patents (format detected from content)
   2 normalize    NFC, control characters, whitespace (before anything measures text)
-  3 langid       fastText lid.176: keep Korean and English
-  4 boilerplate  Korean/English web chrome lines (needs the language; before quality rules so
-                 they judge the article, not its byline and share buttons)
+  3 boilerplate  Korean/English web chrome lines: before language ID, because Korean chrome
+                 around an English article makes lid.176 call the page Korean, and before the
+                 quality rules, so they judge the article, not its byline and share buttons
+  4 langid       fastText lid.176: keep Korean and English
   5.. quality    per-language heuristic filters (Gopher/C4/FineWeb for English, FineWeb-2 Korean)
   .. pii         redaction last among per-document stages, so filters see the original text
   .. exact_dedup, near_dedup   global: need every surviving document of the run
@@ -50,9 +51,10 @@ def build_stages(cfg: PipelineConfig) -> list[Stage]:
     from dataflow.stages.pii import PIIStage
     from dataflow.stages.quality import quality_stages
 
-    stages: list[Stage] = [ExtractStage(cfg.extract), NormalizeStage(cfg.normalize), LangIdStage(cfg.langid)]
+    stages: list[Stage] = [ExtractStage(cfg.extract), NormalizeStage(cfg.normalize)]
     if cfg.boilerplate.enabled:
         stages.append(BoilerplateStage(cfg.boilerplate))
+    stages.append(LangIdStage(cfg.langid))
     stages += quality_stages(cfg.quality)
     if cfg.pii.enabled:
         stages.append(PIIStage(cfg.pii))

@@ -23,7 +23,7 @@ import yaml
 class ModelSpec:
     path: str | None = None  # HF checkpoint directory the stage starts from; no default: a recipe names its model
     init: dict | None = None  # LlamaConfig fields for a fresh random model instead of `path` (tiny-cpu, tests)
-    tokenizer: str | None = None  # tokenizer directory; None = `path`; "tiny-bpe" = train a tiny offline BPE on the data
+    tokenizer: str | None = None  # tokenizer dir; None = `path`; "tiny-bpe" = train a tiny offline BPE on the data
     tokenizer_vocab: int = 512  # vocabulary of the "tiny-bpe" tokenizer
     dtype: str = "bfloat16"  # weights dtype: bf16 on MI250/H100; float32 on CPU
     attn_implementation: str = "sdpa"  # "flash_attention_2" where installed (CUDA, ROCm CK build); sdpa runs everywhere
@@ -56,9 +56,10 @@ class GrowthSpec:
 class StageSpec:
     model: ModelSpec
     data: DataSpec
-    args: dict = field(default_factory=dict)  # TrainingArguments / SFTConfig / KTOConfig fields, as the library names them
+    args: dict = field(default_factory=dict)  # TrainingArguments / SFTConfig / KTOConfig fields, the library's names
     ref_cache_dir: str | None = None  # KTO only: directory of the reference log-prob cache, shared across runs
     reference_fingerprint: str | None = None  # KTO only: id of the reference checkpoint (else its weights are hashed)
+    loss_chunk_size: int | None = None  # CPT only: fused cross-entropy in chunks of C tokens, no full logits; None = HF
 
 
 @dataclass

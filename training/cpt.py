@@ -22,6 +22,7 @@ from training.config import GrowthSpec, StageSpec
 from training.data import DataState, PackedStream, open_snapshot, read_lineage, snapshot_texts, write_lineage
 from training.growth.depth import expand_depth
 from training.growth.width import MaskedGrowth, MaskSchedule, grow_width, grown_config
+from training.losses import use_chunked_loss
 from training.modeling import base_lineage, cli, load_model, load_tokenizer
 
 
@@ -76,6 +77,8 @@ def run_cpt(stage: StageSpec, growth: GrowthSpec | None = None, recipe_name: str
     masked = None
     if growth is not None:
         model, masked = apply_growth(model, growth)
+    if stage.loss_chunk_size:
+        use_chunked_loss(model, stage.loss_chunk_size)
 
     start = DataState(**read_lineage(resume_from)["data_state"]) if resume_from else None
     stream = PackedStream(snap, tokenizer, stage.data.seq_len, stage.data.text_column, start=start)
@@ -121,10 +124,10 @@ def run_cpt(stage: StageSpec, growth: GrowthSpec | None = None, recipe_name: str
 
 
 def main(argv: list[str] | None = None) -> None:
-    recipe = cli("Continual pretraining on a corpus snapshot", argv)
+    recipe, args = cli("Continual pretraining on a corpus snapshot", argv)
     if recipe.cpt is None:
         raise SystemExit("recipe has no cpt section")
-    run_cpt(recipe.cpt, recipe.growth, recipe.name)
+    run_cpt(recipe.cpt, recipe.growth, recipe.name, resume_from=args.resume_from)
 
 
 if __name__ == "__main__":

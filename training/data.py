@@ -12,8 +12,8 @@ transformers 5 keeps documents apart without padding:
 - ``sdpa``, ``eager``, ``flex_attention`` (CPU included): ``masking_utils.find_packed_sequence_indices`` turns
   the position-id resets into a block-diagonal causal mask, provided no 2D ``attention_mask`` is passed (so the
   rows carry none: they have no padding) and no KV cache is used (``use_cache=False``: with a cache, even an
-  empty one, that detection is skipped; ``training.modeling.load_model`` sets it). ``tests/training/test_data.py`` checks that a packed row gives the same
-  logits as its documents run one by one.
+  empty one, that detection is skipped; ``training.modeling.load_model`` sets it).
+  ``tests/training/test_data.py`` checks that a packed row gives the same logits as its documents one by one.
 The first label of every segment is -100, so no token is trained to predict across a document boundary.
 
 Resumable streaming: the stream is a pure function of (snapshot, tokenizer, seq_len); its position after any row

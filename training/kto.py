@@ -32,7 +32,9 @@ from training.sft import load_table
 from training.tokenizer import tokenizer_fingerprint
 
 
-def ref_cache_key(reference: str, dataset_id: str, tokenizer_fp: str, max_length: int | None, kl_batch: int | None) -> str:
+def ref_cache_key(
+    reference: str, dataset_id: str, tokenizer_fp: str, max_length: int | None, kl_batch: int | None
+) -> str:
     parts = {"reference": reference, "dataset": dataset_id, "tokenizer": tokenizer_fp, "max_length": max_length,
              "kl_batch": kl_batch}  # fmt: skip
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:32]
@@ -133,8 +135,12 @@ def run_kto(stage: StageSpec, dataset=None, dataset_id: str | None = None, recip
         reference_fingerprint=stage.reference_fingerprint,
     )
     trainer.train()
-    lineage = {**base_lineage(recipe_name, "kto", stage.model, tokenizer), "dataset_id": dataset_id,
-               "ref_cache": str(trainer.cache_dir("train")), "ref_cache_hit": "train" in trainer.ref_cache_hits}  # fmt: skip
+    lineage = {
+        **base_lineage(recipe_name, "kto", stage.model, tokenizer),
+        "dataset_id": dataset_id,
+        "ref_cache": str(trainer.cache_dir("train")),
+        "ref_cache_hit": "train" in trainer.ref_cache_hits,
+    }
     trainer.model.config.lineage = lineage
     final = Path(args.output_dir) / "final"
     trainer.save_model(str(final))
@@ -144,7 +150,7 @@ def run_kto(stage: StageSpec, dataset=None, dataset_id: str | None = None, recip
 
 
 def main(argv: list[str] | None = None) -> None:
-    recipe = cli("KTO with cached reference log-probs", argv)
+    recipe, _ = cli("KTO with cached reference log-probs", argv)
     if recipe.kto is None:
         raise SystemExit("recipe has no kto section")
     run_kto(recipe.kto, recipe_name=recipe.name)

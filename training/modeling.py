@@ -58,13 +58,16 @@ def base_lineage(recipe_name: str, stage: str, spec: ModelSpec, tokenizer) -> di
     }
 
 
-def cli(description: str, argv: list[str] | None = None) -> Recipe:
-    """Parse `--recipe PATH [--set a.b=value ...]` and load the recipe."""
+def cli(description: str, argv: list[str] | None = None) -> tuple[Recipe, argparse.Namespace]:
+    """Parse `--recipe PATH [--set a.b=value ...] [--resume-from CHECKPOINT]`; returns (recipe, parsed args)."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--recipe", required=True, help="recipe YAML, e.g. training/recipes/tiny-cpu.yaml")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override, e.g. cpt.args.max_steps=3")
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="override, e.g. cpt.args.max_steps=3"
+    )
+    parser.add_argument("--resume-from", default=None, help="CPT: checkpoint directory to resume (with its data state)")
     args = parser.parse_args(argv)
-    return load_recipe(args.recipe, args.set)
+    return load_recipe(args.recipe, args.set), args
 
 
 def trainable_snapshot(model: torch.nn.Module) -> dict[str, torch.Tensor]:

@@ -53,7 +53,10 @@ def run_sft(stage: StageSpec, dataset=None, dataset_id: str | None = None, recip
     """Train; `dataset` (a datasets.Dataset) and its id replace the stage's data source when given."""
     if dataset is None:
         dataset, dataset_id = load_table(stage.data)
-    sample = (r.get("prompt", "") + r.get("completion", r.get("text", "")) for r in dataset.select(range(min(2000, len(dataset)))))
+    sample = (
+        r.get("prompt", "") + r.get("completion", r.get("text", ""))
+        for r in dataset.select(range(min(2000, len(dataset))))
+    )
     tokenizer = load_tokenizer(stage.model, sample)
     model = load_model(stage.model, tokenizer)
     args = SFTConfig(**stage.args)
@@ -70,7 +73,7 @@ def run_sft(stage: StageSpec, dataset=None, dataset_id: str | None = None, recip
 
 
 def main(argv: list[str] | None = None) -> None:
-    recipe = cli("Supervised fine-tuning (NEFTune per example)", argv)
+    recipe, _ = cli("Supervised fine-tuning (NEFTune per example)", argv)
     if recipe.sft is None:
         raise SystemExit("recipe has no sft section")
     run_sft(recipe.sft, recipe_name=recipe.name)

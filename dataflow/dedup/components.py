@@ -1,9 +1,11 @@
 """Connected components over candidate edges, and THE keep rule every engine applies.
 
-Keep rule: within a cluster of duplicates the document with the smallest id (plain string
-order, i.e. Python ``min`` / SQL ``MIN`` over UTF-8 strings of ASCII hex ids) is kept, and that
-id names the cluster. It depends on nothing but the ids, so the local, Spark and Beam engines
-keep the same document whatever order they see the rows in (DESIGN.md invariant 3).
+Keep rule: within a cluster of duplicates the document with the smallest id is kept, and that
+id names the cluster. "Smallest" is Python's ``min`` over ``str`` (code point order), which is the
+same as byte order of the UTF-8 encodings, i.e. Spark's ``F.min`` on a string column and SQL
+``MIN`` under binary collation (the ids are ASCII hex anyway). It depends on nothing but the
+ids, so the local, Spark and Beam engines keep the same document whatever order they see the
+rows in (DESIGN.md invariant 3).
 
 Grouping by band key yields buckets of ids; ``bucket_edges`` turns a bucket into a star of
 edges from its minimum (k - 1 edges instead of k(k-1)/2, same components). Components are

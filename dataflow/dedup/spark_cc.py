@@ -22,6 +22,7 @@ Ids are compared as Spark strings (UTF-8 byte order), which for our ASCII hex id
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
 from dataflow.dedup.local import EXACT_DUPLICATE, NEAR_DUPLICATE
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 
     from dataflow.config import DedupConfig
 
+log = logging.getLogger(__name__)
 PLAN_COLUMNS = ("id", "reason", "duplicate_of", "cluster")  # one row per document in a cluster of two or more
 
 
@@ -101,13 +103,18 @@ def small_star(edges: DataFrame) -> DataFrame:
 
 def _is_star_forest(down: DataFrame) -> bool:
     """True when oriented edges (src > dst) are stars around their minimum: every src has exactly one
-    dst and no dst is itself a src. Then each component is one star whose centre is its minimum."""
+    dst and no dst is itself a src. Then each component is one star whose centre is its minimum.
+    One Spark job: the nodes breaking either condition, asked for one row."""
     from pyspark.sql import functions as F
 
-    if not down.groupBy("src").count().where(F.col("count") > 1).isEmpty():
-        return False
+    out_degree = down.groupBy("src").count()
     centres = down.select(F.col("dst").alias("src")).distinct()
-    return down.select("src").join(centres, "src", "left_semi").isEmpty()
+    broken = (
+        out_degree.where(F.col("count") > 1)
+        .select("src")
+        .union(out_degree.join(centres, "src", "left_semi").select("src"))
+    )
+    return broken.isEmpty()
 
 
 def connected_components(edges: DataFrame, max_rounds: int = 50) -> DataFrame:
@@ -125,6 +132,7 @@ def connected_components(edges: DataFrame, max_rounds: int = 50) -> DataFrame:
             raise NotConverged(f"connected components not converged after {max_rounds} large/small-star rounds")
         down = _materialize(small_star(large_star(down)))
         rounds += 1
+    log.info("connected components: %d large/small-star rounds", rounds)
     leaves = down.select(F.col("src").alias("id"), F.col("dst").alias("component"))
     centres = down.select(F.col("dst").alias("id"), F.col("dst").alias("component")).distinct()
     return leaves.union(centres)

@@ -16,8 +16,9 @@
 Bad input never raises out of the iterator; it becomes a document already rejected at stage ``read``:
 ``empty`` (zero bytes), ``too_large`` (over ``max_record_bytes``, checked before the bytes are read),
 ``bad_record`` (a JSONL line that is not a JSON object with a string text field), ``truncated_input``
-(failed: a cut gzip or WARC; the records before the cut are yielded first), ``read_error`` (failed:
-anything else). ``reader.manifest`` then holds the file's row of the ``inputs`` table (minus run_id).
+(failed: a cut gzip or WARC; the records before the cut are yielded first), ``unsupported_format``
+(failed: gzipped Parquet, which cannot be streamed), ``read_error`` (failed: anything else).
+``reader.manifest`` then holds the file's row of the ``inputs`` table (minus run_id).
 
 Ids are ``sha1(uri + '#' + locator)[:16]`` with the locator the WARC-Record-ID, the JSONL line number or
 Parquet row number (or the record's own id field when present), '' for single-record files: stable

@@ -84,6 +84,14 @@ def _is_binary(head: bytes) -> bool:
     return controls / len(head) > _MAX_CONTROL_SHARE
 
 
+def _is_pdf(content: bytes) -> bool:
+    """%PDF- first, or (as readers allow) later in the first KB after junk bytes, but not inside prose."""
+    if strip_bom(content)[0].lstrip()[:5] == PDF_MAGIC:
+        return True
+    at = content.find(PDF_MAGIC, 0, 1024)
+    return at > 0 and content[at - 1 : at] in (b"\n", b"\r") and _is_binary(content[:at])
+
+
 def _skip_prolog(head: bytes) -> bytes:
     """Drop leading whitespace, XML declaration, processing instructions and comments."""
     text = head.lstrip()
@@ -173,7 +181,7 @@ def sniff_record(content: bytes, uri: str | None = None, hints: dict | None = No
         return "empty"
     if content.startswith(GZIP_MAGIC):
         return "gzip"
-    if PDF_MAGIC in content[:1024]:
+    if _is_pdf(content):
         return "pdf"
     if content.startswith(OLE2_MAGIC):
         return _ole_kind(content)

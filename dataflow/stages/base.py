@@ -132,7 +132,7 @@ class Ledger:
         rows = []
         for (index, stage, kind, lang, outcome, reason), values in sorted(self.cells.items()):
             row = dict(run_id=run_id, stage_index=index, stage=stage, source_kind=kind, language=lang)
-            row.update(outcome=outcome, reason=reason, **dict(zip(_COUNTERS, values)))
+            row.update(outcome=outcome, reason=reason, **dict(zip(_COUNTERS, values, strict=True)))
             rows.append(row)
         return rows
 

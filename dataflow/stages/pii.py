@@ -46,6 +46,8 @@ from dataflow.stages.base import Meta, Stage
 
 PII_TYPES = ("email", "rrn", "card", "ip", "phone")  # also the overlap priority, first wins
 PLACEHOLDERS = {t: f"<{t.upper()}>" for t in PII_TYPES}
+_RANK = {t: i for i, t in enumerate(PII_TYPES)}
+_ANY_DIGIT = re.compile("[0-9]")
 
 
 @dataclass(frozen=True, order=True)
@@ -60,33 +62,45 @@ class Match:
 # Boundaries on ASCII letters and digits only: Hangul particles attach directly to numbers
 # ("010-1234-5678로", "192.0.2.1입니다"), so \b and \w (which count Hangul as word characters) would
 # miss them. A neighbouring ".5" or "-5" also blocks a match, so 1.2.3.4.5 is no IP and
-# 2024-010-1234-5678 no phone.
+# 2024-010-1234-5678 no phone. Every pattern opens with a lookahead on its first character so that
+# the regex engine can skip ahead to candidates (4x faster than opening with the lookbehinds), and
+# digits are ASCII [0-9] (\d would also take other scripts' digits, which ipaddress and int reject).
 _L = r"(?<![0-9A-Za-z_])(?<![0-9][.\-])"
 _R = r"(?![0-9A-Za-z_])(?![.\-][0-9])"
 
 _EMAIL = re.compile(
-    r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9._%+\-]+@(?:[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,24}"
-    r"(?![A-Za-z0-9\-])"
+    r"(?=[A-Za-z0-9._%+\-])(?<![A-Za-z0-9._%+\-])[A-Za-z0-9._%+\-]+@"
+    r"(?:[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![A-Za-z0-9\-])"
 )
-_RRN = re.compile(_L + r"(\d{6})-?([1-8]\d{6})" + _R)
+_RRN = re.compile(r"(?=[0-9])" + _L + r"([0-9]{6})-?([1-8][0-9]{6})" + _R)
 # contiguous 13-19 digits, or the printed groupings: 4-4-4-4(-3), Amex 4-6-5, Diners 4-6-4
-_CARD = re.compile(_L + r"(?:\d{13,19}|\d{4}([ \-])\d{4}\1\d{4}\1\d{4}(?:\1\d{1,3})?|\d{4}([ \-])\d{6}\2\d{4,5})" + _R)
-_IPV4 = re.compile(_L + r"(?:\d{1,3}\.){3}\d{1,3}" + _R)
+_CARD = re.compile(
+    r"(?=[0-9])"
+    + _L
+    + r"(?:[0-9]{13,19}"
+    + r"|[0-9]{4}([ \-])[0-9]{4}\1[0-9]{4}\1[0-9]{4}(?:\1[0-9]{1,3})?"
+    + r"|[0-9]{4}([ \-])[0-9]{6}\2[0-9]{4,5})"
+    + _R
+)
+_IPV4 = re.compile(r"(?=[0-9])" + _L + r"(?:[0-9]{1,3}\.){3}[0-9]{1,3}" + _R)
 # a run of hex digits, colons and dots with at least two colons; validated by ipaddress
-_IPV6 = re.compile(r"(?<![0-9A-Za-z_:.])(?=[0-9A-Fa-f.]*:[0-9A-Fa-f.]*:)[0-9A-Fa-f:.]{3,45}(?![0-9A-Za-z_:])")
+_IPV6 = re.compile(
+    r"(?=[0-9A-Fa-f:])(?<![0-9A-Za-z_:.])(?=[0-9A-Fa-f.]*:[0-9A-Fa-f.]*:)[0-9A-Fa-f:.]{3,45}(?![0-9A-Za-z_:])"
+)
 _PHONE_KR = re.compile(
-    _L
+    r"(?=[0(])"
+    + _L
     + r"(?:"
     # mobile: one consistent separator (or none): 010-1234-5678, 010.1234.5678, 010 1234 5678, 01012345678
-    + r"01[016-9](?P<s>[\-. ]?)\d{3,4}(?P=s)\d{4}"
+    + r"01[016-9](?P<s>[\-. ]?)[0-9]{3,4}(?P=s)[0-9]{4}"
     # landline with a separator: 02-123-4567, 031.1234.5678, (02) 123-4567, 070-1234-5678
-    + r"|(?:0(?:2|3[1-3]|4[1-4]|5[1-5]|6[1-4]|70)(?P<t>[\-. ])|\(0(?:2|3[1-3]|4[1-4]|5[1-5]|6[1-4]|70)\)[ \-]?)"
-    + r"\d{3,4}[\-. ]\d{4}"
+    + r"|(?:0(?:2|3[1-3]|4[1-4]|5[1-5]|6[1-4]|70)[\-. ]|\(0(?:2|3[1-3]|4[1-4]|5[1-5]|6[1-4]|70)\)[ \-]?)"
+    + r"[0-9]{3,4}[\-. ][0-9]{4}"
     + r")"
     + _R
 )
 # +CC then groups of digits separated by a space, dot or dash, optionally "(0)" or "(415)"
-_PHONE_INTL = re.compile(r"(?<![0-9A-Za-z_+])\+[1-9]\d{0,2}(?:[ .\-]?(?:\(\d{1,4}\)|\d{1,4})){2,6}" + _R)
+_PHONE_INTL = re.compile(r"\+(?<![0-9A-Za-z_+]\+)[1-9][0-9]{0,2}(?:[ .\-]?(?:\([0-9]{1,4}\)|[0-9]{1,4})){2,6}" + _R)
 
 _RRN_WEIGHTS = (2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5)
 _RRN_CENTURY = {"1": 1900, "2": 1900, "5": 1900, "6": 1900, "3": 2000, "4": 2000, "7": 2000, "8": 2000}
@@ -177,21 +191,24 @@ def find_pii(
     if unknown:
         raise ValueError(f"unknown PII type(s) {sorted(unknown)}; known: {list(PII_TYPES)}")
     found: list[Match] = []
-    if "email" in types:
+    # cheap guards: every email holds "@", every other type but IPv6 a digit, every IPv6 ":"
+    digits = _ANY_DIGIT.search(text) is not None
+    if "email" in types and "@" in text:
         found += [Match("email", m.start(), m.end()) for m in _EMAIL.finditer(text)]
-    if "rrn" in types:
+    if "rrn" in types and digits:
         found += [
             Match("rrn", m.start(), m.end()) for m in _RRN.finditer(text) if valid_rrn(m.group(0), rrn_require_checksum)
         ]
-    if "card" in types:
+    if "card" in types and digits:
         found += [Match("card", m.start(), m.end()) for m in _CARD.finditer(text) if plausible_card(m.group(0))]
     if "ip" in types:
-        for pattern in (_IPV4, _IPV6):
+        patterns = ((_IPV4,) if digits else ()) + ((_IPV6,) if ":" in text else ())
+        for pattern in patterns:
             for m in pattern.finditer(text):
                 span = m.group(0).rstrip(".")  # a sentence-final full stop is not part of the address
                 if valid_ip(span, ip_public_only):
                     found.append(Match("ip", m.start(), m.start() + len(span)))
-    if "phone" in types:
+    if "phone" in types and digits:
         for pattern in (_PHONE_KR, _PHONE_INTL):
             found += [Match("phone", m.start(), m.end()) for m in pattern.finditer(text) if _phone_ok(m.group(0))]
     return resolve_overlaps(found)
@@ -199,9 +216,10 @@ def find_pii(
 
 def resolve_overlaps(matches: list[Match]) -> list[Match]:
     """Keep the first of overlapping spans by (type priority, start, longest); return them by position."""
-    rank = {t: i for i, t in enumerate(PII_TYPES)}
+    if len(matches) < 2:
+        return matches
     kept: list[Match] = []
-    for m in sorted(matches, key=lambda m: (rank[m.type], m.start, m.start - m.end)):
+    for m in sorted(matches, key=lambda m: (_RANK[m.type], m.start, m.start - m.end)):
         if all(m.end <= k.start or m.start >= k.end for k in kept):
             kept.append(m)
     return sorted(kept, key=lambda m: m.start)

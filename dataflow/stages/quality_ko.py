@@ -25,6 +25,7 @@ document (kept or not): ``ko_hangul_ratio``, ``ko_words``, ``ko_mean_word_length
 from __future__ import annotations
 
 import re
+import warnings
 from typing import Any
 
 from datatrove.data import Document
@@ -66,7 +67,10 @@ class SharedKiwiTokenizer(KiwiTokenizer):
         if kiwi is None:
             from kiwipiepy import Kiwi
 
-            kiwi = _KIWI[self.model_type] = Kiwi(model_type=self.model_type, num_workers=0)  # 0: no thread pool
+            with warnings.catch_warnings():  # kiwipiepy warns that 0 now means one thread, which is what we want
+                warnings.simplefilter("ignore", DeprecationWarning)
+                # one thread: the engine runs one process per core (the default, None, starts a thread per core)
+                kiwi = _KIWI[self.model_type] = Kiwi(model_type=self.model_type, num_workers=0)
         return kiwi
 
 

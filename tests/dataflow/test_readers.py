@@ -64,6 +64,8 @@ def warc_bytes(records: list[tuple[str, str, bytes, str]], gz: bool = True) -> b
         (b"", None, "empty"),
         (b" \n\t ", None, "empty"),
         (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj", None, "pdf"),
+        (b"\x00\x00junk\n%PDF-1.4\n1 0 obj", None, "pdf"),  # readers accept junk before the header
+        (b"A note on the header.\n%PDF-1.4 starts every file.\n", None, "text"),
         (bytes.fromhex("D0CF11E0A1B11AE1") + b"\x00" * 504, "x.hwp", "hwp"),
         (b"\x1f\x8b\x08\x00" + b"\x00" * 20, None, "gzip"),
         (b"<!DOCTYPE html><html><body><p>hi</p></body></html>", None, "html"),

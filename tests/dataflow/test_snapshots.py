@@ -99,7 +99,7 @@ def test_killed_commit_leaves_last_snapshot_and_rerun_completes_once(tmp_path):
         from dataflow.snapshots import commit_tables
         commit_tables({{"documents": [doc(2, "r2")], "rejects": []}}, "r2", data_root={str(tmp_path)!r})
     """)
-    proc = subprocess.run([sys.executable, "-c", script], cwd=str(_repo_root()), capture_output=True)
+    proc = subprocess.run([sys.executable, "-c", script], cwd=str(_repo_root()), capture_output=True, timeout=120)
     assert proc.returncode == -9, proc.stderr.decode()[-2000:]
 
     assert read_snapshot(data_root=tmp_path).snapshot_id == before

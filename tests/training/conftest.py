@@ -26,6 +26,17 @@ def offline(monkeypatch):
     monkeypatch.setenv("WANDB_DISABLED", "true")
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny models run fastest on one thread; on a shared 2-core box two OpenMP threads can be 20x slower."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def doc_row(i: int, text: str, run_id: str) -> dict:
     return {
         "id": f"{i:016x}", "text": text, "source_kind": "text", "source_uri": f"file:///fixture/{i}.txt", "url": None,
@@ -57,8 +68,10 @@ def sft_rows() -> list[dict]:
 
 @pytest.fixture(scope="session")
 def kto_rows() -> list[dict]:
-    return [{"prompt": f"질문 {i}: {KO_EN[i % 6][:20]}", "completion": f" {KO_EN[(i + 2) % 6][:30]}", "label": i % 3 != 0}
-            for i in range(16)]  # fmt: skip
+    return [
+        {"prompt": f"질문 {i}: {KO_EN[i % 6][:20]}", "completion": f" {KO_EN[(i + 2) % 6][:30]}", "label": i % 3 != 0}
+        for i in range(16)
+    ]
 
 
 def write_jsonl(path: Path, rows: list[dict]) -> Path:

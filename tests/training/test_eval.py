@@ -45,15 +45,16 @@ class Rigged(LlamaForCausalLM):
 
 
 def fake_kormed(path, exam_types=("doctor", "nurse", "pharm", "dentist"), n=3):
-    fields = ["subject", "year", "period", "q_number", "question", "A", "B", "C", "D", "E", "answer", "cot", "exam_type"]
+    fields = ["subject", "year", "period", "q_number", "question", *"ABCDE", "answer", "cot", "exam_type"]
     with path.open("w", newline="", encoding="utf-8") as f:
         w = csv.DictWriter(f, fieldnames=fields)
         w.writeheader()
         for e in exam_types:
             for i in range(n):
-                w.writerow({"subject": e, "year": 2023, "period": 1, "q_number": i, "question": f"{e} 문제 {i}: 옳은 것은?",
-                            "A": "가", "B": "나", "C": "다", "D": "라", "E": "마", "answer": (i % 5) + 1, "cot": "",
-                            "exam_type": e})  # fmt: skip
+                options = dict(zip("ABCDE", ["가", "나", "다", "라", "마"], strict=True))
+                question = f"{e} 문제 {i}: 옳은 것은?"
+                w.writerow({"subject": e, "year": 2023, "period": 1, "q_number": i, "question": question, **options,
+                            "answer": (i % 5) + 1, "cot": "", "exam_type": e})  # fmt: skip
     return path
 
 

@@ -95,8 +95,11 @@ def test_kto_trains_and_second_run_computes_no_reference_logps(tmp_path, kto_row
         return ref, calls
 
     ref1, calls1 = reference(recipe.kto)
-    before = trainable_snapshot(load_model(recipe.kto.model, load_tokenizer(recipe.kto.model, (
-        r["prompt"] + r["completion"] for r in kto_rows))))  # the policy starts from the same seed-0 weights
+    before = trainable_snapshot(
+        load_model(
+            recipe.kto.model, load_tokenizer(recipe.kto.model, (r["prompt"] + r["completion"] for r in kto_rows))
+        )
+    )  # the policy starts from the same seed-0 weights
     first = run_kto(recipe.kto, recipe_name=recipe.name, ref_model=ref1)
     assert first.state.global_step == 3 and len(calls1) > 0 and first.ref_forward_batches > 0
     assert moved(before, first.model) == []

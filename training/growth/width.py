@@ -268,7 +268,9 @@ def _scale_heads(m: GrowthMask, head_dim: int):
     return hook
 
 
-def grow_width(model: LlamaForCausalLM, new_config: LlamaConfig, seed: int = 0) -> tuple[LlamaForCausalLM, MaskedGrowth]:
+def grow_width(
+    model: LlamaForCausalLM, new_config: LlamaConfig, seed: int = 0
+) -> tuple[LlamaForCausalLM, MaskedGrowth]:
     """A new, masked model of the grown widths computing the same function as `model` (masks at 0).
 
     New weights get the model's usual random init (MSG allows any init: the masks make them inert until they

@@ -1,0 +1,292 @@
+"""The Spark engine: the same two phases as ``engines.local``, spread over a Spark cluster (or local[N]).
+
+Phase 1, one pass over the inputs: the driver lists the input files; ``spark.range(tasks)``
+makes one row per shard in its own partition and ``mapInArrow`` runs ``ShardRunner`` over the
+shard's files (file i -> shard i mod tasks, as on the local engine). Each partition yields ONE
+stream of tagged Arrow rows (``kind``: staging = kept document + dedup keys, rejects, ledger,
+manifest), written once as Parquet under the run's scratch directory. Rejects, ledgers and
+manifests are then selected from that file by ``kind`` (column pruning + predicate pushdown),
+so nothing re-reads or re-processes an input.
+
+Phase 2, global dedup on DataFrames (``dedup.spark_cc.plan_dedup``: exact groups, band
+buckets, large-star/small-star components, keep = smallest id), joined back onto the staged
+documents by id. Each partition then runs ``pipeline.finish_rows``, the very function the local
+engine uses, so the dedup counters are counted the same way; its ledger leaves as a tagged row.
+Documents and rejects are written by Spark's Parquet writer with the exact table schemas
+(derived from ``schemas.corpus``, nullability included, so pyiceberg ``add_files`` accepts the
+files) into the run's table directories; ``dataflow.run`` commits them.
+
+A document whose stage raises is failed by the stage base class. An exception escaping an input
+file's reader is contained per file here: the file's manifest row says ``failed``/``partial``
+with the error and the partition carries on, so one bad file never fails the Spark job.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+import pyarrow.fs as pafs
+
+from dataflow.config import PipelineConfig
+from dataflow.engines.result import EngineResult
+from dataflow.pipeline import STAGING, ShardRunner, finish_rows, split_rows
+from dataflow.readers.discover import InputFile
+from dataflow.stages.base import Ledger
+from schemas import DOCUMENTS, REJECTS
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql.types import StructType
+
+log = logging.getLogger(__name__)
+
+BATCH_ROWS = 1000  # rows per Arrow batch out of a partition: a few MB of text
+
+
+def tagged_schema(*schemas: pa.Schema) -> pa.Schema:
+    """``kind`` + the union of the given schemas' fields (all nullable) + ``payload`` (JSON of small rows).
+
+    One partition output that carries several tables at once, so a single pass writes them all.
+    """
+    fields: dict[str, pa.Field] = {"kind": pa.field("kind", pa.string(), nullable=False)}
+    for schema in schemas:
+        for f in schema:
+            if f.name in fields and not fields[f.name].type.equals(f.type):
+                raise TypeError(f"field {f.name!r} has two types: {fields[f.name].type} and {f.type}")
+            fields.setdefault(f.name, f.with_nullable(True))
+    fields["payload"] = pa.field("payload", pa.string())
+    return pa.schema(list(fields.values()))
+
+
+SHARD_SCHEMA = tagged_schema(STAGING, REJECTS)  # phase 1 output
+FINISH_SCHEMA = tagged_schema(DOCUMENTS, REJECTS)  # phase 2 output
+
+
+def spark_schema(schema: pa.Schema) -> StructType:
+    """The Spark schema of an Arrow table schema: types and nullability from pyspark's own Arrow
+    mapping, each field's doc as the column comment. Never written by hand (STYLE.md habit 1)."""
+    from pyspark.sql.pandas.types import from_arrow_schema
+    from pyspark.sql.types import StructField, StructType
+
+    fields = []
+    for arrow_field, f in zip(schema, from_arrow_schema(schema).fields, strict=True):
+        doc = (arrow_field.metadata or {}).get(b"doc")
+        meta = {"comment": doc.decode()} if doc else {}
+        fields.append(StructField(f.name, f.dataType, f.nullable, meta))
+    return StructType(fields)
+
+
+def spark_session(cfg: PipelineConfig) -> SparkSession:
+    """The active session, or a new one from ``engine.spark`` (local[workers] with no setup).
+
+    Under ``spark-submit`` the master and resources come from the command line (the gateway port
+    is then in the environment); started from plain Python, the worker interpreter must be this
+    one (ENVIRONMENT.md §1: otherwise mapInArrow fails with "No module named 'pyarrow'").
+    """
+    from pyspark.sql import SparkSession
+
+    opts = cfg.engine.spark
+    builder = SparkSession.builder.appName("dataflow")
+    submitted = "PYSPARK_GATEWAY_PORT" in os.environ
+    master = opts.master or (None if submitted else f"local[{cfg.engine.workers}]")
+    if master:
+        builder = builder.master(master)
+    if master and master.startswith("local"):
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+        os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # no loopback-hostname warning
+        builder = builder.config("spark.driver.memory", opts.driver_memory)
+    settings = {
+        "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",
+        "spark.sql.shuffle.partitions": str(opts.shuffle_partitions),
+        # Arrow batches in and out of the Python workers; rows are whole documents, so keep batches modest
+        "spark.sql.execution.arrow.maxRecordsPerBatch": str(BATCH_ROWS),
+    }
+    for key, value in {**settings, **opts.conf}.items():
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
+    if opts.checkpoint_dir:
+        spark.sparkContext.setCheckpointDir(opts.checkpoint_dir)
+    return spark
+
+
+def _localize_models(cfg: PipelineConfig) -> None:
+    """On an executor, a model shipped with ``--files`` sits in SparkFiles' directory, not at the
+    driver's path: point the config there when the configured path does not exist here."""
+    path = cfg.langid.model_path
+    if path and not os.path.exists(path):
+        from pyspark import SparkFiles
+
+        shipped = os.path.join(SparkFiles.getRootDirectory(), os.path.basename(path))
+        if os.path.exists(shipped):
+            cfg.langid.model_path = shipped
+
+
+def _batches(rows: list[dict], schema: pa.Schema) -> Iterator[pa.RecordBatch]:
+    if rows:
+        yield pa.RecordBatch.from_pylist(rows, schema=schema)
+
+
+def failed_manifest(f: InputFile, records: int, err: BaseException) -> dict[str, Any]:
+    """Inputs-table row of a file whose reader raised out of the partition (contained here)."""
+    return dict(
+        uri=f.uri,
+        size_bytes=f.size,
+        content_hash="",
+        format="",
+        status="partial" if records else "failed",
+        error=f"{type(err).__name__}: {err}",
+        records=records,
+    )
+
+
+def run_shard(
+    cfg: PipelineConfig, files: list[InputFile], run_id: str, index: int, make_runner: Callable = ShardRunner
+) -> Iterator[pa.RecordBatch]:
+    """Phase 1 of one shard: tagged rows (``SHARD_SCHEMA``) of its documents, then its ledger and manifests."""
+    _localize_models(cfg)
+    runner = make_runner(cfg)
+    rows: list[dict] = []
+    for f in files:
+        seen = 0
+        try:
+            for kind, row in split_rows(runner.run([f]), run_id, cfg):
+                seen += 1
+                rows.append(dict(row, kind=kind))
+                if len(rows) >= BATCH_ROWS:
+                    yield from _batches(rows, SHARD_SCHEMA)
+                    rows = []
+        except Exception as err:  # a reader bug must fail this file, not the Spark job
+            log.exception("input %s failed in shard %d", f.uri, index)
+            runner.manifests.append(failed_manifest(f, seen, err))
+    rows.append(dict(kind="ledger", payload=runner.ledger.dumps()))
+    rows.append(dict(kind="manifest", payload=json.dumps([index, runner.manifests], ensure_ascii=False)))
+    yield from _batches(rows, SHARD_SCHEMA)
+
+
+def finish_partition(cfg: PipelineConfig, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """Phase 2 of one partition: staged rows with their plan columns -> documents, dedup rejects, ledger."""
+    from dataflow.dedup import DedupPlan
+
+    ledger = Ledger()
+    for batch in batches:
+        rows = batch.to_pylist()
+        plan = DedupPlan()
+        for row in rows:
+            if row["cluster"] is not None:
+                plan.clusters[row["id"]] = row["cluster"]
+            if row["reason"] is not None:
+                plan.drops[row["id"]] = (row["reason"], row["duplicate_of"])
+        out = [dict(r, kind=kind) for kind, r in finish_rows(rows, plan, cfg, ledger)]
+        yield from _batches(out, FINISH_SCHEMA)
+    yield from _batches([dict(kind="ledger", payload=ledger.dumps())], FINISH_SCHEMA)
+
+
+def _cast_batches(schema: pa.Schema) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
+    def cast(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            for f in schema:
+                if not f.nullable and batch.column(f.name).null_count:
+                    raise ValueError(f"column {f.name!r} of a {schema.metadata[b'doc'][:40]!r} row is null")
+            yield pa.RecordBatch.from_arrays([batch.column(f.name) for f in schema], schema=schema)
+
+    return cast
+
+
+def with_table_schema(df: DataFrame, schema: pa.Schema) -> DataFrame:
+    """``df`` with exactly ``schema`` (column order, types, NOT NULL flags): after joins and unions
+    Spark marks every column nullable, and Iceberg rejects an optional file column for a required
+    table field. Non-null columns are checked, not assumed."""
+    return df.select(*schema.names).mapInArrow(_cast_batches(schema), spark_schema(schema))
+
+
+def parquet_files(directory: str) -> list[str]:
+    """URIs of the Parquet parts Spark wrote under ``directory`` (not _SUCCESS or .crc files)."""
+    fs, root = pafs.FileSystem.from_uri(directory)
+    infos = fs.get_file_info(pafs.FileSelector(root, recursive=True))
+    names = sorted(i.path[len(root) :].lstrip("/") for i in infos if i.is_file and i.base_name.endswith(".parquet"))
+    return [f"{directory.rstrip('/')}/{name}" for name in names if not Path(name).name.startswith(("_", "."))]
+
+
+def run_spark(
+    cfg: PipelineConfig,
+    files: list[InputFile],
+    run_id: str,
+    run_dir: Path,
+    table_dirs: dict[str, str],
+    *,
+    make_runner: Callable[[PipelineConfig], ShardRunner] = ShardRunner,
+) -> EngineResult:
+    """Run the pipeline on Spark; ``make_runner`` builds each partition's ``ShardRunner`` (tests inject faults)."""
+    from pyspark import StorageLevel
+    from pyspark.sql import functions as F
+
+    from dataflow.dedup.spark_cc import plan_dedup
+
+    spark = spark_session(cfg)
+    tasks = max(1, min(cfg.engine.tasks or cfg.engine.workers, len(files) or 1))
+    scratch = f"file://{run_dir.resolve()}/spark"
+
+    # phase 1: per-document stages, one pass, written once
+    shard_fn = _shard_fn(cfg, files, run_id, tasks, make_runner)
+    tagged = spark.range(0, tasks, 1, tasks).mapInArrow(shard_fn, spark_schema(SHARD_SCHEMA))
+    tagged.write.mode("overwrite").parquet(f"{scratch}/shards")
+    shards = spark.read.parquet(f"{scratch}/shards")
+
+    ledger = Ledger()
+    manifests: list[tuple[int, list[dict]]] = []
+    for row in shards.where(F.col("kind").isin("ledger", "manifest")).select("kind", "payload").collect():
+        if row.kind == "ledger":
+            ledger.merge(Ledger.loads(row.payload))
+        else:
+            index, rows = json.loads(row.payload)
+            manifests.append((index, rows))
+
+    # phase 2: global dedup plan, joined back onto the staged documents
+    staging = shards.where(F.col("kind") == "staging")
+    plan = plan_dedup(staging.select("id", "dedup_exact", "dedup_bands"), cfg.dedup, cfg.engine.spark.cc_max_rounds)
+    joined = staging.select(*STAGING.names).drop("dedup_exact", "dedup_bands").join(plan, "id", "left")
+    finish_fn = _finish_fn(cfg)
+    finished = joined.mapInArrow(finish_fn, spark_schema(FINISH_SCHEMA)).persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        for row in finished.where(F.col("kind") == "ledger").select("payload").collect():
+            ledger.merge(Ledger.loads(row.payload))
+        documents = finished.where(F.col("kind") == "documents")
+        rejects = shards.where(F.col("kind") == "rejects").select(*REJECTS.names)
+        rejects = rejects.unionByName(finished.where(F.col("kind") == "rejects").select(*REJECTS.names))
+        with_table_schema(documents, DOCUMENTS).write.mode("overwrite").parquet(table_dirs["documents"])
+        with_table_schema(rejects, REJECTS).write.mode("overwrite").parquet(table_dirs["rejects"])
+    finally:
+        finished.unpersist()
+
+    return EngineResult(
+        files={name: parquet_files(table_dirs[name]) for name in ("documents", "rejects")},
+        ledger=ledger,
+        manifests=[m for _, rows in sorted(manifests, key=lambda p: p[0]) for m in rows],
+    )
+
+
+def _shard_fn(cfg: PipelineConfig, files: list[InputFile], run_id: str, tasks: int, make_runner: Callable):
+    """The mapInArrow function of phase 1 (a closure: Spark pickles it with cfg, files and make_runner)."""
+
+    def shard(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            for index in batch.column(0).to_pylist():
+                yield from run_shard(cfg, files[index::tasks], run_id, index, make_runner)
+
+    return shard
+
+
+def _finish_fn(cfg: PipelineConfig):
+    def finish(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        yield from finish_partition(cfg, batches)
+
+    return finish

@@ -1,11 +1,11 @@
 """``dataflow``: run the pipeline, read its reports, list and tag its snapshots, extract one file.
 
-    dataflow run -c configs/default.yaml                 # run and commit a snapshot, print the report
-    dataflow run -c my.yaml --engine spark --set engine.workers=4
-    dataflow report --format html -o report.html         # report of the current snapshot's run
-    dataflow snapshots list | show REF | tag REF NAME    # REF: tag, snapshot id, run:<run id>
-    dataflow extract page.html                           # what the pipeline would extract
-    dataflow config -c my.yaml                           # the effective config, defaults filled in
+dataflow run -c configs/default.yaml                 # run and commit a snapshot, print the report
+dataflow run -c my.yaml --engine spark --set engine.workers=4
+dataflow report --format html -o report.html         # report of the current snapshot's run
+dataflow snapshots list | show REF | tag REF NAME    # REF: tag, snapshot id, run:<run id>
+dataflow extract page.html                           # what the pipeline would extract
+dataflow config -c my.yaml                           # the effective config, defaults filled in
 """
 
 from __future__ import annotations
@@ -30,8 +30,14 @@ def _overrides(args: argparse.Namespace) -> dict:
             raise ConfigError(f"--set expects key=value, got {item!r}")
         key, value = item.split("=", 1)
         out[key] = yaml.safe_load(value)
-    for flag, key in (("input", "read.inputs"), ("engine", "engine.name"), ("workers", "engine.workers"),
-                      ("run_id", "run_id"), ("data_root", "data_root"), ("tag", "snapshot.tag")):
+    for flag, key in (
+        ("input", "read.inputs"),
+        ("engine", "engine.name"),
+        ("workers", "engine.workers"),
+        ("run_id", "run_id"),
+        ("data_root", "data_root"),
+        ("tag", "snapshot.tag"),
+    ):
         value = getattr(args, flag, None)
         if value:
             out[key] = value
@@ -63,7 +69,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     state = "already committed (nothing new)" if c.already_committed else "committed"
     print(f"\nrun {result.run_id}: {state}")
     print(f"documents snapshot {c.snapshot_ids['documents']} in {result.data_root} (catalog + warehouse)")
-    print(f"read it: dataflow.snapshots.read_snapshot({c.snapshot_ids['documents']}, data_root={str(result.data_root)!r})")
+    print(
+        f"read it: dataflow.snapshots.read_snapshot({c.snapshot_ids['documents']}, data_root={str(result.data_root)!r})"
+    )
     return 0
 
 
@@ -73,8 +81,12 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     cfg = _config(args)
     report = load_run_report(cfg, args.run)
-    render = {"text": reports.render_text, "markdown": reports.render_markdown, "json": reports.render_json,
-              "html": reports.render_html}[args.format]
+    render = {
+        "text": reports.render_text,
+        "markdown": reports.render_markdown,
+        "json": reports.render_json,
+        "html": reports.render_html,
+    }[args.format]
     out = render(report)
     if args.output:
         Path(args.output).write_text(out, encoding="utf-8")
@@ -98,12 +110,19 @@ def cmd_snapshots(args: argparse.Namespace) -> int:
         print(f"{'snapshot id':>20}  {'committed (UTC)':19}  {'run':22}  {'docs out':>8}  tags")
         for r in rows:
             docs = r["summary"].get("dataflow.docs_out", r["summary"].get("total-records", ""))
-            print(f"{r['snapshot_id']:>20}  {_when(r['timestamp_ms'])}  {r['run_id'] or '':22}  {docs:>8}  "
-                  f"{','.join(r['tags'])}")
+            print(
+                f"{r['snapshot_id']:>20}  {_when(r['timestamp_ms'])}  {r['run_id'] or '':22}  {docs:>8}  "
+                f"{','.join(r['tags'])}"
+            )
     elif args.action == "show":
         snap = snapshots.read_snapshot(args.ref, table=args.table, **kw)
-        print(json.dumps(dict(snapshot_id=snap.snapshot_id, tags=snap.tags, summary=snap.summary,
-                              files=snap.files()), indent=2, ensure_ascii=False))
+        print(
+            json.dumps(
+                dict(snapshot_id=snap.snapshot_id, tags=snap.tags, summary=snap.summary, files=snap.files()),
+                indent=2,
+                ensure_ascii=False,
+            )
+        )
     elif args.action == "tag":
         snap_id = snapshots.tag(args.ref, args.name, force=args.force, **kw)
         print(f"tagged snapshot {snap_id} as {args.name!r}")
@@ -126,13 +145,17 @@ def cmd_config(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="dataflow", description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="dataflow", description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="show engine logs")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def common(p: argparse.ArgumentParser) -> None:
         p.add_argument("-c", "--config", help="YAML config (default: the built-in defaults)")
-        p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config key, e.g. dedup.near=false")
+        p.add_argument(
+            "--set", action="append", metavar="KEY=VALUE", help="override a config key, e.g. dedup.near=false"
+        )
         p.add_argument("--data-root", help="where the catalog and warehouse live (config: data_root)")
 
     p = sub.add_parser("run", help="run the pipeline and commit a snapshot")

@@ -119,6 +119,8 @@ class LangIdConfig:
 @dataclass
 class QualityConfig:
     english: bool = True  # Gopher, C4 and FineWeb rules on English documents
+    # which English filters run, in this order (FineWeb's chain); a subset trades recall of junk for speed
+    english_filters: list[str] = field(default_factory=lambda: ["gopher", "gopher_repetition", "c4", "fineweb"])
     korean: bool = True  # FineWeb-2 Korean thresholds on Korean documents
 
 

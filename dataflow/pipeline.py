@@ -135,8 +135,22 @@ def finish_rows(rows: Iterable[dict], plan, cfg: PipelineConfig, ledger: Ledger)
             yield "documents", doc_row
         else:
             stage = EXACT_DEDUP if reason == "exact_duplicate" else NEAR_DEDUP
-            yield "rejects", dict(
-                id=row["id"], run_id=row["run_id"], source_kind=kind, source_uri=row["source_uri"], url=row["url"],
-                stage=stage, outcome="dropped", reason=reason, error=None, language=lang,
-                excerpt=row["text"][:300], n_bytes=row["n_bytes"], n_chars=row["n_chars"], duplicate_of=dup_of,
+            yield (
+                "rejects",
+                dict(
+                    id=row["id"],
+                    run_id=row["run_id"],
+                    source_kind=kind,
+                    source_uri=row["source_uri"],
+                    url=row["url"],
+                    stage=stage,
+                    outcome="dropped",
+                    reason=reason,
+                    error=None,
+                    language=lang,
+                    excerpt=row["text"][:300],
+                    n_bytes=row["n_bytes"],
+                    n_chars=row["n_chars"],
+                    duplicate_of=dup_of,
+                ),
             )

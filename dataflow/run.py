@@ -61,7 +61,11 @@ def code_version() -> str:
     try:
         sha = subprocess.run(
             ["git", "rev-parse", "--short=12", "HEAD"],
-            cwd=Path(__file__).parent, capture_output=True, text=True, timeout=5, check=True,
+            cwd=Path(__file__).parent,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
         ).stdout.strip()
         return f"{v}+g{sha}"
     except (OSError, subprocess.SubprocessError):
@@ -132,7 +136,9 @@ def run_pipeline(cfg: PipelineConfig) -> RunResult:
         "dataflow.samples_removed": _fraction(h.samples_removed),
         "dataflow.volume_removed": _fraction(h.volume_removed),
         "dataflow.language_mix_chars": json.dumps(
-            dict(zip(report.language_mix.languages, (round(x, 4) for x in report.language_mix.chars_share)))
+            dict(
+                zip(report.language_mix.languages, (round(x, 4) for x in report.language_mix.chars_share), strict=True)
+            )
         ),
     }
     commit = commit_run(

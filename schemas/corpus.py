@@ -41,7 +41,9 @@ DOCUMENTS = _schema(
             "duplicate-line fraction), keyed by signal name.",
         ),
         _field("quality_score", pa.float32(), "Model-based quality score 0..1 where a classifier ran.", True),
-        _field("pii_counts", pa.map_(pa.string(), pa.int32()), "Number of redactions per PII type (email, phone, ...)."),
+        _field(
+            "pii_counts", pa.map_(pa.string(), pa.int32()), "Number of redactions per PII type (email, phone, ...)."
+        ),
         _field(
             "dedup_cluster",
             pa.string(),

@@ -10,6 +10,8 @@ extraction pull in heavy libraries only when such a record turns up).
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 from collections.abc import Callable
 from typing import Any
 
@@ -71,5 +73,15 @@ def extract(
     except Exception as err:  # an extractor bug must fail one record, not the run
         return Extraction(None, fmt, "", reason="failed", error=f"{type(err).__name__}: {err}")
 
+
+class _CallablePackage(types.ModuleType):
+    """Makes ``dataflow.extract(content, uri)`` call ``extract`` while ``dataflow.extract`` stays this
+    package (so ``dataflow.extract.EXTRACTORS`` and ``import dataflow.extract.pdf`` keep working)."""
+
+    def __call__(self, content: bytes, uri: str | None = None, **kwargs: Any) -> Extraction:
+        return extract(content, uri, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallablePackage
 
 __all__ = ["EXTRACTORS", "Extraction", "extract"]

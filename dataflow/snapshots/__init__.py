@@ -43,8 +43,14 @@ def commit_tables(
     return commit_run(catalog, cfg.namespace, run_id, files, properties or {}, cfg.mode, cfg.tag)
 
 
-def tag(ref: str | int | None, name: str, *, data_root: str | Path = "data", config: SnapshotConfig | None = None,
-        force: bool = False) -> int:
+def tag(
+    ref: str | int | None,
+    name: str,
+    *,
+    data_root: str | Path = "data",
+    config: SnapshotConfig | None = None,
+    force: bool = False,
+) -> int:
     """Tag the documents snapshot ``ref`` (tag, id, ``run:<id>``, None = current) as ``name``."""
     snap = read_snapshot(ref, data_root=data_root, config=config)
     tag_snapshot(snap.table, snap.snapshot_id, name, force=force)
@@ -52,6 +58,15 @@ def tag(ref: str | int | None, name: str, *, data_root: str | Path = "data", con
 
 
 __all__ = [
-    "RunCommit", "Snapshot", "SnapshotNotFound", "commit_run", "commit_tables", "list_snapshots",
-    "open_catalog", "open_table", "read_snapshot", "tag", "tag_snapshot",
+    "RunCommit",
+    "Snapshot",
+    "SnapshotNotFound",
+    "commit_run",
+    "commit_tables",
+    "list_snapshots",
+    "open_catalog",
+    "open_table",
+    "read_snapshot",
+    "tag",
+    "tag_snapshot",
 ]

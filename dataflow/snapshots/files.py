@@ -63,7 +63,6 @@ class PartWriter:
             self._writer, self._rows = None, 0
         return self.paths
 
-
     def write_empty(self) -> None:
         file_name = f"{self.prefix}-{len(self.paths):05d}.parquet"
         self.paths.append(f"{self.uri_root}/{file_name}")

@@ -211,8 +211,8 @@ class FilterStage(Stage):
     """
 
     def __init__(self, name: str, datatrove_filter: Any, default_reason: str | None = None) -> None:
+        self.name = name  # before the base __init__, which names datatrove's stats after it
         super().__init__()
-        self.name = name
         self.filter = datatrove_filter
         self.default_reason = default_reason or name
 

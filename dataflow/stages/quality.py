@@ -44,9 +44,16 @@ class LanguageFilterStage(FilterStage):
         return super().apply(single_spaced(doc) if self.single_spaced else doc)
 
 
-def english_stages() -> list[Stage]:
-    """FineWeb's English filter chain (datatrove examples/fineweb.py), one stage per filter."""
-    return [
+ENGLISH_FILTERS = ("gopher", "gopher_repetition", "c4", "fineweb")
+
+
+def english_stages(filters: list[str] | tuple[str, ...] = ENGLISH_FILTERS) -> list[Stage]:
+    """FineWeb's English filter chain (datatrove examples/fineweb.py), one stage per filter, restricted
+    to ``filters`` (names from ``ENGLISH_FILTERS``)."""
+    unknown = set(filters) - set(ENGLISH_FILTERS)
+    if unknown:
+        raise ValueError(f"unknown English filter(s) {sorted(unknown)}; choose from {list(ENGLISH_FILTERS)}")
+    chain = [
         # Gopher quality before repetition (FineWeb runs repetition first): both only read the text, so the
         # kept set is the same, but short documents are then reported as gopher_short_doc, not top_2_gram
         LanguageFilterStage("gopher_en", GopherQualityFilter(), "en"),
@@ -55,13 +62,14 @@ def english_stages() -> list[Stage]:
         LanguageFilterStage("c4_en", C4QualityFilter(filter_no_terminal_punct=False), "en"),
         LanguageFilterStage("fineweb_en", FineWebQualityFilter(), "en", single_spaced=True),
     ]
+    return [stage for name, stage in zip(ENGLISH_FILTERS, chain, strict=True) if name in filters]
 
 
 def quality_stages(cfg: QualityConfig) -> list[Stage]:
     """The ordered quality stages ``cfg`` enables: gopher_en, gopher_rep_en, c4_en, fineweb_en, quality_ko."""
     stages: list[Stage] = []
     if cfg.english:
-        stages += english_stages()
+        stages += english_stages(cfg.english_filters)
     if cfg.korean:
         stages.append(KoreanQualityStage())
     return stages

@@ -99,7 +99,9 @@ def test_kept_documents_are_clean(demo):
     assert "<RRN>" in rrn_page["text"] and "780422-1520915" not in rrn_page["text"]
     assert "640918-2381042" in rrn_page["text"]  # fails the checksum: not an RRN
     assert rrn_page["pii_counts"] and dict(rrn_page["pii_counts"])["rrn"] == 1
-    (library,) = by_file(docs, "ko_news_library_hours.html") or by_file(docs, "ko_news_library_hours_portal_repost.html")
+    (library,) = by_file(docs, "ko_news_library_hours.html") or by_file(
+        docs, "ko_news_library_hours_portal_repost.html"
+    )
     assert "무단전재" not in library["text"] and "재배포 금지" not in library["text"]
     for row in docs:
         assert row["n_chars"] == len(row["text"]) and row["n_bytes"] == len(row["text"].encode())

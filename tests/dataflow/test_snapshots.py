@@ -16,15 +16,40 @@ from dataflow.snapshots import SnapshotNotFound, commit_tables, list_snapshots, 
 def doc(i: int, run: str) -> dict:
     text = f"문서 번호 {i}"
     return dict(
-        id=f"{i:016x}", text=text, source_kind="web", source_uri="file:///corpus/a.html", url=None, language="ko",
-        language_score=0.99, quality_signals={"hangul_ratio": 0.9}, quality_score=None, pii_counts={"email": 1},
-        dedup_cluster=None, n_bytes=len(text.encode()), n_chars=len(text), metadata="{}", run_id=run,
+        id=f"{i:016x}",
+        text=text,
+        source_kind="web",
+        source_uri="file:///corpus/a.html",
+        url=None,
+        language="ko",
+        language_score=0.99,
+        quality_signals={"hangul_ratio": 0.9},
+        quality_score=None,
+        pii_counts={"email": 1},
+        dedup_cluster=None,
+        n_bytes=len(text.encode()),
+        n_chars=len(text),
+        metadata="{}",
+        run_id=run,
     )
 
 
 def stats_row(run: str) -> dict:
-    return dict(run_id=run, stage_index=0, stage="read", source_kind="web", language="", outcome="kept", reason="",
-                docs_in=1, docs_out=1, bytes_in=10, bytes_out=10, chars_in=0, chars_out=0)
+    return dict(
+        run_id=run,
+        stage_index=0,
+        stage="read",
+        source_kind="web",
+        language="",
+        outcome="kept",
+        reason="",
+        docs_in=1,
+        docs_out=1,
+        bytes_in=10,
+        bytes_out=10,
+        chars_in=0,
+        chars_out=0,
+    )
 
 
 def ids(snapshot) -> list[str]:

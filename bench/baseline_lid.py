@@ -1,0 +1,11 @@
+"""datatrove's fastText LID pointed at the local lid.176 file (ENVIRONMENT.md §3, workaround A).
+
+Module-level so datatrove's worker processes can unpickle it."""
+
+from pathlib import Path
+
+from datatrove.utils.lid import FT176LID
+
+
+class LocalFT176(FT176LID):
+    MODEL_URL = str(Path(__file__).resolve().parents[1] / "models" / "lid.176.ftz")

@@ -1,0 +1,198 @@
+"""End-to-end throughput and peak memory: our pipeline vs a plain datatrove pipeline, same input.
+
+The input is a set of WARC.gz files built from the real pages in ../shared/testdata/web (ScrapingHub
+articles, trafilatura's evaluation pages, goose3 pages, the Korean pages), cycled to the requested
+document count. Both pipelines read the same files in one benchmark run:
+
+* baseline: datatrove WarcReader -> Trafilatura -> LanguageFilter(en, ko; lid.176 offline)
+  -> GopherQualityFilter -> JsonlWriter (trafilatura with our settings: favour_precision, and
+  deduplicate off, since its process-wide cache would empty the cycled copies and flatter it);
+* ours_equal: `dataflow.run.run_pipeline` configured for the baseline's work (extract, normalize,
+  langid, Gopher quality; no boilerplate, Korean rules, PII or dedup), committed to Iceberg;
+* ours: the default pipeline (extract, normalize, boilerplate, langid, Gopher/C4/FineWeb English
+  and FineWeb-2 Korean rules, PII, exact + near dedup, Iceberg commit).
+
+Each pipeline runs in a fresh child process; the child reports wall time, datatrove's per-step
+time and its peak RSS (self + children). Usage:
+
+    python bench/bench_pipeline.py --docs 1000 --workers 1
+    python bench/bench_pipeline.py --docs 10000 --workers 2 --only ours     # memory at 10k
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import io
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+WEB = ROOT.parent / "shared" / "testdata" / "web"
+LID = ROOT / "models" / "lid.176.ftz"
+
+
+def pages() -> list[bytes]:
+    found = sorted(WEB.rglob("*.html.gz")) + sorted(WEB.rglob("*.html"))
+    out = []
+    for p in found:
+        data = gzip.decompress(p.read_bytes()) if p.suffix == ".gz" else p.read_bytes()
+        if b"<" in data[:2000]:
+            out.append(data)
+    return out
+
+
+def build_warcs(directory: Path, n_docs: int, n_files: int) -> int:
+    from warcio.statusandheaders import StatusAndHeaders
+    from warcio.warcwriter import WARCWriter
+
+    source = pages()
+    total = 0
+    for f in range(n_files):
+        buf = io.BytesIO()
+        writer = WARCWriter(buf, gzip=True)
+        for i in range(f, n_docs, n_files):
+            body = source[i % len(source)]
+            headers = StatusAndHeaders("200 OK", [("Content-Type", "text/html")], protocol="HTTP/1.1")
+            rec = writer.create_warc_record(
+                f"https://bench.example/{i}", "response", payload=io.BytesIO(body), http_headers=headers
+            )
+            writer.write_record(rec)
+            total += len(body)
+        (directory / f"part-{f:03d}.warc.gz").write_bytes(buf.getvalue())
+    return total
+
+
+def step_times(stats_json: Path) -> dict[str, float]:
+    """Total seconds per pipeline step from datatrove's merged stats.json."""
+    out = {}
+    for step in json.loads(stats_json.read_text()):
+        name = step["name"].split(":")[-1].strip()
+        t = step.get("time_stats")
+        if isinstance(t, dict) and t.get("total"):
+            out[name] = round(t["total"], 2)
+    return out
+
+
+def child_baseline(inputs: Path, work: Path, workers: int, tasks: int) -> dict:
+    from datatrove.executor import LocalPipelineExecutor
+    from datatrove.pipeline.extractors import Trafilatura
+    from datatrove.pipeline.filters import GopherQualityFilter, LanguageFilter
+    from datatrove.pipeline.readers import WarcReader
+    from datatrove.pipeline.writers import JsonlWriter
+
+    from bench.baseline_lid import LocalFT176
+
+    lang = LanguageFilter(languages=["en", "ko"])
+    lang.model = LocalFT176(["en", "ko"])
+    pipeline = [
+        WarcReader(str(inputs), glob_pattern="*.warc.gz"),
+        Trafilatura(favour_precision=True, deduplicate=False),
+        lang,
+        GopherQualityFilter(),
+        JsonlWriter(str(work / "out")),
+    ]
+    t = time.perf_counter()
+    LocalPipelineExecutor(pipeline, tasks=tasks, workers=workers, logging_dir=str(work / "logs")).run()
+    return dict(seconds=time.perf_counter() - t, steps=step_times(work / "logs" / "stats.json"))
+
+
+# the baseline's work only: extraction, language ID, Gopher quality (plus our normalize and the commit)
+EQUAL_WORK = {
+    "boilerplate.enabled": False,
+    "quality.english_filters": ["gopher"],
+    "quality.korean": False,
+    "pii.enabled": False,
+    "dedup.exact": False,
+    "dedup.near": False,
+}
+
+
+def child_ours(inputs: Path, work: Path, workers: int, tasks: int, equal_work: bool = False) -> dict:
+    from dataflow.config import load_config
+    from dataflow.run import run_pipeline
+
+    overrides = {
+        "read.inputs": [str(inputs)],
+        "data_root": str(work / "data"),
+        "langid.model_path": str(LID),
+        "engine.workers": workers,
+        "engine.tasks": tasks,
+    }
+    cfg = load_config(None, overrides | (EQUAL_WORK if equal_work else {}))
+    t = time.perf_counter()
+    result = run_pipeline(cfg)
+    seconds = time.perf_counter() - t
+    logs = work / "data" / "runs" / result.run_id / "logs" / "stats.json"
+    h = result.report.headline
+    return dict(seconds=seconds, steps=step_times(logs), kept=h.docs_out, docs_in=h.docs_in)
+
+
+def child_ours_equal(inputs: Path, work: Path, workers: int, tasks: int) -> dict:
+    return child_ours(inputs, work, workers, tasks, equal_work=True)
+
+
+def run_child(which: str, inputs: Path, work: Path, workers: int, tasks: int) -> dict:
+    code = (
+        "import json, resource, sys; sys.path.insert(0, %r)\n"
+        "from loguru import logger; logger.remove()\n"
+        "from bench.bench_pipeline import child_%s as f\n"
+        "from pathlib import Path\n"
+        "out = f(Path(%r), Path(%r), %d, %d)\n"
+        "self_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "kids_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\n"
+        "out['peak_rss_mb'] = round(max(self_kb, kids_kb) / 1024, 1)\n"
+        "print('RESULT ' + json.dumps(out))\n"
+    ) % (str(ROOT), which, str(inputs), str(work), workers, tasks)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    for line in proc.stdout.splitlines():
+        if line.startswith("RESULT "):
+            return json.loads(line[7:])
+    raise RuntimeError(f"{which} failed:\n{proc.stderr[-4000:]}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--docs", type=int, default=1000)
+    ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--files", type=int, default=8)
+    ap.add_argument("--only", choices=["ours", "ours_equal", "baseline"])
+    args = ap.parse_args()
+    if not WEB.is_dir():
+        sys.exit(f"test data not found at {WEB}")
+    with tempfile.TemporaryDirectory() as tmp:
+        inputs = Path(tmp) / "in"
+        inputs.mkdir()
+        raw = build_warcs(inputs, args.docs, args.files)
+        mb = raw / 1e6
+        print(f"input: {args.docs} pages, {mb:.1f} MB of HTML in {args.files} WARC.gz files; "
+              f"workers={args.workers}; {os.cpu_count()} cores; {time.strftime('%Y-%m-%d')}")
+        results = {}
+        for which in ("baseline", "ours_equal", "ours"):
+            if args.only and which != args.only:
+                continue
+            work = Path(tmp) / which
+            work.mkdir()
+            results[which] = r = run_child(which, inputs, work, args.workers, args.files)
+            cores = min(args.workers, os.cpu_count() or 1)
+            print(f"\n{which}: {r['seconds']:.1f} s, {args.docs / r['seconds']:.1f} docs/s, "
+                  f"{mb / r['seconds'] / cores:.2f} MB/s per core, peak RSS {r['peak_rss_mb']} MB")
+            print("| step | seconds (summed over tasks) | docs/s per core |")
+            print("|---|---:|---:|")
+            for step, sec in r["steps"].items():
+                print(f"| {step} | {sec:.1f} | {args.docs / sec if sec else float('inf'):.0f} |")
+        if "baseline" in results:
+            for which in ("ours_equal", "ours"):
+                if which in results:
+                    ratio = results["baseline"]["seconds"] / results[which]["seconds"]
+                    print(f"\nthroughput ratio {which} / baseline: {ratio:.2f}x")
+
+
+if __name__ == "__main__":
+    main()

@@ -13,7 +13,7 @@ document count. Both pipelines read the same files in one benchmark run:
   and FineWeb-2 Korean rules, PII, exact + near dedup, Iceberg commit).
 
 Each pipeline runs in a fresh child process; the child reports wall time, datatrove's per-step
-time and its peak RSS (self + children). Usage:
+time and its peak RSS (largest single process, and the sampled sum over the whole process tree). Usage:
 
     python bench/bench_pipeline.py --docs 1000 --workers 1
     python bench/bench_pipeline.py --docs 10000 --workers 2 --only ours     # memory at 10k
@@ -26,7 +26,6 @@ import gzip
 import io
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -140,21 +139,41 @@ def child_ours_equal(inputs: Path, work: Path, workers: int, tasks: int) -> dict
 
 def run_child(which: str, inputs: Path, work: Path, workers: int, tasks: int) -> dict:
     code = (
-        "import json, resource, sys; sys.path.insert(0, %r)\n"
+        f"import json, resource, sys; sys.path.insert(0, {str(ROOT)!r})\n"
         "from loguru import logger; logger.remove()\n"
-        "from bench.bench_pipeline import child_%s as f\n"
+        f"from bench.bench_pipeline import child_{which} as f\n"
         "from pathlib import Path\n"
-        "out = f(Path(%r), Path(%r), %d, %d)\n"
+        f"out = f(Path({str(inputs)!r}), Path({str(work)!r}), {workers}, {tasks})\n"
         "self_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
         "kids_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\n"
         "out['peak_rss_mb'] = round(max(self_kb, kids_kb) / 1024, 1)\n"
         "print('RESULT ' + json.dumps(out))\n"
-    ) % (str(ROOT), which, str(inputs), str(work), workers, tasks)
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
-    for line in proc.stdout.splitlines():
-        if line.startswith("RESULT "):
-            return json.loads(line[7:])
-    raise RuntimeError(f"{which} failed:\n{proc.stderr[-4000:]}")
+    )
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen([sys.executable, "-c", code], stdout=out, stderr=err, text=True, cwd=ROOT)
+        tree_peak = peak_tree_rss(proc)
+        out.seek(0)
+        err.seek(0)
+        for line in out.read().splitlines():
+            if line.startswith("RESULT "):
+                return json.loads(line[7:]) | {"peak_tree_rss_mb": round(tree_peak / 2**20, 1)}
+        raise RuntimeError(f"{which} failed:\n{err.read()[-4000:]}")
+
+
+def peak_tree_rss(proc: subprocess.Popen, every: float = 0.2) -> int:
+    """Largest summed RSS of the process and all its descendants (worker processes included),
+    sampled every ``every`` seconds until it exits."""
+    import psutil
+
+    root, peak = psutil.Process(proc.pid), 0
+    while proc.poll() is None:
+        try:
+            procs = [root, *root.children(recursive=True)]
+            peak = max(peak, sum(p.memory_info().rss for p in procs if p.is_running()))
+        except psutil.Error:
+            pass
+        time.sleep(every)
+    return peak
 
 
 def main() -> None:
@@ -171,8 +190,10 @@ def main() -> None:
         inputs.mkdir()
         raw = build_warcs(inputs, args.docs, args.files)
         mb = raw / 1e6
-        print(f"input: {args.docs} pages, {mb:.1f} MB of HTML in {args.files} WARC.gz files; "
-              f"workers={args.workers}; {os.cpu_count()} cores; {time.strftime('%Y-%m-%d')}")
+        print(
+            f"input: {args.docs} pages, {mb:.1f} MB of HTML in {args.files} WARC.gz files; "
+            f"workers={args.workers}; {os.cpu_count()} cores; {time.strftime('%Y-%m-%d')}"
+        )
         results = {}
         for which in ("baseline", "ours_equal", "ours"):
             if args.only and which != args.only:
@@ -181,8 +202,10 @@ def main() -> None:
             work.mkdir()
             results[which] = r = run_child(which, inputs, work, args.workers, args.files)
             cores = min(args.workers, os.cpu_count() or 1)
-            print(f"\n{which}: {r['seconds']:.1f} s, {args.docs / r['seconds']:.1f} docs/s, "
-                  f"{mb / r['seconds'] / cores:.2f} MB/s per core, peak RSS {r['peak_rss_mb']} MB")
+            print(
+                f"\n{which}: {r['seconds']:.1f} s, {args.docs / r['seconds']:.1f} docs/s, "
+                f"{mb / r['seconds'] / cores:.2f} MB/s per core, peak RSS {r['peak_rss_mb']} MB"
+            )
             print("| step | seconds (summed over tasks) | docs/s per core |")
             print("|---|---:|---:|")
             for step, sec in r["steps"].items():

@@ -11,8 +11,8 @@ The small public API for notebooks and other tools:
 that the pipeline's extract stage also calls.
 """
 
-from dataflow.config import load_config
 from dataflow import extract
+from dataflow.config import load_config
 from dataflow.run import run_pipeline
 from dataflow.snapshots import list_snapshots, read_snapshot
 

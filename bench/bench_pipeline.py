@@ -204,7 +204,8 @@ def main() -> None:
             cores = min(args.workers, os.cpu_count() or 1)
             print(
                 f"\n{which}: {r['seconds']:.1f} s, {args.docs / r['seconds']:.1f} docs/s, "
-                f"{mb / r['seconds'] / cores:.2f} MB/s per core, peak RSS {r['peak_rss_mb']} MB"
+                f"{mb / r['seconds'] / cores:.2f} MB/s per core, peak RSS of the process tree "
+                f"{r['peak_tree_rss_mb']} MB (largest single process {r['peak_rss_mb']} MB)"
             )
             print("| step | seconds (summed over tasks) | docs/s per core |")
             print("|---|---:|---:|")

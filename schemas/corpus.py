@@ -2,8 +2,8 @@
 
 These are the on-disk contracts every part of the platform shares: the engines write Parquet
 with exactly these schemas, the snapshot module commits them as Iceberg tables, reports read
-``stage_stats`` and training reads ``documents``. Spark and Beam schemas are derived from
-these (``schemas.derive``), never written a second time.
+``stage_stats`` and training reads ``documents``. Spark's schemas are derived from these
+(``dataflow.engines.spark.spark_schema``) and Beam writes them as they are: never written twice.
 
 Changing a field is a versioned migration: bump ``CORPUS_SCHEMA_VERSION`` and write down what
 changed in ``schemas/CHANGELOG.md``. The version is stored in every Parquet file's schema

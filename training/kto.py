@@ -26,8 +26,7 @@ import torch
 from trl import KTOConfig, KTOTrainer
 
 from training.config import StageSpec
-from training.data import write_lineage
-from training.modeling import base_lineage, cli, load_model, load_tokenizer
+from training.modeling import base_lineage, cli, load_model, load_tokenizer, save_final
 from training.sft import load_table
 from training.tokenizer import tokenizer_fingerprint
 
@@ -141,11 +140,7 @@ def run_kto(stage: StageSpec, dataset=None, dataset_id: str | None = None, recip
         "ref_cache": str(trainer.cache_dir("train")),
         "ref_cache_hit": "train" in trainer.ref_cache_hits,
     }
-    trainer.model.config.lineage = lineage
-    final = Path(args.output_dir) / "final"
-    trainer.save_model(str(final))
-    if trainer.is_world_process_zero():
-        write_lineage(final, lineage)
+    save_final(trainer, args.output_dir, lineage)
     return trainer
 
 

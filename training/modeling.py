@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Iterable
+from pathlib import Path
 
 import torch
 from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
@@ -73,3 +74,15 @@ def cli(description: str, argv: list[str] | None = None) -> tuple[Recipe, argpar
 def trainable_snapshot(model: torch.nn.Module) -> dict[str, torch.Tensor]:
     """Copies of the trainable weights, to check afterwards that training moved them."""
     return {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
+
+
+def save_final(trainer, output_dir: str, lineage: dict) -> Path:
+    """Save the trained model under ``<output_dir>/final`` with its lineage in config.json and lineage.json."""
+    from training.data import write_lineage
+
+    trainer.model.config.lineage = lineage
+    final = Path(output_dir) / "final"
+    trainer.save_model(str(final))
+    if trainer.is_world_process_zero():
+        write_lineage(final, lineage)
+    return final

@@ -9,13 +9,11 @@ Data: a prompt/completion (or text / messages) table, from a snapshot table or f
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from trl import SFTConfig, SFTTrainer
 
 from training.config import DataSpec, StageSpec
-from training.data import file_fingerprint, open_snapshot, write_lineage
-from training.modeling import base_lineage, cli, load_model, load_tokenizer
+from training.data import file_fingerprint, open_snapshot
+from training.modeling import base_lineage, cli, load_model, load_tokenizer, save_final
 from training.neftune import PerExampleNEFTune
 
 
@@ -64,11 +62,7 @@ def run_sft(stage: StageSpec, dataset=None, dataset_id: str | None = None, recip
     trainer.train()
     lineage = {**base_lineage(recipe_name, "sft", stage.model, tokenizer), "dataset_id": dataset_id,
                "neftune_noise_alpha": trainer.per_example_neftune_alpha, "neftune": "per-example"}  # fmt: skip
-    trainer.model.config.lineage = lineage
-    final = Path(args.output_dir) / "final"
-    trainer.save_model(str(final))
-    if trainer.is_world_process_zero():
-        write_lineage(final, lineage)
+    save_final(trainer, args.output_dir, lineage)
     return trainer
 
 

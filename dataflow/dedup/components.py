@@ -11,7 +11,7 @@ Grouping by band key yields buckets of ids; ``bucket_edges`` turns a bucket into
 edges from its minimum (k - 1 edges instead of k(k-1)/2, same components). Components are
 then found with union-find (Tarjan 1975) whose union always makes the smaller root the parent,
 so every root is its component's minimum: the kept document. Distributed engines compute the
-same components with min-label propagation (Spark large-star/small-star, Kiwi et al. 2014,
+same components with min-label propagation (Spark large-star/small-star, Kiveris et al., SoCC 2014,
 "Connected Components in MapReduce and Beyond"); both give, for each node, the minimum id of
 its component.
 """

@@ -1,0 +1,186 @@
+"""Global exact and near dedup as Beam transforms: the GroupByKey twin of ``dedup.local.plan_dedup``.
+
+A Beam graph is fixed before it runs, so connected components cannot loop "until converged"
+as on Spark. Instead (all steps labelled, nothing collected on the launching machine):
+
+1. exact: GroupByKey on the 16-byte exact key; a group of two or more keeps its smallest id
+   (``components.keep_id``); the winners go on to near dedup with their band keys;
+2. near: GroupByKey on (band position, band key); each bucket of two or more becomes the star
+   of ``components.bucket_edges`` (bucket minimum -> every other member);
+3. ``rounds`` rounds of min-label propagation, unrolled into the graph: every node's label is
+   the smallest id within ``rounds + 1`` hops. Bucket stars make most clusters converge in one
+   or two rounds; an LSH chain longer than that does not;
+4. the finishing step, exact whatever happened in 3: for every edge whose two ends still carry
+   different labels, the pair (label a, label b) is collected (CombineGlobally: ONE worker) and
+   joined with union-find. Labels of one component form a connected graph of such pairs, and the
+   component's minimum is its own label, so ``find(label)`` is the component's smallest id. The
+   number of pairs is counted in the Beam metric ``dedup/cc_unconverged_pairs``: it is zero
+   when step 3 converged, and it is what must fit on one worker otherwise (raise ``rounds``
+   when it grows: each extra round is one more shuffle of the edges);
+5. keep rule: smallest id per cluster; an exact duplicate points at its winner's cluster.
+
+The output is one ``(id, (reason, duplicate_of, cluster))`` per document in a cluster of two or
+more: the plan ``local.plan_dedup`` makes, row by row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any
+
+import apache_beam as beam
+from apache_beam.metrics import Metrics
+
+from dataflow.dedup.components import UnionFind, bucket_edges, keep_id
+from dataflow.dedup.local import EXACT_DUPLICATE, NEAR_DUPLICATE
+
+if TYPE_CHECKING:
+    from dataflow.config import DedupConfig
+
+PlanEntry = tuple[str | None, str | None, str]  # reason, duplicate_of, cluster
+
+
+def exact_groups(group: tuple[bytes, Iterable[tuple[str, list[int]]]]) -> Iterator[Any]:
+    """One exact-key group -> its winner with band keys (main output) and (winner, member) pairs
+    of groups of two or more (tag ``members``), the winner itself included."""
+    _, members = group
+    members = list(members)
+    winner = keep_id(doc_id for doc_id, _ in members)
+    yield next((doc_id, bands) for doc_id, bands in members if doc_id == winner)
+    if len(members) > 1:
+        for doc_id, _ in members:
+            yield beam.pvalue.TaggedOutput("members", (winner, doc_id))
+
+
+def band_buckets(row: tuple[str, list[int]], bands: int) -> Iterator[tuple[tuple[int, int], str]]:
+    doc_id, keys = row
+    if len(keys) != bands:
+        raise ValueError(f"{doc_id!r} has {len(keys)} band keys, config says {bands}")
+    for position, key in enumerate(keys):
+        yield (position, key), doc_id
+
+
+def _send_labels(item: tuple[str, dict[str, list]]) -> Iterator[tuple[str, str]]:
+    """A node's label to itself and to each neighbour (one round of min-label propagation)."""
+    node, parts = item
+    label = min(parts["label"], default=node)
+    yield node, label
+    for neighbour in parts["adj"]:
+        yield neighbour, label
+
+
+def _send_to_neighbours(item: tuple[str, dict[str, list]]) -> Iterator[tuple[str, str]]:
+    node, parts = item
+    label = min(parts["label"], default=node)
+    for neighbour in parts["adj"]:
+        yield neighbour, label
+
+
+def _label_pairs(item: tuple[str, dict[str, list]]) -> Iterator[tuple[str, str]]:
+    """(own label, neighbour's label) for every edge whose ends still disagree."""
+    node, parts = item
+    own = min(parts["own"])
+    for other in set(parts["sent"]):
+        if other != own:
+            yield (min(own, other), max(own, other))
+
+
+def _resolve(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """label -> component minimum for labels that still disagree across an edge (union-find)."""
+    uf = UnionFind()
+    for a, b in pairs:
+        uf.union(a, b)
+    return [(label, uf.find(label)) for label in uf.parent if uf.find(label) != label]
+
+
+class LabelComponents(beam.PTransform):
+    """(node, component minimum) for every node of an edge PCollection (see module docstring)."""
+
+    def __init__(self, rounds: int) -> None:
+        super().__init__()
+        self.rounds = rounds
+
+    def expand(self, edges):
+        adj = edges | "Undirected" >> beam.FlatMap(lambda e: [(e[0], e[1]), (e[1], e[0])])
+        labels = adj | "FirstLabel" >> beam.Map(lambda kv: (kv[0], min(kv))) | "MinFirst" >> beam.CombinePerKey(min)
+        for r in range(self.rounds):
+            labels = (
+                {"label": labels, "adj": adj}
+                | f"Join{r}" >> beam.CoGroupByKey()
+                | f"Send{r}" >> beam.FlatMap(_send_labels)
+                | f"Min{r}" >> beam.CombinePerKey(min)
+            )
+        unconverged = Metrics.counter("dedup", "cc_unconverged_pairs")
+
+        def count(pair):
+            unconverged.inc()
+            return pair
+
+        sent = (
+            {"label": labels, "adj": adj}
+            | "JoinCheck" >> beam.CoGroupByKey()
+            | "SendCheck" >> beam.FlatMap(_send_to_neighbours)
+        )
+        pairs = (
+            {"own": labels, "sent": sent}
+            | "JoinPairs" >> beam.CoGroupByKey()
+            | "DisagreeingEdges" >> beam.FlatMap(_label_pairs)
+            | "DistinctPairs" >> beam.Distinct()
+            | "CountPairs" >> beam.Map(count)
+        )
+        fixes = pairs | "GatherPairs" >> beam.combiners.ToList() | "UnionFind" >> beam.FlatMap(_resolve)
+        return labels | "ApplyFixes" >> beam.Map(
+            lambda kv, fix: (kv[0], fix.get(kv[1], kv[1])), fix=beam.pvalue.AsDict(fixes)
+        )
+
+
+def _plan_entries(item: tuple[str, dict[str, list]]) -> Iterator[tuple[str, PlanEntry]]:
+    """Plan rows of one exact winner or near-cluster node: key k with its exact members and component."""
+    k, parts = item
+    root = min(parts["component"], default=k)
+    members = parts["members"] or [k]
+    for doc_id in members:
+        if doc_id != k:
+            yield doc_id, (EXACT_DUPLICATE, root, root)
+        elif root != k:
+            yield doc_id, (NEAR_DUPLICATE, root, root)
+        else:
+            yield doc_id, (None, None, root)
+
+
+class PlanDedup(beam.PTransform):
+    """(id, exact key, band keys) rows -> (id, (reason, duplicate_of, cluster)) for every clustered id."""
+
+    def __init__(self, cfg: DedupConfig, rounds: int) -> None:
+        super().__init__()
+        self.cfg, self.rounds = cfg, rounds
+
+    def expand(self, keys):
+        cfg = self.cfg
+        if cfg.exact:
+            grouped = (
+                keys
+                | "ByExactKey" >> beam.Map(lambda k: (k[1], (k[0], k[2])))
+                | "ExactGroups" >> beam.GroupByKey()
+                | "KeepSmallestId" >> beam.FlatMap(exact_groups).with_outputs("members", main="survivors")
+            )
+            survivors, members = grouped.survivors, grouped.members
+        else:
+            survivors = keys | "AllSurvive" >> beam.Map(lambda k: (k[0], k[2]))
+            members = keys.pipeline | "NoExactGroups" >> beam.Create([])
+        if cfg.near:
+            edges = (
+                survivors
+                | "WithBands" >> beam.Filter(lambda row: len(row[1]) > 0)
+                | "BandKeys" >> beam.FlatMap(band_buckets, cfg.bands)
+                | "Buckets" >> beam.GroupByKey()
+                | "StarEdges" >> beam.FlatMap(lambda kv: bucket_edges(kv[1]))
+            )
+            components = edges | "Components" >> LabelComponents(self.rounds)
+        else:
+            components = keys.pipeline | "NoComponents" >> beam.Create([])
+        return (
+            {"members": members, "component": components}
+            | "JoinClusters" >> beam.CoGroupByKey()
+            | "PlanRows" >> beam.FlatMap(_plan_entries)
+        )

@@ -1,0 +1,229 @@
+"""The Beam engine: the same two phases as ``engines.local`` as one labelled Beam graph.
+
+    ListShards -> SpreadShards -> RunStages --staging--> DedupKeys -> PlanDedup --+
+                                   |           `-------------------------------> JoinPlan -> FinishDedup
+                                   |--rejects--> AllRejects <----- rejects ------------------------'|
+                                   |--ledger---> AllLedgers <----- ledger -------------------------'|
+                                   `--manifest-> GatherManifests                 documents <--------'
+    AllRejects -> WriteRejects, documents -> WriteDocuments (Parquet, table schemas),
+    AllLedgers -> MergeLedgers -> WriteLedger, GatherManifests -> WriteManifests (JSON for the driver)
+
+``RunStages`` runs ``pipeline.ShardRunner`` (reading + every per-document stage) over a shard's
+files (file i -> shard i mod tasks, as on the local engine); rejects leave through a tagged
+output, each stage's outcomes are Beam metrics (namespace ``stages``, name
+``<index>_<stage>/<outcome>/<reason>``, documents) and the ledger itself is a tagged output,
+merged with a CombineFn and written as JSON for the driver, so the stats table is the local
+engine's exactly. Global dedup is ``dedup.beam_cc.PlanDedup`` (GroupByKey over exact and band
+keys, bounded label propagation); ``FinishDedup`` applies the plan with ``pipeline.finish_rows``,
+the function the local engine uses. Documents and rejects are written by ``WriteToParquet`` with
+the exact table schemas, then committed by ``dataflow.run`` like every engine's files.
+
+Runs on the DirectRunner (one process) and on the multi-process direct runner
+(``--direct_num_workers``, ``--direct_running_mode=multi_processing``) here, and takes the
+documented flags of FlinkRunner, SparkRunner and DataflowRunner (docs/engines.md).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import apache_beam as beam
+import pyarrow.fs as pafs
+from apache_beam.metrics import Metrics
+from apache_beam.options.pipeline_options import PipelineOptions
+
+from dataflow.config import PipelineConfig
+from dataflow.dedup.beam_cc import PlanDedup
+from dataflow.engines.result import EngineResult
+from dataflow.engines.spark import failed_manifest
+from dataflow.pipeline import ShardRunner, finish_rows, split_rows
+from dataflow.readers.discover import InputFile
+from dataflow.snapshots.files import PartWriter
+from dataflow.stages.base import KEPT, Ledger
+from schemas import DOCUMENTS, REJECTS
+
+log = logging.getLogger(__name__)
+
+
+def pipeline_options(cfg: PipelineConfig) -> PipelineOptions:
+    """Runner flags from ``engine.beam``; on the DirectRunner ``engine.workers`` worker processes."""
+    opts = cfg.engine.beam
+    flags = [f"--runner={opts.runner}"]
+    if opts.runner == "DirectRunner":
+        flags += [f"--direct_num_workers={cfg.engine.workers}"]
+        if cfg.engine.workers > 1:
+            flags += [f"--direct_running_mode={opts.direct_running_mode}"]
+    return PipelineOptions(flags + list(opts.flags))
+
+
+def count_stages(ledger: Ledger) -> None:
+    """Every (stage, outcome, reason) cell of a ledger as a Beam counter of documents."""
+    for (index, stage, _kind, _lang, outcome, reason), cell in ledger.cells.items():
+        name = f"{index:02d}_{stage}/{outcome}" + (f"/{reason}" if outcome != KEPT else "")
+        Metrics.counter("stages", name).inc(cell[0])
+
+
+class RunStages(beam.DoFn):
+    """One shard index -> its kept documents with dedup keys (main), rejects, ledger, manifest (tagged)."""
+
+    def __init__(self, cfg: PipelineConfig, files: list[InputFile], run_id: str, tasks: int, make_runner: Callable):
+        self.cfg, self.files, self.run_id, self.tasks, self.make_runner = cfg, files, run_id, tasks, make_runner
+
+    def process(self, index: int) -> Iterator:
+        runner = self.make_runner(self.cfg)
+        for f in self.files[index :: self.tasks]:
+            seen = 0
+            try:
+                for kind, row in split_rows(runner.run([f]), self.run_id, self.cfg):
+                    seen += 1
+                    yield row if kind == "staging" else beam.pvalue.TaggedOutput(kind, row)
+            except Exception as err:  # a reader bug fails this file, not the pipeline
+                log.exception("input %s failed in shard %d", f.uri, index)
+                runner.manifests.append(failed_manifest(f, seen, err))
+        count_stages(runner.ledger)
+        yield beam.pvalue.TaggedOutput("ledger", runner.ledger)
+        yield beam.pvalue.TaggedOutput("manifest", (index, runner.manifests))
+
+
+class FinishDedup(beam.DoFn):
+    """(id, {row: [staged row], plan: [entry]}) -> a documents row (main) or a dedup reject (tagged),
+    counted by ``finish_rows`` into a per-bundle ledger that leaves as a tagged output."""
+
+    def __init__(self, cfg: PipelineConfig) -> None:
+        self.cfg = cfg
+
+    def start_bundle(self) -> None:
+        self.ledger = Ledger()
+
+    def process(self, item) -> Iterator:
+        from dataflow.dedup import DedupPlan
+
+        doc_id, parts = item
+        plan = DedupPlan()
+        for reason, duplicate_of, cluster in parts["plan"]:
+            plan.clusters[doc_id] = cluster
+            if reason is not None:
+                plan.drops[doc_id] = (reason, duplicate_of)
+        for kind, row in finish_rows(parts["row"], plan, self.cfg, self.ledger):
+            yield row if kind == "documents" else beam.pvalue.TaggedOutput(kind, row)
+
+    def finish_bundle(self) -> Iterator:
+        from apache_beam.transforms.window import GlobalWindows
+
+        count_stages(self.ledger)
+        yield beam.pvalue.TaggedOutput("ledger", GlobalWindows.windowed_value(self.ledger))
+
+
+class MergeLedgers(beam.CombineFn):
+    def create_accumulator(self) -> Ledger:
+        return Ledger()
+
+    def add_input(self, acc: Ledger, ledger: Ledger) -> Ledger:
+        return acc.merge(ledger)
+
+    def merge_accumulators(self, accs) -> Ledger:
+        out = Ledger()
+        for acc in accs:
+            out.merge(acc)
+        return out
+
+    def extract_output(self, acc: Ledger) -> str:
+        return acc.dumps()
+
+
+def _beam_path(uri: str) -> str:
+    """Beam's local filesystem takes plain paths; gs://, s3://, hdfs:// URIs pass through."""
+    return uri.removeprefix("file://")
+
+
+def _clear(directory: str, pattern: str = "*.parquet") -> None:
+    """Remove files a failed earlier attempt of this (uncommitted) run left in its own directory."""
+    fs, root = pafs.FileSystem.from_uri(directory)
+    selector = pafs.FileSelector(root, allow_not_found=True)
+    for info in fs.get_file_info(selector):
+        if info.is_file and Path(info.path).match(pattern):
+            fs.delete_file(info.path)
+
+
+def _written(directory: str, prefix: str) -> list[str]:
+    fs, root = pafs.FileSystem.from_uri(directory)
+    infos = fs.get_file_info(pafs.FileSelector(root, allow_not_found=True))
+    names = sorted(i.base_name for i in infos if i.is_file and i.base_name.startswith(prefix))
+    return [f"{directory.rstrip('/')}/{name}" for name in names if name.endswith(".parquet")]
+
+
+def run_beam(
+    cfg: PipelineConfig,
+    files: list[InputFile],
+    run_id: str,
+    run_dir: Path,
+    table_dirs: dict[str, str],
+    *,
+    make_runner: Callable[[PipelineConfig], ShardRunner] = ShardRunner,
+) -> EngineResult:
+    """Build and run the Beam graph above; ``make_runner`` builds each shard's ``ShardRunner``."""
+    tasks = max(1, min(cfg.engine.tasks or cfg.engine.workers, len(files) or 1))
+    scratch = run_dir / "beam"
+    scratch.mkdir(parents=True, exist_ok=True)
+    for name in ("documents", "rejects"):
+        _clear(table_dirs[name])
+    docs_dir, rejects_dir = _beam_path(table_dirs["documents"]), _beam_path(table_dirs["rejects"])
+
+    p = beam.Pipeline(options=pipeline_options(cfg))
+    shards = (
+        p
+        | "ListShards" >> beam.Create(list(range(tasks)))
+        | "SpreadShards" >> beam.Reshuffle()
+        | "RunStages"
+        >> beam.ParDo(RunStages(cfg, files, run_id, tasks, make_runner)).with_outputs(
+            "rejects", "ledger", "manifest", main="staging"
+        )
+    )
+    plan = (
+        shards.staging
+        | "DedupKeys" >> beam.Map(lambda row: (row["id"], row["dedup_exact"], row["dedup_bands"]))
+        | "PlanDedup" >> PlanDedup(cfg.dedup, cfg.engine.beam.cc_rounds)
+    )
+    staged = shards.staging | "ById" >> beam.Map(
+        lambda row: (row["id"], {k: v for k, v in row.items() if k not in ("dedup_exact", "dedup_bands")})
+    )
+    finished = (
+        {"row": staged, "plan": plan}
+        | "JoinPlan" >> beam.CoGroupByKey()
+        | "FinishDedup" >> beam.ParDo(FinishDedup(cfg)).with_outputs("rejects", "ledger", main="documents")
+    )
+    _ = finished.documents | "WriteDocuments" >> beam.io.WriteToParquet(
+        f"{docs_dir}/part", DOCUMENTS, file_name_suffix=".parquet"
+    )
+    _ = (
+        (shards.rejects, finished.rejects)
+        | "AllRejects" >> beam.Flatten()
+        | "WriteRejects" >> beam.io.WriteToParquet(f"{rejects_dir}/part", REJECTS, file_name_suffix=".parquet")
+    )
+    _ = (
+        (shards.ledger, finished.ledger)
+        | "AllLedgers" >> beam.Flatten()
+        | "MergeLedgers" >> beam.CombineGlobally(MergeLedgers())
+        | "WriteLedger" >> beam.io.WriteToText(str(scratch / "ledger"), ".json", num_shards=1, shard_name_template="")
+    )
+    _ = (
+        shards.manifest
+        | "GatherManifests" >> beam.combiners.ToList()
+        | "ManifestJson" >> beam.Map(lambda parts: json.dumps([m for _, ms in sorted(parts) for m in ms]))
+        | "WriteManifests"
+        >> beam.io.WriteToText(str(scratch / "inputs"), ".json", num_shards=1, shard_name_template="")
+    )
+    result = p.run()
+    result.wait_until_finish()
+    for counter in result.metrics().query()["counters"]:
+        log.info("beam counter %s/%s = %s", counter.key.metric.namespace, counter.key.metric.name, counter.committed)
+
+    ledger = Ledger.loads((scratch / "ledger.json").read_text(encoding="utf-8"))
+    manifests = json.loads((scratch / "inputs.json").read_text(encoding="utf-8"))
+    out: dict[str, list[str]] = {}
+    for name, schema in (("documents", DOCUMENTS), ("rejects", REJECTS)):
+        out[name] = _written(table_dirs[name], "part") or PartWriter(schema, table_dirs[name], "empty").close()
+    return EngineResult(files=out, ledger=ledger, manifests=manifests)

@@ -105,14 +105,14 @@ _COPYRIGHT_WEAK = re.compile(r"무단\s*(?:전재|복제|배포|사용|게재)|�
 _COPYRIGHT_START = re.compile(rf"^[<\[(]?\s*(?:{_COPYRIGHT_WEAK.pattern})")
 _COPYRIGHT_END = re.compile(r"(?:금합니다|금지합니다|금지됩니다|금지|금함)[.!>)\]]*$")
 _TIMESTAMP = re.compile(
-    r"(?:(?:기사\s*)?(?:입력|수정|등록|승인|최종\s*수정|업데이트|발행|게재|송고|작성)(?:일|시간)?\s*[:：]?\s*"
+    r"(?:(?:기사\s*|최종\s*)?(?:입력|수정|등록|승인|업데이트|발행|게재|송고|작성)(?:일|시간)?\s*[:：]?\s*"
     r"\d{4}\s*[.\-/년]\s*\d{1,2}.{0,60}"
     r"|\d{4}[./-]\d{1,2}[./-]\d{1,2}\.?\s*\d{1,2}:\d{2}(?::\d{2})?\s*(?:송고|입력|수정|등록)?"
     r"|(?:Published|Updated|Posted|Last updated|Last modified)(?:\s+on)?\s*:?\s+.{0,50}\d{4}.{0,20})",
     re.IGNORECASE,
 )
 _NEWS_TIP = re.compile(
-    r"[▶☞►▷※■□◆◇]?\s*(?:기사\s*)?제보(?:는|하기)?\s*[:：]?\s*"
+    r"[▶☞►▷※■□◆◇]?\s*(?:\S{1,12}\s+)?(?:기사\s*)?제보(?:는|하기)?\s*[:：]?\s*"  # outlet name first
     r"(?:카카오톡|카톡|이메일|메일|전화|☎|\S+@).*"
 )
 _PROMO = re.compile(

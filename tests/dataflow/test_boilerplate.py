@@ -39,7 +39,9 @@ BOILERPLATE = [
     ("timestamp", "2024/01/01 12:00 송고"),
     ("timestamp", "기사입력 2024년 1월 1일 오후 3시"),
     ("timestamp", "Updated: January 2, 2024 at 10:00 a.m."),
+    ("timestamp", "최종 업데이트 2024-03-18 · 생활백서 편집팀"),
     ("news_tip", "▶ 제보는 카카오톡 okjebo"),
+    ("news_tip", "▶ 푸른뉴스 기사제보 newsroom@example.org"),
     ("promo", "▶ 네이버에서 한국일보 구독하기"),
     ("photo_credit", "사진=연합뉴스"),
     ("photo_credit", "(Credit: Pixabay/CC0 Public Domain)"),
@@ -63,6 +65,7 @@ SENTENCES = [
     "By the end of the year, prices had doubled.",
     "자료를 모아 보고서를 작성했다.",
     "2024년 1월 1일 새해가 밝았다.",
+    "시민 제보를 받은 경찰은 현장에 출동해 상황을 살폈다.",
 ]
 
 

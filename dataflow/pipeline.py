@@ -29,7 +29,7 @@ from dataflow.config import PipelineConfig
 from dataflow.readers.discover import InputFile
 from dataflow.readers.records import InputReader
 from dataflow.records import document_row, reject_row
-from dataflow.stages.base import KEPT, Ledger, Meta, Stage, doc_size, run_stages
+from dataflow.stages.base import EXCERPT_CHARS, KEPT, Ledger, Meta, Stage, doc_size, run_stages
 from schemas import DOCUMENTS
 
 READ_STAGE = "read"
@@ -148,7 +148,7 @@ def finish_rows(rows: Iterable[dict], plan, cfg: PipelineConfig, ledger: Ledger)
                     reason=reason,
                     error=None,
                     language=lang,
-                    excerpt=row["text"][:300],
+                    excerpt=row["text"][:EXCERPT_CHARS],
                     n_bytes=row["n_bytes"],
                     n_chars=row["n_chars"],
                     duplicate_of=dup_of,

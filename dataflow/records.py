@@ -7,7 +7,7 @@ from typing import Any
 
 from datatrove.data import Document
 
-from dataflow.stages.base import KEPT, Meta, doc_size
+from dataflow.stages.base import Meta, doc_size
 
 
 def _json_default(value: Any) -> str:
@@ -57,7 +57,3 @@ def reject_row(doc: Document, run_id: str) -> dict[str, Any]:
         n_chars=n_chars,
         duplicate_of=meta.get(Meta.DUPLICATE_OF),
     )
-
-
-def is_kept(doc: Document) -> bool:
-    return doc.metadata.get(Meta.OUTCOME, KEPT) == KEPT

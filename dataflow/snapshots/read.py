@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
+from pyiceberg.exceptions import NoSuchTableError
 from pyiceberg.table import Table
 
 from dataflow.config import SnapshotConfig
@@ -61,28 +62,41 @@ class Snapshot:
         return sorted(task.file.file_path for task in self._scan(None, None).plan_files())
 
 
+def _existing_table(cfg: SnapshotConfig, data_root: str | Path, table: str) -> Table:
+    try:
+        return open_table(open_catalog(cfg, data_root), cfg.namespace, table, create=False)
+    except NoSuchTableError:
+        raise SnapshotNotFound(
+            f"no table {cfg.namespace}.{table} in the catalog under {data_root}: run the pipeline there first"
+        ) from None
+
+
+def _name(table: Table) -> str:
+    return ".".join(table.name())
+
+
 def resolve(table: Table, ref: str | int | None) -> int:
     """Snapshot id for ``ref``: None = current; an int or digits = snapshot id; ``run:<id>`` = the
     snapshot a run committed; any other string = a tag or branch name."""
     if ref is None:
         snap = table.current_snapshot()
         if snap is None:
-            raise SnapshotNotFound(f"table {table.name()} has no snapshot yet: run the pipeline first")
+            raise SnapshotNotFound(f"table {_name(table)} has no snapshot yet: run the pipeline first")
         return snap.snapshot_id
     if isinstance(ref, int) or str(ref).isdigit():
         snap_id = int(ref)
         if table.snapshot_by_id(snap_id) is None:
-            raise SnapshotNotFound(f"no snapshot {snap_id} in {table.name()}")
+            raise SnapshotNotFound(f"no snapshot {snap_id} in {_name(table)}")
         return snap_id
     if str(ref).startswith("run:"):
         snap_id = run_snapshot(table, str(ref)[4:])
         if snap_id is None:
-            raise SnapshotNotFound(f"no run {str(ref)[4:]!r} committed to {table.name()}")
+            raise SnapshotNotFound(f"no run {str(ref)[4:]!r} committed to {_name(table)}")
         return snap_id
     snap = table.snapshot_by_name(str(ref))
     if snap is None:
         known = ", ".join(sorted(table.metadata.refs)) or "none"
-        raise SnapshotNotFound(f"no tag or branch {ref!r} in {table.name()} (known: {known})")
+        raise SnapshotNotFound(f"no tag or branch {ref!r} in {_name(table)} (known: {known})")
     return snap.snapshot_id
 
 
@@ -102,7 +116,7 @@ def read_snapshot(
         config: catalog settings (URL, warehouse, namespace) when not the embedded default.
     """
     cfg = config or SnapshotConfig()
-    tbl = open_table(open_catalog(cfg, data_root), cfg.namespace, table, create=False)
+    tbl = _existing_table(cfg, data_root, table)
     snap_id = resolve(tbl, ref)
     snap = tbl.snapshot_by_id(snap_id)
     tags = sorted(name for name, r in tbl.metadata.refs.items() if r.snapshot_id == snap_id and name != "main")
@@ -115,7 +129,7 @@ def read_snapshot(
 def list_snapshots(table: str = "documents", *, data_root: str | Path = "data", config: SnapshotConfig | None = None):
     """Every snapshot of a table, oldest first, as dicts (id, timestamp, run id, tags, summary)."""
     cfg = config or SnapshotConfig()
-    tbl = open_table(open_catalog(cfg, data_root), cfg.namespace, table, create=False)
+    tbl = _existing_table(cfg, data_root, table)
     tags: dict[int, list[str]] = {}
     for name, r in tbl.metadata.refs.items():
         if name != "main":

@@ -122,6 +122,10 @@ class QualityConfig:
     # which English filters run, in this order (FineWeb's chain); a subset trades recall of junk for speed
     english_filters: list[str] = field(default_factory=lambda: ["gopher", "gopher_repetition", "c4", "fineweb"])
     korean: bool = True  # FineWeb-2 Korean thresholds on Korean documents
+    # source kinds the web-calibrated rules judge; papers, patents and reports pass untouched: their
+    # formulas, numbers and tables fail Gopher's alphabetic-word ratio although they are the recipe's
+    # most valuable text (their extractors already refuse empty or broken documents)
+    source_kinds: list[str] = field(default_factory=lambda: ["web", "text"])
 
 
 @dataclass

@@ -27,19 +27,28 @@ from datatrove.pipeline.filters import (
 
 from dataflow.config import QualityConfig
 from dataflow.stages.base import FilterStage, Meta, Stage
-from dataflow.stages.quality_ko import KoreanQualityStage, single_spaced
+from dataflow.stages.quality_ko import KoreanQualityStage, judged, single_spaced
 
 
 class LanguageFilterStage(FilterStage):
-    """A datatrove filter applied only to documents of one language; the rest pass untouched."""
+    """A datatrove filter applied only to documents of one language (and, when given, of the listed
+    source kinds); the rest pass untouched."""
 
-    def __init__(self, name: str, datatrove_filter: Any, language: str, single_spaced: bool = False) -> None:
+    def __init__(
+        self,
+        name: str,
+        datatrove_filter: Any,
+        language: str,
+        single_spaced: bool = False,
+        source_kinds: list[str] | None = None,
+    ) -> None:
         super().__init__(name, datatrove_filter)
         self.language = language
         self.single_spaced = single_spaced  # judge the text without blank lines (see quality_ko.single_spaced)
+        self.source_kinds = source_kinds
 
     def apply(self, doc: Document) -> str | None:
-        if doc.metadata.get(Meta.LANGUAGE) != self.language:
+        if doc.metadata.get(Meta.LANGUAGE) != self.language or not judged(doc, self.source_kinds):
             return None
         return super().apply(single_spaced(doc) if self.single_spaced else doc)
 
@@ -47,7 +56,9 @@ class LanguageFilterStage(FilterStage):
 ENGLISH_FILTERS = ("gopher", "gopher_repetition", "c4", "fineweb")
 
 
-def english_stages(filters: list[str] | tuple[str, ...] = ENGLISH_FILTERS) -> list[Stage]:
+def english_stages(
+    filters: list[str] | tuple[str, ...] = ENGLISH_FILTERS, source_kinds: list[str] | None = None
+) -> list[Stage]:
     """FineWeb's English filter chain (datatrove examples/fineweb.py), one stage per filter, restricted
     to ``filters`` (names from ``ENGLISH_FILTERS``)."""
     unknown = set(filters) - set(ENGLISH_FILTERS)
@@ -56,11 +67,11 @@ def english_stages(filters: list[str] | tuple[str, ...] = ENGLISH_FILTERS) -> li
     chain = [
         # Gopher quality before repetition (FineWeb runs repetition first): both only read the text, so the
         # kept set is the same, but short documents are then reported as gopher_short_doc, not top_2_gram
-        LanguageFilterStage("gopher_en", GopherQualityFilter(), "en"),
-        LanguageFilterStage("gopher_rep_en", GopherRepetitionFilter(), "en"),
+        LanguageFilterStage("gopher_en", GopherQualityFilter(), "en", source_kinds=source_kinds),
+        LanguageFilterStage("gopher_rep_en", GopherRepetitionFilter(), "en", source_kinds=source_kinds),
         # FineWeb keeps lines without terminal punctuation (the C4 rule removed too much)
-        LanguageFilterStage("c4_en", C4QualityFilter(filter_no_terminal_punct=False), "en"),
-        LanguageFilterStage("fineweb_en", FineWebQualityFilter(), "en", single_spaced=True),
+        LanguageFilterStage("c4_en", C4QualityFilter(filter_no_terminal_punct=False), "en", source_kinds=source_kinds),
+        LanguageFilterStage("fineweb_en", FineWebQualityFilter(), "en", single_spaced=True, source_kinds=source_kinds),
     ]
     return [stage for name, stage in zip(ENGLISH_FILTERS, chain, strict=True) if name in filters]
 
@@ -69,7 +80,7 @@ def quality_stages(cfg: QualityConfig) -> list[Stage]:
     """The ordered quality stages ``cfg`` enables: gopher_en, gopher_rep_en, c4_en, fineweb_en, quality_ko."""
     stages: list[Stage] = []
     if cfg.english:
-        stages += english_stages(cfg.english_filters)
+        stages += english_stages(cfg.english_filters, cfg.source_kinds)
     if cfg.korean:
-        stages.append(KoreanQualityStage())
+        stages.append(KoreanQualityStage(cfg.source_kinds))
     return stages

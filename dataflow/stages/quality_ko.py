@@ -150,18 +150,28 @@ def run_filters(filters: list[Any], doc: Document) -> str | None:
     return None
 
 
+def judged(doc: Document, source_kinds: list[str] | None) -> bool:
+    """Whether the quality rules look at ``doc``: every document when ``source_kinds`` is None, else
+    those of the listed kinds (and those with no kind recorded: unknown text is judged)."""
+    kind = doc.metadata.get(Meta.SOURCE_KIND, "")
+    return source_kinds is None or not kind or kind in source_kinds
+
+
 class KoreanQualityStage(Stage):
     """FineWeb-2 Korean rules on documents whose language is 'ko'; other documents pass untouched."""
 
     name = "quality_ko"
 
-    def __init__(self) -> None:
+    def __init__(self, source_kinds: list[str] | None = None) -> None:
         super().__init__()
         self.tokenizer = SharedKiwiTokenizer()
         self.filters = korean_filters(self.tokenizer)
+        self.source_kinds = source_kinds  # None: every source kind; else only these are judged
 
     def apply(self, doc: Document) -> str | None:
         if doc.metadata.get(Meta.LANGUAGE) != "ko":
+            return None
+        if not judged(doc, self.source_kinds):
             return None
         view = single_spaced(doc)
         words = split_into_words(view.text, self.tokenizer)  # cached: the filters reuse this split

@@ -130,6 +130,17 @@ def test_quality_stages_order_and_switches():
     assert quality_stages(QualityConfig(english=False, korean=False)) == []
 
 
+def test_web_rules_judge_only_the_configured_source_kinds():
+    # a numbers-and-formulas text, as in patents and papers: most "words" have no letter
+    table = "Claim 1. x = 0.5 + 12.7 - 3.3 = 9.9 ; 10 20 30 40 50 60 70 80 90 100 110 120 130 140 150 160. " * 5
+    stages = quality_stages(QualityConfig(korean=False))  # default source_kinds: web, text
+    web = Document(text=table, id="w", metadata={Meta.LANGUAGE: "en", Meta.SOURCE_KIND: "web"})
+    patent = Document(text=table, id="p", metadata={Meta.LANGUAGE: "en", Meta.SOURCE_KIND: "patent"})
+    web_out, patent_out = list(run_stages(stages, [web, patent]))
+    assert web_out.metadata.get(Meta.REASON, "").startswith("gopher_below_")  # dropped as a web page
+    assert patent_out.metadata.get(Meta.REASON) is None
+
+
 def test_drops_are_counted_per_stage_and_reason(ko_stage):
     stages = quality_stages(QualityConfig(korean=False)) + [ko_stage]
     docs = [

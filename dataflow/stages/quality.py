@@ -24,6 +24,7 @@ from datatrove.pipeline.filters import (
     GopherQualityFilter,
     GopherRepetitionFilter,
 )
+from datatrove.utils.word_tokenizers import SpaCyTokenizer
 
 from dataflow.config import QualityConfig
 from dataflow.stages.base import FilterStage, Meta, Stage
@@ -56,6 +57,34 @@ class LanguageFilterStage(FilterStage):
 ENGLISH_FILTERS = ("gopher", "gopher_repetition", "c4", "fineweb")
 
 
+class SharedWordsTokenizer(SpaCyTokenizer):
+    """datatrove's spaCy English tokenizer remembering the words of the last few texts.
+
+    Gopher quality, Gopher repetition and FineWeb each split the same document into words; spaCy
+    (inside a memory zone, re-creating every lexeme) is most of their cost, so the words are
+    computed once per document and handed to all three. Callers get a fresh list each time.
+    """
+
+    KEEP = 4  # texts remembered: the current document plus its single-spaced view, with room to spare
+
+    def __init__(self) -> None:
+        super().__init__("en")
+        self._words: dict[str, list[str]] = {}
+
+    def word_tokenize(self, text: str) -> list[str]:
+        words = self._words.get(text)
+        if words is None:
+            words = super().word_tokenize(text)
+            if len(self._words) >= self.KEEP:
+                self._words.pop(next(iter(self._words)))
+            self._words[text] = words
+        return list(words)
+
+    def __getstate__(self) -> dict:
+        # stages travel to worker processes: send neither the cache nor a loaded spaCy pipeline
+        return self.__dict__ | {"_words": {}, "_tokenizer": None}
+
+
 def english_stages(
     filters: list[str] | tuple[str, ...] = ENGLISH_FILTERS, source_kinds: list[str] | None = None
 ) -> list[Stage]:
@@ -64,14 +93,17 @@ def english_stages(
     unknown = set(filters) - set(ENGLISH_FILTERS)
     if unknown:
         raise ValueError(f"unknown English filter(s) {sorted(unknown)}; choose from {list(ENGLISH_FILTERS)}")
+    words = SharedWordsTokenizer()
     chain = [
         # Gopher quality before repetition (FineWeb runs repetition first): both only read the text, so the
         # kept set is the same, but short documents are then reported as gopher_short_doc, not top_2_gram
-        LanguageFilterStage("gopher_en", GopherQualityFilter(), "en", source_kinds=source_kinds),
-        LanguageFilterStage("gopher_rep_en", GopherRepetitionFilter(), "en", source_kinds=source_kinds),
+        LanguageFilterStage("gopher_en", GopherQualityFilter(language=words), "en", source_kinds=source_kinds),
+        LanguageFilterStage("gopher_rep_en", GopherRepetitionFilter(language=words), "en", source_kinds=source_kinds),
         # FineWeb keeps lines without terminal punctuation (the C4 rule removed too much)
         LanguageFilterStage("c4_en", C4QualityFilter(filter_no_terminal_punct=False), "en", source_kinds=source_kinds),
-        LanguageFilterStage("fineweb_en", FineWebQualityFilter(), "en", single_spaced=True, source_kinds=source_kinds),
+        LanguageFilterStage(
+            "fineweb_en", FineWebQualityFilter(language=words), "en", single_spaced=True, source_kinds=source_kinds
+        ),
     ]
     return [stage for name, stage in zip(ENGLISH_FILTERS, chain, strict=True) if name in filters]
 

@@ -136,7 +136,7 @@ def child_ours(inputs: Path, work: Path, workers: int, tasks: int, equal_work: b
     t = time.perf_counter()
     result = run_pipeline(cfg)
     seconds = time.perf_counter() - t
-    logs = work / "data" / "runs" / result.run_id / "logs" / "stats.json"
+    logs = work / "data" / "runs" / result.run_id / f"local-{tasks}-tasks" / "logs" / "stats.json"
     h = result.report.headline
     return dict(seconds=seconds, steps=step_times(logs), docs_in=h.docs_in, bytes_in=h.raw_bytes_in)
 

@@ -2,10 +2,12 @@
 
 Phase 1 (datatrove ``LocalPipelineExecutor``, ``tasks`` shards over ``workers`` processes):
 each task reads its share of the input files (file i goes to task i mod tasks), runs the
-per-document stages and writes, atomically at the end of the task, its kept documents with
-their dedup keys (staging), its rejects (straight into the rejects table's run directory),
-its ledger and its input-manifest rows. datatrove marks the task complete; a rerun of the
-same run id skips completed tasks.
+per-document stages, streams its rejects straight into the rejects table's run directory
+(unreferenced until the commit) and writes, atomically at the end of the task, its kept
+documents with their dedup keys (staging), its ledger and its input-manifest rows. datatrove
+marks the task complete; a rerun of the same run id with the same task count skips completed
+tasks (scratch lives in runs/<run id>/local-<tasks>-tasks/: completion markers only hold for one
+sharding).
 
 Phase 2 (this process): global exact and near dedup over the dedup keys of every shard (ids
 and integers only, never texts), then each shard's staging file is streamed once more to
@@ -51,8 +53,10 @@ class ReadInputs(PipelineStep):
 
 
 class WriteShard(PipelineStep):
-    """Last step of a task: staging (kept + dedup keys), rejects, ledger and manifest, made
-    visible together by one directory rename when the task's stream is exhausted."""
+    """Last step of a task: staging (kept + dedup keys), ledger and manifest, made visible together
+    by one directory rename when the task's stream is exhausted; rejects go straight into the rejects
+    table's run directory under this task's own names (a rerun of the task rewrites the same files,
+    and nothing is referenced before the commit)."""
 
     name = "write_shard"
     type = "💽 - WRITER"
@@ -68,7 +72,7 @@ class WriteShard(PipelineStep):
         shutil.rmtree(tmp, ignore_errors=True)
         writers = {
             "staging": PartWriter(STAGING, tmp.as_uri(), "staging"),
-            "rejects": PartWriter(TABLES["rejects"], tmp.as_uri(), "rejects"),
+            "rejects": PartWriter(TABLES["rejects"], self.rejects_dir, stream_prefix(world_size, rank)),
         }
         batch: dict[str, list[dict]] = {"staging": [], "rejects": []}
         for kind, row in split_rows(data or (), self.run_id, self.cfg):
@@ -83,12 +87,13 @@ class WriteShard(PipelineStep):
         (tmp / "inputs.json").write_text(json.dumps(self.runner.manifests, ensure_ascii=False), encoding="utf-8")
         shutil.rmtree(final, ignore_errors=True)
         tmp.rename(final)
-        # the shard's rejects go into the rejects table's run directory under a per-shard name
-        rejects_dir = Path(self.rejects_dir.removeprefix("file://"))
-        rejects_dir.mkdir(parents=True, exist_ok=True)
-        for part in sorted(final.glob("rejects-*.parquet")):
-            shutil.copyfile(part, rejects_dir / f"stream-{rank:05d}-{part.name}")
         return iter(())
+
+
+def stream_prefix(tasks: int, rank: int) -> str:
+    """Name prefix of a task's reject parts; the task count is in it so that a rerun with another
+    sharding never picks up an earlier layout's files."""
+    return f"stream-{tasks}x{rank:05d}"
 
 
 def run_local(
@@ -96,7 +101,8 @@ def run_local(
 ) -> EngineResult:
     tasks = cfg.engine.tasks or cfg.engine.workers
     runner = ShardRunner(cfg)
-    staging = run_dir / "staging"
+    work = run_dir / f"local-{tasks}-tasks"  # datatrove's completion markers are only valid for one sharding
+    staging = work / "staging"
     staging.mkdir(parents=True, exist_ok=True)
     executor = LocalPipelineExecutor(
         pipeline=[
@@ -106,7 +112,7 @@ def run_local(
         ],
         tasks=tasks,
         workers=min(cfg.engine.workers, tasks),
-        logging_dir=str(run_dir / "logs"),
+        logging_dir=str(work / "logs"),
     )
     executor.run()
 
@@ -128,20 +134,29 @@ def run_local(
 
     plan = plan_dedup(key_rows(), cfg.dedup)
 
+    def staged_rows() -> Iterator[dict]:
+        for part in tqdm(staged, desc="dedup + write", unit="part", disable=None):
+            for batch in pq.ParquetFile(part).iter_batches(batch_size=1000):
+                yield from batch.to_pylist()
+
     docs_writer = PartWriter(TABLES["documents"], table_dirs["documents"], "part")
     rejects_writer = PartWriter(TABLES["rejects"], table_dirs["rejects"], "dedup")
     writers = {"documents": docs_writer, "rejects": rejects_writer}
-    for part in tqdm(staged, desc="dedup + write", unit="part", disable=None):
-        for batch in pq.ParquetFile(part).iter_batches(batch_size=1000):
-            out: dict[str, list[dict]] = {"documents": [], "rejects": []}
-            for kind, row in finish_rows(batch.to_pylist(), plan, cfg, ledger):
-                out[kind].append(row)
-            for kind, rows in out.items():
-                writers[kind].write(rows)
+    out: dict[str, list[dict]] = {"documents": [], "rejects": []}
+    for kind, row in finish_rows(staged_rows(), plan, cfg, ledger):
+        out[kind].append(row)
+        if len(out[kind]) >= 1000:  # bounded memory: flush every 1,000 rows
+            writers[kind].write(out[kind])
+            out[kind] = []
+    for kind, rows in out.items():
+        writers[kind].write(rows)
     # URIs built from the directory URI, not Path.as_uri(): that percent-encodes the "=" of run_id=...,
     # which pyiceberg does not decode
     rejects_root = table_dirs["rejects"].rstrip("/")
-    stream_rejects = sorted(Path(table_dirs["rejects"].removeprefix("file://")).glob("stream-*.parquet"))
+    rejects_path = Path(table_dirs["rejects"].removeprefix("file://"))
+    stream_rejects = [
+        p for rank in range(tasks) for p in sorted(rejects_path.glob(f"{stream_prefix(tasks, rank)}-*.parquet"))
+    ]
     return EngineResult(
         files={
             "documents": docs_writer.close(),

@@ -13,7 +13,7 @@ from __future__ import annotations
 from html import escape
 
 from dataflow.reports.model import ExampleGroup, GroupRow, Report, clean, pct
-from dataflow.reports.render_text import docs, fit, meta_value, num, ratio, si
+from dataflow.reports.render_text import docs, fit, kind_cells, language_cells, meta_value, num, ratio, si
 
 # Okabe-Ito colour-blind-safe palette (https://jfly.uni-koeln.de/color/); ko and en keep fixed colours.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#999999"]
@@ -353,19 +353,7 @@ def render_html(report: Report) -> str:
     lang_rows = [
         [
             f"<code>{_e(g.key)}</code>",
-            *(
-                _num_td(x)
-                for x in (
-                    num(g.docs_in),
-                    num(g.kept),
-                    num(g.dropped),
-                    num(g.failed),
-                    pct(g.samples_removed),
-                    num(g.chars_out),
-                    pct(g.kept_docs_share, 1),
-                    pct(g.kept_chars_share, 1),
-                )
-            ),
+            *map(_num_td, language_cells(g)),
         ]
         for g in report.languages
     ]
@@ -382,19 +370,7 @@ def render_html(report: Report) -> str:
     kind_rows = [
         [
             _e(g.key),
-            *(
-                _num_td(x)
-                for x in (
-                    num(g.docs_in),
-                    num(g.kept),
-                    num(g.dropped),
-                    num(g.failed),
-                    pct(g.samples_removed),
-                    num(g.chars_base),
-                    num(g.chars_out),
-                    pct(g.volume_removed),
-                )
-            ),
+            *map(_num_td, kind_cells(g)),
         ]
         for g in report.source_kinds
     ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from dataflow.reports.model import Report, pct
-from dataflow.reports.render_text import docs, meta_value, num, ratio, si
+from dataflow.reports.render_text import docs, kind_cells, language_cells, meta_value, num, ratio, si
 
 
 def esc(text: str) -> str:
@@ -76,20 +76,7 @@ def render_markdown(report: Report) -> str:
     out += ["", "## By source kind", ""]
     out += _table(
         ["kind", "docs in", "kept", "dropped", "failed", "removed", "chars base", "chars out", "volume removed"],
-        [
-            [
-                esc(g.key),
-                num(g.docs_in),
-                num(g.kept),
-                num(g.dropped),
-                num(g.failed),
-                pct(g.samples_removed),
-                num(g.chars_base),
-                num(g.chars_out),
-                pct(g.volume_removed),
-            ]
-            for g in report.source_kinds
-        ],
+        [[esc(g.key), *kind_cells(g)] for g in report.source_kinds],
     )
     mix = report.language_mix
     out += [
@@ -112,20 +99,7 @@ def render_markdown(report: Report) -> str:
             "% of kept docs",
             "% of kept chars",
         ],
-        [
-            [
-                esc(g.key),
-                num(g.docs_in),
-                num(g.kept),
-                num(g.dropped),
-                num(g.failed),
-                pct(g.samples_removed),
-                num(g.chars_out),
-                pct(g.kept_docs_share, 1),
-                pct(g.kept_chars_share, 1),
-            ]
-            for g in report.languages
-        ],
+        [[esc(g.key), *language_cells(g)] for g in report.languages],
     )
     out += ["", "## By reason", ""]
     out += _table(

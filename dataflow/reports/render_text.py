@@ -9,8 +9,9 @@ reasons do not break the alignment.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable
 
-from dataflow.reports.model import Report, pct
+from dataflow.reports.model import GroupRow, Report, pct
 
 WIDTH = 100  # columns the terminal report must fit: readable in a split pane or an 100-col CI log
 
@@ -39,6 +40,22 @@ def si(n: int | None, unit: str = "") -> str:
 def ratio(x: float | None) -> str:
     """ko:en ratio 9.04 -> '9.0:1'."""
     return "—" if x is None else f"{x:.1f}:1"
+
+
+def kind_cells(g: GroupRow, count: Callable[[int | None], str] = num) -> list[str]:
+    """The numeric cells of a by-source-kind row, shared by every renderer (``count`` formats counts)."""
+    return [
+        num(g.docs_in), num(g.kept), num(g.dropped), num(g.failed), pct(g.samples_removed),
+        count(g.chars_base), count(g.chars_out), pct(g.volume_removed),
+    ]  # fmt: skip
+
+
+def language_cells(g: GroupRow, count: Callable[[int | None], str] = num) -> list[str]:
+    """The numeric cells of a by-language row, shared by every renderer."""
+    return [
+        num(g.docs_in), num(g.kept), num(g.dropped), num(g.failed), pct(g.samples_removed),
+        count(g.chars_out), pct(g.kept_docs_share, 1), pct(g.kept_chars_share, 1),
+    ]  # fmt: skip
 
 
 def meta_value(value: object) -> str:
@@ -155,20 +172,7 @@ def render_text(report: Report) -> str:
     out.append(
         table(
             ["kind", "docs in", "kept", "dropped", "failed", "removed", "chars base", "chars out", "vol removed"],
-            [
-                [
-                    g.key,
-                    num(g.docs_in),
-                    num(g.kept),
-                    num(g.dropped),
-                    num(g.failed),
-                    pct(g.samples_removed),
-                    si(g.chars_base),
-                    si(g.chars_out),
-                    pct(g.volume_removed),
-                ]
-                for g in report.source_kinds
-            ],
+            [[g.key, *kind_cells(g, si)] for g in report.source_kinds],
         )
     )
     mix = report.language_mix
@@ -179,20 +183,7 @@ def render_text(report: Report) -> str:
     out.append(
         table(
             ["lang", "docs in", "kept", "dropped", "failed", "removed", "chars out", "% kept docs", "% kept chars"],
-            [
-                [
-                    g.key,
-                    num(g.docs_in),
-                    num(g.kept),
-                    num(g.dropped),
-                    num(g.failed),
-                    pct(g.samples_removed),
-                    si(g.chars_out),
-                    pct(g.kept_docs_share, 1),
-                    pct(g.kept_chars_share, 1),
-                ]
-                for g in report.languages
-            ],
+            [[g.key, *language_cells(g, si)] for g in report.languages],
         )
     )
     out += ["", "BY REASON (share: of documents read / of text at the volume base)"]

@@ -185,6 +185,7 @@ def test_killed_run_leaves_previous_snapshot_and_rerun_commits_once(tmp_path):
     (first_in / "a.html").write_text(KO_PAGE, encoding="utf-8")
     for i in range(4):
         (second_in / f"b{i}.html").write_text(KO_PAGE.replace("도서관 운영", f"{i}번 도서관 운영"), encoding="utf-8")
+    (second_in / "a-empty.html").write_bytes(b"")  # a reject written by the first task, before the kill
     data = tmp_path / "data"
     run_pipeline(config(data, [first_in], **{"engine.workers": 1}))
     before = read_snapshot(data_root=data)
@@ -206,7 +207,8 @@ def test_killed_run_leaves_previous_snapshot_and_rerun_commits_once(tmp_path):
             return real(self, doc)
         pii.PIIStage.apply = dying
         run_pipeline(load_config(None, {{"read.inputs": [{str(second_in)!r}], "data_root": {str(data)!r},
-                                         "langid.model_path": {str(LID)!r}, "engine.workers": 1}}))
+                                         "langid.model_path": {str(LID)!r}, "engine.workers": 1,
+                                         "engine.tasks": 2}}))
     """)
     log = tmp_path / "killed.log"
     with open(log, "wb") as out:
@@ -217,8 +219,12 @@ def test_killed_run_leaves_previous_snapshot_and_rerun_commits_once(tmp_path):
     assert after_kill.snapshot_id == before.snapshot_id
     assert after_kill.to_arrow().to_pylist() == rows_before
 
-    cfg = config(data, [second_in], **{"engine.workers": 1})
+    # the rerun shards differently: nothing the killed layout left behind may be committed
+    cfg = config(data, [second_in], **{"engine.workers": 1, "engine.tasks": 3})
     rerun = run_pipeline(cfg)
+    rejects = read_snapshot(f"run:{rerun.run_id}", table="rejects", data_root=data).to_arrow().to_pylist()
+    assert len(rejects) == len({r["id"] for r in rejects}) == rerun.report.accounting.dropped
+    assert [r["reason"] for r in rejects if r["source_uri"].endswith("a-empty.html")] == ["empty"]
     assert not rerun.commit.already_committed
     current = read_snapshot(data_root=data).to_arrow()
     assert current.num_rows == len(rows_before) + rerun.report.accounting.kept

@@ -1,4 +1,5 @@
-"""datatrove's fastText LID pointed at the local lid.176 file (ENVIRONMENT.md §3, workaround A).
+"""datatrove's fastText LID pointed at the local lid.176 file (``MODEL_URL`` set to a local path,
+so datatrove reads it instead of downloading it).
 
 Module-level so datatrove's worker processes can unpickle it."""
 

@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 import trafilatura  # noqa: E402
 
 from dataflow.config import ExtractConfig  # noqa: E402
-from dataflow.extract import extract  # noqa: E402
+from dataflow.extractors import extract  # noqa: E402
 
 WEB = ROOT.parent / "shared" / "testdata" / "web"
 SCRAPINGHUB = WEB / "scrapinghub_article_extraction_benchmark"

@@ -21,7 +21,7 @@ from pathlib import Path
 from lxml import etree
 
 from dataflow.config import ExtractConfig
-from dataflow.extract.hwp import extract_hwp, extract_hwpx
+from dataflow.extractors.hwp import extract_hwp, extract_hwpx
 
 ROOT = Path(__file__).resolve().parents[2] / "shared" / "testdata" / "hwp"
 FIXTURES = ROOT / "pyhwp_fixtures"

@@ -20,7 +20,7 @@ from collections import Counter
 from pathlib import Path
 
 from dataflow.config import ExtractConfig
-from dataflow.extract.patent import extract_patent_aps, extract_patent_xml
+from dataflow.extractors.patent import extract_patent_aps, extract_patent_xml
 
 ROOT = Path(__file__).resolve().parents[2] / "shared" / "testdata" / "patents"
 CONFIG = ExtractConfig()

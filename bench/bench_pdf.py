@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from dataflow.config import ExtractConfig  # noqa: E402
-from dataflow.extract.pdf import extract_pdf  # noqa: E402
+from dataflow.extractors.pdf import extract_pdf  # noqa: E402
 
 TESTDATA = ROOT.parent / "shared" / "testdata" / "pdf"
 GT_DIR = TESTDATA / "docling_with_groundtruth"

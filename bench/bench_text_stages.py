@@ -8,7 +8,8 @@ alone, in pipeline order, on the documents the previous stage kept, on one core 
 warm-up document has loaded its model (fastText, Kiwi, spaCy); best of three runs. MB are UTF-8 input bytes.
 
 Baselines, same documents, same process:
-* language ID: datatrove's ``LanguageFilter`` on the same lid.176 file (ENVIRONMENT.md §3 workaround A);
+* language ID: datatrove's ``LanguageFilter`` on the same lid.176 file (pointed at the local
+  file, so nothing is downloaded);
 * Korean quality: FineWeb-2's three filters as its ``fineweb-2-pipeline.py`` builds them (``language=
   "kor_Hang"`` resolved to datatrove's ``KiwiTokenizer``, here with ``model_type="cong"``), run in sequence.
 """
@@ -31,7 +32,8 @@ from datatrove.utils.lid import FT176LID  # noqa: E402
 from datatrove.utils.word_tokenizers import KiwiTokenizer  # noqa: E402
 
 from dataflow.config import BoilerplateConfig, LangIdConfig, NormalizeConfig, QualityConfig  # noqa: E402
-from dataflow.stages.base import Meta, Stage  # noqa: E402
+from dataflow.document import Meta  # noqa: E402
+from dataflow.stages.base import Stage  # noqa: E402
 from dataflow.stages.boilerplate import BoilerplateStage  # noqa: E402
 from dataflow.stages.langid import LangIdStage  # noqa: E402
 from dataflow.stages.normalize import NormalizeStage  # noqa: E402

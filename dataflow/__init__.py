@@ -7,13 +7,35 @@ The small public API for notebooks and other tools:
     snap = dataflow.read_snapshot("release-2026-11", data_root="data")       # a committed dataset version
     run = dataflow.run_pipeline(dataflow.load_config("configs/default.yaml"))
 
-``dataflow.extract`` is the extraction package, callable as the function ``dataflow.extract.extract``
-that the pipeline's extract stage also calls.
+Every name is imported on first use, so ``import dataflow.snapshots`` (what training does) loads
+no pipeline code: no datatrove, extractors or engines.
 """
 
-from dataflow import extract
-from dataflow.config import load_config
-from dataflow.run import run_pipeline
-from dataflow.snapshots import list_snapshots, read_snapshot
+from __future__ import annotations
 
-__all__ = ["extract", "list_snapshots", "load_config", "read_snapshot", "run_pipeline"]
+import importlib
+from typing import Any
+
+# public name -> "module:attribute", imported on first access (PEP 562)
+_EXPORTS = {
+    "extract": "dataflow.extractors:extract",
+    "list_snapshots": "dataflow.snapshots.read:list_snapshots",
+    "load_config": "dataflow.config:load_config",
+    "read_snapshot": "dataflow.snapshots.read:read_snapshot",
+    "run_pipeline": "dataflow.run:run_pipeline",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'dataflow' has no attribute {name!r}")
+    module, attribute = _EXPORTS[name].split(":")
+    value = getattr(importlib.import_module(module), attribute)
+    globals()[name] = value  # later accesses skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

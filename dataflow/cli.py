@@ -130,7 +130,7 @@ def cmd_snapshots(args: argparse.Namespace) -> int:
 
 
 def cmd_extract(args: argparse.Namespace) -> int:
-    from dataflow.extract import extract
+    from dataflow.extractors import extract
 
     cfg = _config(args)
     path = Path(args.file)

@@ -186,7 +186,7 @@ class SnapshotConfig:
 class SparkOptions:
     # '' = local[engine.workers] when run with plain `python`, or whatever spark-submit --master set
     master: str = ""
-    driver_memory: str = "4g"  # JVM heap of a local[*] driver (default 1g is tight); ENVIRONMENT.md §1
+    driver_memory: str = "4g"  # JVM heap of a local[*] driver: Spark's default -Xmx1g is tight for models + Arrow
     shuffle_partitions: int = 4  # spark.sql.shuffle.partitions: 200 (Spark's default) is ~50x too many on 2 cores
     cc_max_rounds: int = 50  # large/small-star rounds before giving up: O(log² n) suffice, 3-6 in practice
     checkpoint_dir: str = ""  # reliable checkpoints for the dedup rounds on a cluster (hdfs://...); '' = local

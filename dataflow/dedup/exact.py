@@ -4,8 +4,8 @@ Two documents are exact duplicates when their canonical forms are equal. The can
 ignores what web copies of one text typically differ in and nothing else:
 
 * Unicode form: NFKC. It ends with canonical composition, so Hangul syllables stay composed
-  (NFD would split them into jamo, the bug ENVIRONMENT.md §14 records in datatrove's MinHash
-  normalization), and it also folds compatibility variants (full-width ``ＡＢＣ１２３``, ``（주）``,
+  (NFD would split them into jamo, as datatrove's MinHash normalization does), and it also
+  folds compatibility variants (full-width ``ＡＢＣ１２３``, ``（주）``,
   ligatures) that Korean pages mix freely with their plain forms;
 * case: ``str.casefold`` (Hangul has no case; English headlines do);
 * punctuation and symbols (Unicode categories P* and S*): replaced by a space, so straight vs curly

@@ -52,6 +52,18 @@ class DedupPlan:
     drops: dict[str, tuple[str, str]] = field(default_factory=dict)  # id -> (reason, duplicate_of)
     clusters: dict[str, str] = field(default_factory=dict)  # id -> cluster id (its kept member's id)
 
+    @classmethod
+    def from_rows(cls, rows: Iterable[tuple[str, str | None, str | None, str | None]]) -> DedupPlan:
+        """A plan from (id, reason, duplicate_of, cluster) rows, as Spark and Beam hand them back after
+        joining the plan onto the documents (None where a document has no entry)."""
+        plan = cls()
+        for doc_id, reason, duplicate_of, cluster in rows:
+            if cluster is not None:
+                plan.clusters[doc_id] = cluster
+            if reason is not None:
+                plan.drops[doc_id] = (reason, duplicate_of)
+        return plan
+
     def count(self, reason: str) -> int:
         return sum(1 for r, _ in self.drops.values() if r == reason)
 

@@ -83,7 +83,7 @@ def _fmix32(h: np.ndarray) -> np.ndarray:
 def _kiwi():  # pragma: no cover - exercised by the benchmark only
     from kiwipiepy import Kiwi
 
-    return Kiwi(model_type="cong")  # the model kiwipiepy 0.24 ships (ENVIRONMENT.md §11)
+    return Kiwi(model_type="cong")  # the model kiwipiepy 0.24 ships ("sbg" and "knlm" are gone)
 
 
 def token_ids(tokens: list[str]) -> np.ndarray:

@@ -38,12 +38,11 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from dataflow.config import PipelineConfig
 from dataflow.dedup.beam_cc import PlanDedup
 from dataflow.engines.result import EngineResult
-from dataflow.engines.spark import failed_manifest
-from dataflow.pipeline import ShardRunner, finish_rows, split_rows
+from dataflow.ledger import Ledger
+from dataflow.pipeline import ShardRunner, finish_rows, shard_count, split_rows
 from dataflow.readers.discover import InputFile
-from dataflow.snapshots.files import PartWriter
-from dataflow.stages.base import KEPT, Ledger
-from schemas import DOCUMENTS, REJECTS
+from dataflow.snapshots.files import PartWriter, list_parts
+from schemas import DOCUMENTS, KEPT, REJECTS
 
 log = logging.getLogger(__name__)
 
@@ -74,15 +73,8 @@ class RunStages(beam.DoFn):
 
     def process(self, index: int) -> Iterator:
         runner = self.make_runner(self.cfg)
-        for f in self.files[index :: self.tasks]:
-            seen = 0
-            try:
-                for kind, row in split_rows(runner.run([f]), self.run_id, self.cfg):
-                    seen += 1
-                    yield row if kind == "staging" else beam.pvalue.TaggedOutput(kind, row)
-            except Exception as err:  # a reader bug fails this file, not the pipeline
-                log.exception("input %s failed in shard %d", f.uri, index)
-                runner.manifests.append(failed_manifest(f, seen, err))
+        for kind, row in split_rows(runner.run(self.files[index :: self.tasks]), self.run_id, self.cfg):
+            yield row if kind == "staging" else beam.pvalue.TaggedOutput(kind, row)
         count_stages(runner.ledger)
         yield beam.pvalue.TaggedOutput("ledger", runner.ledger)
         yield beam.pvalue.TaggedOutput("manifest", (index, runner.manifests))
@@ -102,11 +94,7 @@ class FinishDedup(beam.DoFn):
         from dataflow.dedup import DedupPlan
 
         doc_id, parts = item
-        plan = DedupPlan()
-        for reason, duplicate_of, cluster in parts["plan"]:
-            plan.clusters[doc_id] = cluster
-            if reason is not None:
-                plan.drops[doc_id] = (reason, duplicate_of)
+        plan = DedupPlan.from_rows((doc_id, *entry) for entry in parts["plan"])
         for kind, row in finish_rows(parts["row"], plan, self.cfg, self.ledger):
             yield row if kind == "documents" else beam.pvalue.TaggedOutput(kind, row)
 
@@ -139,20 +127,11 @@ def _beam_path(uri: str) -> str:
     return uri.removeprefix("file://")
 
 
-def _clear(directory: str, pattern: str = "*.parquet") -> None:
-    """Remove files a failed earlier attempt of this (uncommitted) run left in its own directory."""
-    fs, root = pafs.FileSystem.from_uri(directory)
-    selector = pafs.FileSelector(root, allow_not_found=True)
-    for info in fs.get_file_info(selector):
-        if info.is_file and Path(info.path).match(pattern):
-            fs.delete_file(info.path)
-
-
-def _written(directory: str, prefix: str) -> list[str]:
-    fs, root = pafs.FileSystem.from_uri(directory)
-    infos = fs.get_file_info(pafs.FileSelector(root, allow_not_found=True))
-    names = sorted(i.base_name for i in infos if i.is_file and i.base_name.startswith(prefix))
-    return [f"{directory.rstrip('/')}/{name}" for name in names if name.endswith(".parquet")]
+def _clear(directory: str) -> None:
+    """Remove parts a failed earlier attempt of this (uncommitted) run left in its own directory."""
+    fs, _ = pafs.FileSystem.from_uri(directory)
+    for uri in list_parts(directory):
+        fs.delete_file(pafs.FileSystem.from_uri(uri)[1])
 
 
 def run_beam(
@@ -165,7 +144,7 @@ def run_beam(
     make_runner: Callable[[PipelineConfig], ShardRunner] = ShardRunner,
 ) -> EngineResult:
     """Build and run the Beam graph above; ``make_runner`` builds each shard's ``ShardRunner``."""
-    tasks = max(1, min(cfg.engine.tasks or cfg.engine.workers, len(files) or 1))
+    tasks = shard_count(cfg, len(files))
     scratch = run_dir / "beam"
     scratch.mkdir(parents=True, exist_ok=True)
     for name in ("documents", "rejects"):
@@ -225,5 +204,5 @@ def run_beam(
     manifests = json.loads((scratch / "inputs.json").read_text(encoding="utf-8"))
     out: dict[str, list[str]] = {}
     for name, schema in (("documents", DOCUMENTS), ("rejects", REJECTS)):
-        out[name] = _written(table_dirs[name], "part") or PartWriter(schema, table_dirs[name], "empty").close()
+        out[name] = list_parts(table_dirs[name], "part") or PartWriter(schema, table_dirs[name], "empty").close()
     return EngineResult(files=out, ledger=ledger, manifests=manifests)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -29,10 +29,10 @@ from tqdm import tqdm
 
 from dataflow.config import PipelineConfig
 from dataflow.engines.result import EngineResult
-from dataflow.pipeline import STAGING, ShardRunner, finish_rows, split_rows
+from dataflow.ledger import Ledger
+from dataflow.pipeline import STAGING, ShardRunner, finish_rows, shard_count, split_rows
 from dataflow.readers.discover import InputFile
-from dataflow.snapshots.files import PartWriter
-from dataflow.stages.base import Ledger
+from dataflow.snapshots.files import PartWriter, list_parts
 from schemas import TABLES
 
 
@@ -74,15 +74,10 @@ class WriteShard(PipelineStep):
             "staging": PartWriter(STAGING, tmp.as_uri(), "staging"),
             "rejects": PartWriter(TABLES["rejects"], self.rejects_dir, stream_prefix(world_size, rank)),
         }
-        batch: dict[str, list[dict]] = {"staging": [], "rejects": []}
         for kind, row in split_rows(data or (), self.run_id, self.cfg):
-            batch[kind].append(row)
-            if len(batch[kind]) >= 1000:  # bounded memory: flush every 1,000 rows
-                writers[kind].write(batch[kind])
-                batch[kind] = []
-        for kind, rows in batch.items():
-            writers[kind].write(rows)
-            writers[kind].close()
+            writers[kind].append(row)
+        for writer in writers.values():
+            writer.close()
         (tmp / "ledger.json").write_text(self.runner.ledger.dumps(), encoding="utf-8")
         (tmp / "inputs.json").write_text(json.dumps(self.runner.manifests, ensure_ascii=False), encoding="utf-8")
         shutil.rmtree(final, ignore_errors=True)
@@ -97,10 +92,17 @@ def stream_prefix(tasks: int, rank: int) -> str:
 
 
 def run_local(
-    cfg: PipelineConfig, files: list[InputFile], run_id: str, run_dir: Path, table_dirs: dict[str, str]
+    cfg: PipelineConfig,
+    files: list[InputFile],
+    run_id: str,
+    run_dir: Path,
+    table_dirs: dict[str, str],
+    *,
+    make_runner: Callable[[PipelineConfig], ShardRunner] = ShardRunner,
 ) -> EngineResult:
-    tasks = cfg.engine.tasks or cfg.engine.workers
-    runner = ShardRunner(cfg)
+    """Run the pipeline on datatrove's local executor; ``make_runner`` builds the tasks' ``ShardRunner``."""
+    tasks = shard_count(cfg, len(files))
+    runner = make_runner(cfg)
     work = run_dir / f"local-{tasks}-tasks"  # datatrove's completion markers are only valid for one sharding
     staging = work / "staging"
     staging.mkdir(parents=True, exist_ok=True)
@@ -139,29 +141,17 @@ def run_local(
             for batch in pq.ParquetFile(part).iter_batches(batch_size=1000):
                 yield from batch.to_pylist()
 
-    docs_writer = PartWriter(TABLES["documents"], table_dirs["documents"], "part")
-    rejects_writer = PartWriter(TABLES["rejects"], table_dirs["rejects"], "dedup")
-    writers = {"documents": docs_writer, "rejects": rejects_writer}
-    out: dict[str, list[dict]] = {"documents": [], "rejects": []}
+    writers = {
+        "documents": PartWriter(TABLES["documents"], table_dirs["documents"], "part"),
+        "rejects": PartWriter(TABLES["rejects"], table_dirs["rejects"], "dedup"),
+    }
     for kind, row in finish_rows(staged_rows(), plan, cfg, ledger):
-        out[kind].append(row)
-        if len(out[kind]) >= 1000:  # bounded memory: flush every 1,000 rows
-            writers[kind].write(out[kind])
-            out[kind] = []
-    for kind, rows in out.items():
-        writers[kind].write(rows)
-    # URIs built from the directory URI, not Path.as_uri(): that percent-encodes the "=" of run_id=...,
-    # which pyiceberg does not decode
-    rejects_root = table_dirs["rejects"].rstrip("/")
-    rejects_path = Path(table_dirs["rejects"].removeprefix("file://"))
+        writers[kind].append(row)
     stream_rejects = [
-        p for rank in range(tasks) for p in sorted(rejects_path.glob(f"{stream_prefix(tasks, rank)}-*.parquet"))
+        uri for rank in range(tasks) for uri in list_parts(table_dirs["rejects"], stream_prefix(tasks, rank) + "-")
     ]
     return EngineResult(
-        files={
-            "documents": docs_writer.close(),
-            "rejects": [f"{rejects_root}/{p.name}" for p in stream_rejects] + rejects_writer.close(),
-        },
+        files={"documents": writers["documents"].close(), "rejects": stream_rejects + writers["rejects"].close()},
         ledger=ledger,
         manifests=manifests,
     )

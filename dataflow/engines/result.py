@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dataflow.stages.base import Ledger
+from dataflow.ledger import Ledger
 
 
 @dataclass

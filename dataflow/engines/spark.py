@@ -16,36 +16,36 @@ Documents and rejects are written by Spark's Parquet writer with the exact table
 (derived from ``schemas.corpus``, nullability included, so pyiceberg ``add_files`` accepts the
 files) into the run's table directories; ``dataflow.run`` commits them.
 
-A document whose stage raises is failed by the stage base class. An exception escaping an input
-file's reader is contained per file here: the file's manifest row says ``failed``/``partial``
-with the error and the partition carries on, so one bad file never fails the Spark job.
+A document whose stage raises is failed by the stage base class; an exception escaping an input
+file's reader is contained per file by ``ShardRunner``, so one bad file never fails the Spark job.
+
+The finished DataFrame is persisted (memory, spilling to disk) because three actions read it: the
+ledger collect and the documents and rejects writes. Without it Spark would recompute the
+dedup join and ``finish_rows`` once per action.
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
-import pyarrow.fs as pafs
 
 from dataflow.config import PipelineConfig
 from dataflow.engines.result import EngineResult
-from dataflow.pipeline import STAGING, ShardRunner, finish_rows, split_rows
+from dataflow.ledger import Ledger
+from dataflow.pipeline import STAGING, ShardRunner, finish_rows, shard_count, split_rows
 from dataflow.readers.discover import InputFile
-from dataflow.stages.base import Ledger
+from dataflow.snapshots.files import list_parts
 from schemas import DOCUMENTS, REJECTS
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
     from pyspark.sql.types import StructType
-
-log = logging.getLogger(__name__)
 
 BATCH_ROWS = 1000  # rows per Arrow batch out of a partition: a few MB of text
 
@@ -71,7 +71,7 @@ FINISH_SCHEMA = tagged_schema(DOCUMENTS, REJECTS)  # phase 2 output
 
 def spark_schema(schema: pa.Schema) -> StructType:
     """The Spark schema of an Arrow table schema: types and nullability from pyspark's own Arrow
-    mapping, each field's doc as the column comment. Never written by hand (STYLE.md habit 1)."""
+    mapping, each field's doc as the column comment. Never written by hand: one schema, in ``schemas``."""
     from pyspark.sql.pandas.types import from_arrow_schema
     from pyspark.sql.types import StructField, StructType
 
@@ -88,7 +88,7 @@ def spark_session(cfg: PipelineConfig) -> SparkSession:
 
     Under ``spark-submit`` the master and resources come from the command line (the gateway port
     is then in the environment); started from plain Python, the worker interpreter must be this
-    one (ENVIRONMENT.md §1: otherwise mapInArrow fails with "No module named 'pyarrow'").
+    one (else workers start ``python3`` from PATH, and mapInArrow fails with "No module named 'pyarrow'").
     """
     from pyspark.sql import SparkSession
 
@@ -135,19 +135,6 @@ def _batches(rows: list[dict], schema: pa.Schema) -> Iterator[pa.RecordBatch]:
         yield pa.RecordBatch.from_pylist(rows, schema=schema)
 
 
-def failed_manifest(f: InputFile, records: int, err: BaseException) -> dict[str, Any]:
-    """Inputs-table row of a file whose reader raised out of the partition (contained here)."""
-    return dict(
-        uri=f.uri,
-        size_bytes=f.size,
-        content_hash="",
-        format="",
-        status="partial" if records else "failed",
-        error=f"{type(err).__name__}: {err}",
-        records=records,
-    )
-
-
 def run_shard(
     cfg: PipelineConfig, files: list[InputFile], run_id: str, index: int, make_runner: Callable = ShardRunner
 ) -> Iterator[pa.RecordBatch]:
@@ -155,18 +142,11 @@ def run_shard(
     _localize_models(cfg)
     runner = make_runner(cfg)
     rows: list[dict] = []
-    for f in files:
-        seen = 0
-        try:
-            for kind, row in split_rows(runner.run([f]), run_id, cfg):
-                seen += 1
-                rows.append(dict(row, kind=kind))
-                if len(rows) >= BATCH_ROWS:
-                    yield from _batches(rows, SHARD_SCHEMA)
-                    rows = []
-        except Exception as err:  # a reader bug must fail this file, not the Spark job
-            log.exception("input %s failed in shard %d", f.uri, index)
-            runner.manifests.append(failed_manifest(f, seen, err))
+    for kind, row in split_rows(runner.run(files), run_id, cfg):
+        rows.append(dict(row, kind=kind))
+        if len(rows) >= BATCH_ROWS:
+            yield from _batches(rows, SHARD_SCHEMA)
+            rows = []
     rows.append(dict(kind="ledger", payload=runner.ledger.dumps()))
     rows.append(dict(kind="manifest", payload=json.dumps([index, runner.manifests], ensure_ascii=False)))
     yield from _batches(rows, SHARD_SCHEMA)
@@ -179,12 +159,7 @@ def finish_partition(cfg: PipelineConfig, batches: Iterator[pa.RecordBatch]) -> 
     ledger = Ledger()
     for batch in batches:
         rows = batch.to_pylist()
-        plan = DedupPlan()
-        for row in rows:
-            if row["cluster"] is not None:
-                plan.clusters[row["id"]] = row["cluster"]
-            if row["reason"] is not None:
-                plan.drops[row["id"]] = (row["reason"], row["duplicate_of"])
+        plan = DedupPlan.from_rows((r["id"], r["reason"], r["duplicate_of"], r["cluster"]) for r in rows)
         out = [dict(r, kind=kind) for kind, r in finish_rows(rows, plan, cfg, ledger)]
         yield from _batches(out, FINISH_SCHEMA)
     yield from _batches([dict(kind="ledger", payload=ledger.dumps())], FINISH_SCHEMA)
@@ -208,14 +183,6 @@ def with_table_schema(df: DataFrame, schema: pa.Schema) -> DataFrame:
     return df.select(*schema.names).mapInArrow(_cast_batches(schema), spark_schema(schema))
 
 
-def parquet_files(directory: str) -> list[str]:
-    """URIs of the Parquet parts Spark wrote under ``directory`` (not _SUCCESS or .crc files)."""
-    fs, root = pafs.FileSystem.from_uri(directory)
-    infos = fs.get_file_info(pafs.FileSelector(root, recursive=True))
-    names = sorted(i.path[len(root) :].lstrip("/") for i in infos if i.is_file and i.base_name.endswith(".parquet"))
-    return [f"{directory.rstrip('/')}/{name}" for name in names if not Path(name).name.startswith(("_", "."))]
-
-
 def run_spark(
     cfg: PipelineConfig,
     files: list[InputFile],
@@ -232,7 +199,7 @@ def run_spark(
     from dataflow.dedup.spark_cc import plan_dedup
 
     spark = spark_session(cfg)
-    tasks = max(1, min(cfg.engine.tasks or cfg.engine.workers, len(files) or 1))
+    tasks = shard_count(cfg, len(files))
     scratch = f"file://{run_dir.resolve()}/spark"
 
     # phase 1: per-document stages, one pass, written once
@@ -268,7 +235,7 @@ def run_spark(
         finished.unpersist()
 
     return EngineResult(
-        files={name: parquet_files(table_dirs[name]) for name in ("documents", "rejects")},
+        files={name: list_parts(table_dirs[name], recursive=True) for name in ("documents", "rejects")},
         ledger=ledger,
         manifests=[m for _, rows in sorted(manifests, key=lambda p: p[0]) for m in rows],
     )

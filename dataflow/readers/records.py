@@ -37,10 +37,10 @@ from typing import Any
 from datatrove.data import Document
 
 from dataflow.config import ReadConfig
+from dataflow.document import Meta, reject
 from dataflow.readers.decode import charset_from_content_type, decode_text
 from dataflow.readers.discover import InputFile
 from dataflow.readers.sniff import SNIFF_BYTES, sniff_container, sniff_record
-from dataflow.stages.base import Meta, reject
 
 STAGE = "read"
 READ_CHUNK = 1 << 20  # 1 MiB reads: large enough to be I/O bound, small enough to keep memory flat
@@ -161,6 +161,19 @@ def _gunzip_head(path: Any) -> bytes:
         return b""
 
 
+def failed_manifest(f: InputFile, records: int, err: BaseException) -> dict[str, Any]:
+    """Inputs-table row of a file whose reading raised past ``InputReader``'s own containment."""
+    return dict(
+        uri=f.uri,
+        size_bytes=f.size,
+        content_hash="",
+        format="",
+        status="partial" if records else "failed",
+        error=f"{type(err).__name__}: {err}",
+        records=records,
+    )
+
+
 class InputReader:
     """Iterate the documents of one input file; ``manifest`` describes the file afterwards."""
 
@@ -180,7 +193,7 @@ class InputReader:
     # -- document helpers ---------------------------------------------------------------------
 
     def _doc(self, locator: str | int, raw_size: int = 0, url: str | None = None) -> Document:
-        meta: dict[str, Any] = {Meta.SOURCE_URI: self.input.uri, "raw_size": raw_size}
+        meta: dict[str, Any] = {Meta.SOURCE_URI: self.input.uri, Meta.RAW_SIZE: raw_size}
         if url:
             meta[Meta.URL] = url
         self.manifest["records"] += 1

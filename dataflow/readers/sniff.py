@@ -6,7 +6,7 @@ Two questions, two pure functions:
   ``record`` for a file that is one document);
 * ``sniff_record(content, uri, hints)``: what one record *is* (``html``, ``text``, ``pdf``, ``hwp``,
   ``hwpx``, ``patent_xml``, ``patent_aps``, ``xml``, ``zip``, ``gzip``, ``binary`` or ``empty``), which
-  picks the extractor in ``dataflow.extract.EXTRACTORS``.
+  picks the extractor in ``dataflow.extractors.EXTRACTORS``.
 
 Magic numbers: PDF ``%PDF-`` (ISO 32000-1 §7.5.2; readers accept it within the first 1024 bytes),
 OLE2 compound file ``D0 CF 11 E0 A1 B1 1A E1`` (HWP 5.0 is an OLE2 file with a ``FileHeader`` stream,

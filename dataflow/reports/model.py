@@ -13,7 +13,7 @@ examples of what each reason removed. The headline pair mirrors the recipe's
   not the base; the UTF-8 bytes variant uses the same base, and raw bytes in -> clean bytes out is
   reported beside it.
 
-Every input must be accounted for (DESIGN.md invariant 1): inputs = kept + dropped + failed, and
+Every input must be accounted for: inputs = kept + dropped + failed, and
 docs_out of stage k = docs_in of stage k+1. ``build_report`` checks both and lists every violation
 in ``Report.accounting_errors`` so renderers can show them loudly instead of a wrong headline.
 
@@ -32,15 +32,14 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from schemas import DROPPED, FAILED, KEPT, OUTCOMES, STAT_COUNTERS
+
 REPORT_VERSION = "1"  # bump when a field of the JSON form changes meaning or is removed
-KEPT, DROPPED, FAILED = "kept", "dropped", "failed"
-OUTCOMES = (KEPT, DROPPED, FAILED)
 SOURCE_KINDS = ("web", "paper", "patent", "report", "text")  # canonical order; others follow alphabetically
 UNDETERMINED = "und"  # ISO 639-3 code for "undetermined": documents removed before language ID
 EXAMPLE_CHARS = 240  # excerpt length kept per example: one screen line or two, enough to judge a reason
 MAX_EXAMPLES = 3  # per (stage, reason): the lead samples a few; more only lengthens the page
 
-_COUNTERS = ("docs_in", "docs_out", "bytes_in", "bytes_out", "chars_in", "chars_out")
 
 DEFINITIONS = {
     "samples_removed": "1 - documents kept by the final stage / documents read (stage 0).",
@@ -278,7 +277,7 @@ def _check_rows(rows: list[dict[str, Any]]) -> list[str]:
             errors.append(f"{where}: {r['outcome']} row {r['reason']!r} passes documents or text on")
         if r["outcome"] != KEPT and not r["reason"]:
             errors.append(f"{where}: {r['outcome']} row without a reason")
-        if any(int(r[c]) < 0 for c in _COUNTERS):
+        if any(int(r[c]) < 0 for c in STAT_COUNTERS):
             errors.append(f"{where}: negative counter")
     for index, stage_names in sorted(names.items()):
         if len(stage_names) > 1:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pyarrow as pa
 from pyiceberg.catalog.sql import SqlCatalog
 from pyiceberg.table import Table
 
@@ -34,13 +35,30 @@ def open_catalog(cfg: SnapshotConfig, data_root: str | Path) -> SqlCatalog:
 
 
 def open_table(catalog: SqlCatalog, namespace: str, name: str, create: bool = True) -> Table:
-    """Load ``namespace.name``; create it from ``schemas.TABLES[name]`` first when missing."""
+    """Load ``namespace.name``; create it from ``schemas.TABLES[name]`` first when missing.
+
+    A table created by an older schema version gets the columns added since (schemas/CHANGELOG.md:
+    additions only, nullable), so older snapshots stay readable and new files commit.
+    """
     identifier = f"{namespace}.{name}"
     if not create:
         return catalog.load_table(identifier)
     catalog.create_namespace_if_not_exists(namespace)
-    return catalog.create_table_if_not_exists(
+    table = catalog.create_table_if_not_exists(
         identifier,
         schema=TABLES[name],
         properties={"dataflow.schema_version": CORPUS_SCHEMA_VERSION, "format-version": "2"},
     )
+    return evolve(table, TABLES[name])
+
+
+def evolve(table: Table, schema: pa.Schema) -> Table:
+    """Add the columns of ``schema`` that ``table`` lacks, and record the schema version."""
+    have = {f.name for f in table.schema().fields}
+    if all(f.name in have for f in schema):
+        return table
+    with table.transaction() as tx:
+        with tx.update_schema() as update:
+            update.union_by_name(schema)
+        tx.set_properties({"dataflow.schema_version": schema.metadata[b"schema_version"].decode()})
+    return table

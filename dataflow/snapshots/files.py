@@ -24,10 +24,14 @@ def to_table(schema: pa.Schema, rows: list[dict] | pa.Table) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=schema)
 
 
+BUFFER_ROWS = 1000  # rows ``PartWriter.append`` holds before writing a batch: a few MB of text, flat memory
+
+
 class PartWriter:
     """Streams record batches of one table into numbered Parquet parts under ``directory``.
 
-    A part is closed every ``rows_per_file`` rows so files stay a sensible size and memory flat.
+    ``write`` takes a batch; ``append`` takes one row and writes every ``BUFFER_ROWS`` rows. A part is
+    closed every ``rows_per_file`` rows so files stay a sensible size and memory flat.
     """
 
     def __init__(self, schema: pa.Schema, directory: str, prefix: str = "part", rows_per_file: int = 100_000) -> None:
@@ -39,6 +43,14 @@ class PartWriter:
         self.paths: list[str] = []
         self._writer: pq.ParquetWriter | None = None
         self._rows = 0
+        self._buffer: list[dict] = []
+
+    def append(self, row: dict) -> None:
+        """Buffer one row; the buffer is written as a batch every ``BUFFER_ROWS`` rows and at ``close``."""
+        self._buffer.append(row)
+        if len(self._buffer) >= BUFFER_ROWS:
+            self.write(self._buffer)
+            self._buffer = []
 
     def write(self, rows: list[dict] | pa.Table) -> None:
         table = to_table(self.schema, rows)
@@ -56,6 +68,9 @@ class PartWriter:
     def close(self) -> list[str]:
         """Finish the open part; a table with no rows still gets one empty part, so every run
         commits one snapshot per table and reruns can recognise it."""
+        if self._buffer:
+            self.write(self._buffer)
+            self._buffer = []
         if not self.paths:
             self.write_empty()
         if self._writer is not None:
@@ -74,3 +89,23 @@ def write_parts(name: str, directory: str, batches: Iterable[list[dict] | pa.Tab
     for batch in batches:
         writer.write(batch)
     return writer.close()
+
+
+def list_parts(directory: str, prefix: str = "", recursive: bool = False) -> list[str]:
+    """Sorted URIs of the Parquet parts under ``directory`` whose names start with ``prefix``.
+
+    URIs are built from the directory URI, not ``Path.as_uri()``: that percent-encodes the "=" of
+    ``run_id=...``, which pyiceberg does not decode. Hidden and marker files (``_SUCCESS``, ``.crc``)
+    that engines leave beside their parts are skipped; a missing directory has no parts.
+    """
+    fs, root = pafs.FileSystem.from_uri(directory)
+    infos = fs.get_file_info(pafs.FileSelector(root, recursive=recursive, allow_not_found=True))
+    names = sorted(
+        i.path[len(root) :].lstrip("/")
+        for i in infos
+        if i.is_file
+        and i.base_name.endswith(".parquet")
+        and i.base_name.startswith(prefix)
+        and not i.base_name.startswith(("_", "."))
+    )
+    return [f"{directory.rstrip('/')}/{name}" for name in names]

@@ -45,7 +45,8 @@ from dataclasses import dataclass
 from datatrove.data import Document
 
 from dataflow.config import BoilerplateConfig
-from dataflow.stages.base import Meta, Stage
+from dataflow.document import Meta
+from dataflow.stages.base import Stage
 
 # Interface words of Korean and English pages. A line is chrome only when it is made of these
 # words and separators alone, so a sentence that merely mentions 로그인 or 구독 never matches.

@@ -1,4 +1,4 @@
-"""The ``extract`` stage: raw record bytes to text, through the same ``dataflow.extract.extract`` a notebook calls.
+"""The ``extract`` stage: raw record bytes to text, through the same ``dataflow.extractors.extract`` a notebook calls.
 
 Records that arrive with text already (JSONL / Parquet / plain-text inputs, format ``text``) pass
 through untouched apart from a default source kind. Raw records (HTML, PDF, HWP, patents, ...) are
@@ -10,8 +10,9 @@ from __future__ import annotations
 from datatrove.data import Document
 
 from dataflow.config import ExtractConfig
-from dataflow.extract import extract
-from dataflow.stages.base import Meta, Stage
+from dataflow.document import Meta
+from dataflow.extractors import extract
+from dataflow.stages.base import Stage
 
 DEFAULT_TEXT_KIND = "text"  # source kind of text records whose reader named none
 

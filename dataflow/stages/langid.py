@@ -1,6 +1,6 @@
 """Language identification with fastText lid.176, loaded offline from a configured path.
 
-datatrove's ``LanguageFilter`` fetches lid.176 from a URL on first use (ENVIRONMENT.md §3),
+datatrove's ``LanguageFilter`` downloads lid.176 from a URL on first use (no network at run time),
 and it keeps a document when *any* kept language scores above the threshold. This stage calls
 the same model the way datatrove's ``FastTextLID.predict`` does (newlines replaced by spaces,
 whole text at once: fastText averages word and n-gram vectors over the text, so a Korean
@@ -24,7 +24,8 @@ from typing import Any
 from datatrove.data import Document
 
 from dataflow.config import LangIdConfig
-from dataflow.stages.base import Meta, Stage
+from dataflow.document import Meta
+from dataflow.stages.base import Stage
 
 _MODELS: dict[str, Any] = {}  # model path -> loaded fastText model, per process
 _LABEL_PREFIX = "__label__"

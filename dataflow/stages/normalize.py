@@ -12,7 +12,8 @@ assumes one spelling of the same text, so this stage fixes it once:
 3. odd spaces (NBSP, en/em spaces, ideographic space U+3000, Hangul filler U+3164 used as a
    "blank" character on Korean sites) become a plain space;
 4. Unicode NFC. Not NFD: it splits each Hangul syllable into two or three jamo, so Kiwi and every
-   character n-gram sees a different script (ENVIRONMENT.md §14, datatrove's MinHash bug);
+   character n-gram sees a different script (datatrove's MinHash normalization applies NFD and so
+   shingles Korean as jamo);
 5. runs of spaces inside a line collapse to one (leading indentation kept), trailing
    whitespace is stripped, runs of blank lines collapse to ``max_blank_lines``.
 

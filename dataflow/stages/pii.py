@@ -42,7 +42,8 @@ from dataclasses import dataclass
 from datatrove.data import Document
 
 from dataflow.config import PIIConfig
-from dataflow.stages.base import Meta, Stage
+from dataflow.document import Meta
+from dataflow.stages.base import Stage
 
 PII_TYPES = ("email", "rrn", "card", "ip", "phone")  # also the overlap priority, first wins
 PLACEHOLDERS = {t: f"<{t.upper()}>" for t in PII_TYPES}

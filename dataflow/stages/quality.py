@@ -27,7 +27,8 @@ from datatrove.pipeline.filters import (
 from datatrove.utils.word_tokenizers import SpaCyTokenizer
 
 from dataflow.config import QualityConfig
-from dataflow.stages.base import FilterStage, Meta, Stage
+from dataflow.document import Meta
+from dataflow.stages.base import FilterStage, Stage
 from dataflow.stages.quality_ko import KoreanQualityStage, judged, single_spaced
 
 

@@ -8,7 +8,7 @@ duplicate fractions off, FineWeb's short-line rule off, ``char_duplicates_ratio`
 ``min_stop_words`` 2, and C4's rules not used.
 
 Words are Kiwi morphemes (kiwipiepy), as in FineWeb-2, through datatrove's ``KiwiTokenizer``
-with ``model_type="cong"`` (the default "sbg" model is no longer shipped, ENVIRONMENT.md §3).
+with ``model_type="cong"`` (datatrove asks for "sbg", which kiwipiepy 0.24 no longer ships).
 The three filters split the same text into words; datatrove's ``split_into_words`` caches the
 last few results per (text, tokenizer), so one ``KoreanQualityStage`` tokenizes each document
 once. Kiwi takes 2-4 s to load, so it is loaded lazily, once per process, outside the pickled
@@ -34,7 +34,8 @@ from datatrove.pipeline.filters.gopher_repetition_filter import find_duplicates
 from datatrove.utils.text import PUNCTUATION_SET, TERMINAL_PUNCTUATION, split_into_words
 from datatrove.utils.word_tokenizers import KiwiTokenizer
 
-from dataflow.stages.base import Meta, Stage
+from dataflow.document import Meta
+from dataflow.stages.base import Stage
 
 _STOPWORDS = "의 다 이 는 에 을 한 년 하 은 를 했 고 에서 가 있 으로 인 월 로 되"
 # huggingface/fineweb-2 configs/kor_Hang.yml @ 05e6729567a5df985fbd814e862c48f796feb09f

@@ -6,7 +6,7 @@ import pytest
 from datatrove.data import Document
 
 from dataflow.config import BoilerplateConfig
-from dataflow.stages.base import Meta
+from dataflow.document import Meta
 from dataflow.stages.boilerplate import RULES, BoilerplateStage, remove_boilerplate
 
 BODY = "정부는 오늘 새로운 경제 정책을 발표했다. 이번 정책은 중소기업 지원에 초점을 맞췄다."

@@ -1,6 +1,6 @@
 """The same inputs and config on the local, Spark and Beam engines give the same snapshot: kept ids
 (with cluster and text), reject reasons per id, stage counters and input manifests. And a Spark
-partition whose stage or reader raises fails that document or file, not the job."""
+partition (a local task) whose stage or reader raises fails that document or file, not the job."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from dataflow.config import load_config
+from dataflow.document import Meta
 from dataflow.pipeline import ShardRunner
-from dataflow.stages.base import Meta
 
 pytestmark = pytest.mark.slow  # starts Spark (~15 s) and Beam's multi-process runner
 
@@ -89,31 +89,36 @@ class FaultyRunner(ShardRunner):
 
         stage.apply = apply
 
-    def read(self, files):
-        for f in files:
-            if f.uri.endswith(FAIL_READ):
-                raise OSError("injected reader failure")
-        yield from super().read(files)
+    def open_reader(self, f):
+        if f.uri.endswith(FAIL_READ):
+            return _raising_reader()
+        return super().open_reader(f)
 
 
-def test_spark_fails_the_document_or_file_not_the_job(tmp_path, lid_model_path, monkeypatch):
+def _raising_reader():
+    raise OSError("injected reader failure")
+    yield  # a generator, like a reader: it raises when iterated
+
+
+@pytest.mark.parametrize("engine", ["local", "spark"])
+def test_engine_fails_the_document_or_file_not_the_job(engine, tmp_path, lid_model_path, monkeypatch):
     if not DEMO.is_dir():
         pytest.skip("samples/demo is missing")
     from pyspark import cloudpickle
 
     import dataflow.run
-    from dataflow.engines.spark import run_spark
 
+    run_engine = dataflow.run._engine(engine)
     # Spark workers are other processes: ship FaultyRunner's code with the task, not a reference to it
     module = sys.modules[__name__]
     cloudpickle.register_pickle_by_value(module)
-    monkeypatch.setattr(dataflow.run, "_engine", lambda name: functools.partial(run_spark, make_runner=FaultyRunner))
+    monkeypatch.setattr(dataflow.run, "_engine", lambda name: functools.partial(run_engine, make_runner=FaultyRunner))
     try:
-        run_id, snap = _run("spark", tmp_path, lid_model_path)
+        run_id, snap = _run(engine, tmp_path, lid_model_path)
     finally:
         cloudpickle.unregister_pickle_by_value(module)
 
-    cfg = _config("spark", tmp_path, lid_model_path)
+    cfg = _config(engine, tmp_path, lid_model_path)
     from dataflow.snapshots.read import read_snapshot
 
     rejects = read_snapshot(f"run:{run_id}", table="rejects", data_root=tmp_path, config=cfg.snapshot).to_arrow()

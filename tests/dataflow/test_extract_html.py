@@ -14,15 +14,17 @@ from datatrove.data import Document
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-import dataflow.extract as extract_module
+import dataflow.extractors as extract_module
 from dataflow.config import ExtractConfig, ReadConfig
-from dataflow.extract import extract
-from dataflow.extract.html import extract_html, html_title
-from dataflow.extract.text import extract_text
+from dataflow.document import Meta
+from dataflow.extractors import extract
+from dataflow.extractors.html import extract_html, html_title
+from dataflow.extractors.text import extract_text
 from dataflow.readers.discover import InputFile
 from dataflow.readers.records import InputReader
-from dataflow.stages.base import DROPPED, FAILED, KEPT, Meta, run_stages
+from dataflow.stages.base import run_stages
 from dataflow.stages.extract import ExtractStage
+from schemas import DROPPED, FAILED, KEPT
 
 PARAGRAPHS = [
     "서울시는 올해 겨울 한파에 대비해 취약계층을 위한 난방비 지원 대상을 크게 늘리기로 했다고 밝혔다.",

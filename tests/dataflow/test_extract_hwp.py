@@ -10,8 +10,8 @@ import zipfile
 import pytest
 
 from dataflow.config import ExtractConfig
-from dataflow.extract.hwp import extract_hwp, extract_hwpx
-from dataflow.extract.hwp_records import (
+from dataflow.extractors.hwp import extract_hwp, extract_hwpx
+from dataflow.extractors.hwp_records import (
     CTRL_HEADER,
     LIST_HEADER,
     PARA_HEADER,

@@ -7,8 +7,8 @@ import re
 import pytest
 
 from dataflow.config import ExtractConfig
-from dataflow.extract.patent import extract_patent_aps, extract_patent_xml, split_xml_documents, table_rows
-from dataflow.extract.safe_xml import BadXML, UnsafeXML, parse_xml
+from dataflow.extractors.patent import extract_patent_aps, extract_patent_xml, split_xml_documents, table_rows
+from dataflow.extractors.safe_xml import BadXML, UnsafeXML, parse_xml
 
 CFG = ExtractConfig()
 

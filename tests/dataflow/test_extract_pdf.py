@@ -1,6 +1,7 @@
 """PDF extraction: reading order, running headers, joins, tables, and every bad-input reason.
 
-Test PDFs are drawn with PyMuPDF itself (ENVIRONMENT.md section 8: Korean needs the embedded "cjk" font).
+Test PDFs are drawn with PyMuPDF itself (Korean needs PyMuPDF's embedded "cjk" font: the
+built-in "korea" font is not embedded and does not round-trip everywhere).
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ import pymupdf
 import pytest
 
 from dataflow.config import ExtractConfig
-from dataflow.extract.pdf import extract_pdf
-from dataflow.extract.pdf_layout import JoinContext, is_page_number, join_lines, normalize_spaces
+from dataflow.extractors.pdf import extract_pdf
+from dataflow.extractors.pdf_layout import JoinContext, is_page_number, join_lines, normalize_spaces
 
 LEFT = [f"alpha {w} left column text here" for w in ("one", "two", "three", "four", "five", "six")]
 RIGHT = [f"beta {w} right column words" for w in ("one", "two", "three", "four", "five", "six")]
@@ -197,7 +198,7 @@ def test_not_a_pdf_is_corrupt(data: bytes) -> None:
 
 def test_html_named_pdf_is_not_detected_as_pdf() -> None:
     pytest.importorskip("dataflow.readers.sniff")
-    from dataflow.extract import extract
+    from dataflow.extractors import extract
 
     html = b"<!DOCTYPE html><html><body><p>Hello</p></body></html>"
     assert extract(html, "report.pdf").format != "pdf"

@@ -8,8 +8,8 @@ import pytest
 from datatrove.data import Document
 
 from dataflow.config import LangIdConfig
+from dataflow.document import Meta
 from dataflow.stages import langid
-from dataflow.stages.base import Meta
 from dataflow.stages.boilerplate import remove_boilerplate
 from dataflow.stages.langid import LangIdStage, language_verdict
 

@@ -8,7 +8,7 @@ import pytest
 from datatrove.data import Document
 
 from dataflow.config import NormalizeConfig
-from dataflow.stages.base import Meta
+from dataflow.document import Meta
 from dataflow.stages.normalize import NormalizeStage, normalize_text
 
 CFG = NormalizeConfig()

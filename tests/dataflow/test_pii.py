@@ -6,7 +6,7 @@ import pytest
 from datatrove.data import Document
 
 from dataflow.config import PIIConfig
-from dataflow.stages.base import Meta
+from dataflow.document import Meta
 from dataflow.stages.pii import (
     Match,
     PIIStage,

@@ -10,7 +10,8 @@ import pytest
 from datatrove.data import Document
 
 from dataflow.config import BoilerplateConfig, LangIdConfig, NormalizeConfig, QualityConfig
-from dataflow.stages.base import Meta, run_stages
+from dataflow.document import Meta
+from dataflow.stages.base import run_stages
 from dataflow.stages.boilerplate import BoilerplateStage
 from dataflow.stages.langid import LangIdStage
 from dataflow.stages.normalize import NormalizeStage

@@ -17,11 +17,12 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from dataflow.config import ReadConfig
+from dataflow.document import Meta
 from dataflow.readers.decode import decode_html, decode_text, normalize_charset
 from dataflow.readers.discover import InputFile, discover
 from dataflow.readers.records import InputReader, doc_id
 from dataflow.readers.sniff import sniff_container, sniff_record
-from dataflow.stages.base import DROPPED, FAILED, KEPT, Meta
+from schemas import DROPPED, FAILED, KEPT
 
 # Syllables outside EUC-KR's 2,350 (KS X 1001) that only CP949 encodes: a plain euc_kr codec fails on them
 CP949_ONLY = "똠방각하 햏 뷁"

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pyarrow as pa
 from datatrove.data import Document
 
+from dataflow.document import Meta, reject
+from dataflow.ledger import Ledger
 from dataflow.records import document_row, reject_row
-from dataflow.stages.base import Ledger, Meta, reject
 from schemas import CORPUS_SCHEMA_VERSION, TABLES
 
 

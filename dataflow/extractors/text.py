@@ -7,7 +7,7 @@ quality rules run later, the same way for every format.
 from __future__ import annotations
 
 from dataflow.config import ExtractConfig
-from dataflow.extract.result import Extraction
+from dataflow.extractors.result import Extraction
 from dataflow.readers.decode import decode_text
 
 SOURCE_KIND = "text"

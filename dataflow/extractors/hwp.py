@@ -28,9 +28,9 @@ import zipfile
 import zlib
 
 from dataflow.config import ExtractConfig, HwpConfig
-from dataflow.extract.hwp_records import SectionText, section_text
-from dataflow.extract.result import Extraction
-from dataflow.extract.safe_xml import BadXML, UnsafeXML, local_name, parse_xml
+from dataflow.extractors.hwp_records import SectionText, section_text
+from dataflow.extractors.result import Extraction
+from dataflow.extractors.safe_xml import BadXML, UnsafeXML, local_name, parse_xml
 
 HWP5_SIGNATURE = b"HWP Document File"
 HWP3_SIGNATURE = b"HWP Document File V3"

@@ -16,7 +16,7 @@ import unicodedata
 from typing import Any
 
 from dataflow.config import ExtractConfig
-from dataflow.extract.result import Extraction
+from dataflow.extractors.result import Extraction
 from dataflow.readers.decode import decode_html
 
 SOURCE_KIND = "web"

@@ -1,6 +1,6 @@
 """Reading order, running-header removal and line joining for PDF pages: pure functions over text lines.
 
-The PDF backend (``dataflow.extract.pdf``) turns each page into ``PageLines``: text lines with their boxes,
+The PDF backend (``dataflow.extractors.pdf``) turns each page into ``PageLines``: text lines with their boxes,
 font sizes and trailing whitespace, plus the tables it found. Everything here is plain Python over those
 records, so the layout rules are tested without a PDF library and the backend stays swappable.
 

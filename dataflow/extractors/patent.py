@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 from lxml import etree
 
 from dataflow.config import ExtractConfig
-from dataflow.extract.result import Extraction
-from dataflow.extract.safe_xml import BadXML, EntityText, UnsafeXML, local_name, parse_xml
+from dataflow.extractors.result import Extraction
+from dataflow.extractors.safe_xml import BadXML, EntityText, UnsafeXML, local_name, parse_xml
 
 # elements whose text stands as its own line (lower-cased local names across all schemas)
 _BLOCK = frozenset(

@@ -2,7 +2,7 @@
 
 PyMuPDF (https://pymupdf.readthedocs.io, MuPDF underneath) is AGPL-3.0. Every call into it lives in this
 module, behind ``extract_pdf``; the layout logic (reading order, running headers, hyphenation, Korean line
-joins) is backend-free in ``dataflow.extract.pdf_layout``. Replacing the backend means rewriting
+joins) is backend-free in ``dataflow.extractors.pdf_layout``. Replacing the backend means rewriting
 ``_page_lines`` and ``_tables`` here, nothing else.
 
 What this module does with the backend:
@@ -24,7 +24,7 @@ import re
 from typing import Any
 
 from dataflow.config import ExtractConfig
-from dataflow.extract.pdf_layout import (
+from dataflow.extractors.pdf_layout import (
     JoinContext,
     Line,
     PageLines,
@@ -34,7 +34,7 @@ from dataflow.extract.pdf_layout import (
     merge_rows,
     normalize_spaces,
 )
-from dataflow.extract.result import Extraction
+from dataflow.extractors.result import Extraction
 
 _FLAGS = 2 | 64  # TEXT_PRESERVE_WHITESPACE | TEXT_MEDIABOX_CLIP; ligatures expanded, images skipped
 # metadata titles that are placeholders or file names ("Microsoft Word - draft.doc", "10811.exe")

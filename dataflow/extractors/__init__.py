@@ -1,4 +1,4 @@
-"""Text extraction from one record's bytes: the public ``dataflow.extract`` and the format table.
+"""Text extraction from one record's bytes: ``extract`` (public as ``dataflow.extract``) and the format table.
 
 The pipeline's extract stage calls the same ``extract`` function, so a notebook sees exactly
 what a run would keep. Each record format has one extractor function with the signature
@@ -10,23 +10,21 @@ extraction pull in heavy libraries only when such a record turns up).
 from __future__ import annotations
 
 import importlib
-import sys
-import types
 from collections.abc import Callable
 from typing import Any
 
 from dataflow.config import ExtractConfig
-from dataflow.extract.result import Extraction
+from dataflow.extractors.result import Extraction
 
 # record format (as returned by dataflow.readers.sniff.sniff_record) -> "module:function"
 EXTRACTORS: dict[str, str] = {
-    "html": "dataflow.extract.html:extract_html",
-    "text": "dataflow.extract.text:extract_text",
-    "pdf": "dataflow.extract.pdf:extract_pdf",
-    "patent_xml": "dataflow.extract.patent:extract_patent_xml",
-    "patent_aps": "dataflow.extract.patent:extract_patent_aps",
-    "hwp": "dataflow.extract.hwp:extract_hwp",
-    "hwpx": "dataflow.extract.hwp:extract_hwpx",
+    "html": "dataflow.extractors.html:extract_html",
+    "text": "dataflow.extractors.text:extract_text",
+    "pdf": "dataflow.extractors.pdf:extract_pdf",
+    "patent_xml": "dataflow.extractors.patent:extract_patent_xml",
+    "patent_aps": "dataflow.extractors.patent:extract_patent_aps",
+    "hwp": "dataflow.extractors.hwp:extract_hwp",
+    "hwpx": "dataflow.extractors.hwp:extract_hwpx",
 }
 
 
@@ -73,15 +71,5 @@ def extract(
     except Exception as err:  # an extractor bug must fail one record, not the run
         return Extraction(None, fmt, "", reason="failed", error=f"{type(err).__name__}: {err}")
 
-
-class _CallablePackage(types.ModuleType):
-    """Makes ``dataflow.extract(content, uri)`` call ``extract`` while ``dataflow.extract`` stays this
-    package (so ``dataflow.extract.EXTRACTORS`` and ``import dataflow.extract.pdf`` keep working)."""
-
-    def __call__(self, content: bytes, uri: str | None = None, **kwargs: Any) -> Extraction:
-        return extract(content, uri, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallablePackage
 
 __all__ = ["EXTRACTORS", "Extraction", "extract"]

@@ -44,11 +44,29 @@ from training.losses import use_chunked_loss  # noqa: E402
 
 PEAK_BF16 = 989e12  # H100 SXM / H200 dense bf16 FLOP/s
 
-ONE_B = dict(hidden_size=2048, intermediate_size=8192, num_hidden_layers=16, num_attention_heads=32,
-             num_key_value_heads=8, head_dim=64, vocab_size=128256, tie_word_embeddings=True,
-             max_position_embeddings=8192, rope_theta=500000.0)  # fmt: skip
-TINY = dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
-            head_dim=16, vocab_size=512, tie_word_embeddings=True, max_position_embeddings=256)  # fmt: skip
+ONE_B = dict(
+    hidden_size=2048,
+    intermediate_size=8192,
+    num_hidden_layers=16,
+    num_attention_heads=32,
+    num_key_value_heads=8,
+    head_dim=64,
+    vocab_size=128256,
+    tie_word_embeddings=True,
+    max_position_embeddings=8192,
+    rope_theta=500000.0,
+)
+TINY = dict(
+    hidden_size=64,
+    intermediate_size=128,
+    num_hidden_layers=2,
+    num_attention_heads=4,
+    num_key_value_heads=2,
+    head_dim=16,
+    vocab_size=512,
+    tie_word_embeddings=True,
+    max_position_embeddings=256,
+)
 
 
 def matmul_params(cfg: LlamaConfig) -> int:
@@ -120,10 +138,11 @@ def run_path(name: str, cfg_kwargs: dict, args, device: torch.device, dtype: tor
             note = "compiled layers"
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4, fused=device.type == "cuda")
     batches = [
-        packed_batch(args.batch, args.seq, cfg.vocab_size, args.mean_doc, s) if project
+        packed_batch(args.batch, args.seq, cfg.vocab_size, args.mean_doc, s)
+        if project
         else dense_batch(args.batch, args.seq, cfg.vocab_size, s)
         for s in range(args.warmup + args.steps)
-    ]  # fmt: skip
+    ]
     if device.type == "cuda":
         torch.cuda.empty_cache()
         torch.cuda.reset_peak_memory_stats()
@@ -162,13 +181,17 @@ def run_path(name: str, cfg_kwargs: dict, args, device: torch.device, dtype: tor
 
 
 def table(results: list[Result]) -> str:
-    lines = ["| path | attention | tokens/s | TFLOP/s | MFU | peak memory (GiB) | last loss | note |",
-             "|---|---|---:|---:|---:|---:|---:|---|"]  # fmt: skip
+    lines = [
+        "| path | attention | tokens/s | TFLOP/s | MFU | peak memory (GiB) | last loss | note |",
+        "|---|---|---:|---:|---:|---:|---:|---|",
+    ]
     for r in results:
         mfu = f"{r.mfu:.3f}" if r.mfu is not None else "n/a"
         peak = f"{r.peak_gb:.1f}" if r.peak_gb is not None else "n/a"
-        lines.append(f"| {r.path} | {r.attention} | {r.tokens_per_s:,.0f} | {r.tflops:.1f} | {mfu} | {peak} | "
-                     f"{r.loss:.3f} | {r.note} |")  # fmt: skip
+        lines.append(
+            f"| {r.path} | {r.attention} | {r.tokens_per_s:,.0f} | {r.tflops:.1f} | {mfu} | {peak} | "
+            f"{r.loss:.3f} | {r.note} |"
+        )
     return "\n".join(lines)
 
 
@@ -198,9 +221,11 @@ def main(argv: list[str] | None = None) -> list[Result]:
     cfg = LlamaConfig(**cfg_kwargs)
     fpt = flops_per_token(cfg, args.seq)
     gpu = torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu"
-    print(f"model: {matmul_params(cfg) / 1e6:,.1f}M matmul parameters, {fpt / 1e9:.3f} GFLOP per token "
-          f"(6N + 12*L*H*T), seq {args.seq}, micro-batch {args.batch}, {args.steps} timed steps after "
-          f"{args.warmup} warm-up; device {gpu}\n")  # fmt: skip
+    print(
+        f"model: {matmul_params(cfg) / 1e6:,.1f}M matmul parameters, {fpt / 1e9:.3f} GFLOP per token "
+        f"(6N + 12*L*H*T), seq {args.seq}, micro-batch {args.batch}, {args.steps} timed steps after "
+        f"{args.warmup} warm-up; device {gpu}\n"
+    )
     if args.dry_run:
         return []
     results = [run_path(name, cfg_kwargs, args, device, dtype) for name in args.paths.split(",")]

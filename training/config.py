@@ -10,13 +10,14 @@ is a dataclass field here; unknown keys are an error.
 
 from __future__ import annotations
 
-import dataclasses
-import types
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
+
+# The pipeline config's generic checker: unknown keys and wrong types are errors naming the dotted key.
+# dataflow.config imports only yaml and the standard library (no pipeline code), so training may use it.
+from dataflow.config import ConfigError, from_dict
 
 
 @dataclass
@@ -82,25 +83,6 @@ class Recipe:
     eval: EvalSpec | None = None
 
 
-def _build(cls, data, where: str):
-    if not dataclasses.is_dataclass(cls):
-        return data
-    if not isinstance(data, dict):
-        raise ValueError(f"{where}: expected a mapping for {cls.__name__}, got {type(data).__name__}")
-    hints = typing.get_type_hints(cls)
-    names = {f.name for f in dataclasses.fields(cls)}
-    unknown = set(data) - names
-    if unknown:
-        raise ValueError(f"{where}: unknown key(s) {sorted(unknown)} for {cls.__name__}")
-    kwargs = {}
-    for key, value in data.items():
-        hint = hints[key]
-        options = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
-        target = next((t for t in options if dataclasses.is_dataclass(t)), None)
-        kwargs[key] = _build(target, value, f"{where}.{key}") if target and value is not None else value
-    return cls(**kwargs)
-
-
 def _set(tree: dict, dotted: str, value) -> None:
     *parents, last = dotted.split(".")
     for p in parents:
@@ -109,9 +91,19 @@ def _set(tree: dict, dotted: str, value) -> None:
 
 
 def load_recipe(path: str | Path, overrides: list[str] | None = None) -> Recipe:
-    """Load a recipe YAML; `overrides` are "a.b.c=value" strings (value parsed as YAML)."""
-    data = yaml.safe_load(Path(path).read_text())
+    """Load a recipe YAML; `overrides` are "a.b.c=value" strings (value parsed as YAML).
+
+    Raises ``ConfigError`` (a ValueError) naming the dotted key for an unknown key or a wrongly typed value.
+    """
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        raise ConfigError(f"recipe not found: {path}") from None
+    except yaml.YAMLError as err:
+        raise ConfigError(f"recipe {path} is not valid YAML: {err}") from None
     for item in overrides or []:
-        key, _, value = item.partition("=")
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ConfigError(f"override {item!r} is not KEY=VALUE")
         _set(data, key.strip(), yaml.safe_load(value))
-    return _build(Recipe, data, Path(path).name)
+    return from_dict(Recipe, data)

@@ -19,11 +19,19 @@ from pathlib import Path
 from transformers import Trainer, TrainerCallback, TrainingArguments, default_data_collator
 
 from training.config import GrowthSpec, StageSpec
-from training.data import DataState, PackedStream, open_snapshot, read_lineage, snapshot_texts, write_lineage
+from training.data import (
+    DataState,
+    PackedStream,
+    base_lineage,
+    open_snapshot,
+    read_lineage,
+    snapshot_texts,
+    write_lineage,
+)
 from training.growth.depth import expand_depth
 from training.growth.width import MaskedGrowth, MaskSchedule, grow_width, grown_config
 from training.losses import use_chunked_loss
-from training.modeling import base_lineage, cli, load_model, load_tokenizer
+from training.modeling import cli, load_model, load_tokenizer, save_final
 
 
 class MaskCallback(TrainerCallback):
@@ -107,19 +115,16 @@ def run_cpt(stage: StageSpec, growth: GrowthSpec | None = None, recipe_name: str
     )
     trainer.train(resume_from_checkpoint=resume_from)
 
-    final = Path(args.output_dir) / "final"
+    name = "final"
     if masked is not None:
         masked.set_step(trainer.state.global_step, schedule)
         if all(m.is_open for masks in masked.components for m in masks):
             trainer.model = masked.fold()
         else:  # still masked: a plain checkpoint would not be the trained function, so say so
-            final = Path(args.output_dir) / "final-masked-not-folded"
-    trainer.model.config.lineage = lineage
-    data_state = stream.state_at(trainer.state.global_step * args.per_device_train_batch_size
-                                 * args.gradient_accumulation_steps * args.world_size)  # fmt: skip
-    trainer.save_model(str(final))
-    if trainer.is_world_process_zero():
-        write_lineage(final, {**lineage, "data_state": data_state.to_json() if data_state else None})
+            name = "final-masked-not-folded"
+    rows = trainer.state.global_step * args.per_device_train_batch_size * args.gradient_accumulation_steps
+    data_state = stream.state_at(rows * args.world_size)
+    save_final(trainer, args.output_dir, {**lineage, "data_state": data_state.to_json() if data_state else None}, name)
     return trainer
 
 

@@ -32,6 +32,9 @@ from pathlib import Path
 
 import torch
 
+from training.config import DataSpec, ModelSpec
+from training.tokenizer import tokenizer_fingerprint
+
 LINEAGE_FILE = "lineage.json"
 
 
@@ -113,8 +116,15 @@ class PackedStream(torch.utils.data.IterableDataset):
     trainer asks for it when it saves a checkpoint; the data loader may have run ahead by a few batches).
     """
 
-    def __init__(self, snapshot, tokenizer, seq_len: int, text_column: str = "text", start: DataState | None = None,
-                 history: int = 4096):  # fmt: skip
+    def __init__(
+        self,
+        snapshot,
+        tokenizer,
+        seq_len: int,
+        text_column: str = "text",
+        start: DataState | None = None,
+        history: int = 4096,
+    ):
         self.snapshot = snapshot
         self.tokenizer = tokenizer
         self.seq_len = seq_len
@@ -142,6 +152,18 @@ def open_snapshot(ref: str | int | None, data_root: str | Path, table: str = "do
     return read_snapshot(ref, table=table, data_root=data_root)
 
 
+def load_table(data: DataSpec):
+    """(datasets.Dataset, dataset id for lineage) from local files or a snapshot table (SFT and KTO)."""
+    from datasets import Dataset, load_dataset
+
+    if data.files:
+        kind = "json" if data.files[0].endswith((".json", ".jsonl")) else "parquet"
+        ds = load_dataset(kind, data_files=data.files, split="train")
+        return ds, ",".join(file_fingerprint(f) for f in data.files)
+    snap = open_snapshot(data.snapshot, data.data_root, data.table)
+    return Dataset(snap.to_arrow()), str(snap.snapshot_id)
+
+
 def file_fingerprint(path: str | Path) -> str:
     """Dataset id for a local file source (not a snapshot): 'file-sha256:<hex>'."""
     return "file-sha256:" + hashlib.sha256(Path(path).read_bytes()).hexdigest()
@@ -153,6 +175,16 @@ def write_lineage(directory: str | Path, lineage: dict) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(lineage, indent=2, sort_keys=True, default=str) + "\n")
     return path
+
+
+def base_lineage(recipe_name: str, stage: str, spec: ModelSpec, tokenizer) -> dict:
+    """The lineage fields every stage records: recipe, stage, base model, tokenizer fingerprint."""
+    return {
+        "recipe": recipe_name,
+        "stage": stage,
+        "base_model": spec.path or "random-init",
+        "tokenizer_fingerprint": tokenizer_fingerprint(tokenizer),
+    }
 
 
 def read_lineage(directory: str | Path) -> dict:

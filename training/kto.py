@@ -18,24 +18,31 @@ and checked on load, so a cache can never be applied to different rows.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import os
 from pathlib import Path
 
 import torch
+import trl
 from trl import KTOConfig, KTOTrainer
 
 from training.config import StageSpec
-from training.modeling import base_lineage, cli, load_model, load_tokenizer, save_final
-from training.sft import load_table
+from training.data import base_lineage, load_table
+from training.modeling import cli, load_model, load_tokenizer, save_final
 from training.tokenizer import tokenizer_fingerprint
 
 
 def ref_cache_key(
     reference: str, dataset_id: str, tokenizer_fp: str, max_length: int | None, kl_batch: int | None
 ) -> str:
-    parts = {"reference": reference, "dataset": dataset_id, "tokenizer": tokenizer_fp, "max_length": max_length,
-             "kl_batch": kl_batch}  # fmt: skip
+    parts = {
+        "reference": reference,
+        "dataset": dataset_id,
+        "tokenizer": tokenizer_fp,
+        "max_length": max_length,
+        "kl_batch": kl_batch,
+    }
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:32]
 
 
@@ -48,11 +55,34 @@ def rows_checksum(dataset) -> str:
     return h.hexdigest()
 
 
+# trl methods this module overrides or calls, with the parameters they have in trl 1.16.0 (the pinned version).
+# `_precompute_ref_logps` is private: trl may rename or re-sign it in any release, and an override that no longer
+# matches would be silently bypassed (reference log-probs recomputed every run, or cached under the wrong key).
+TRL_PRIVATE_API = {
+    "_precompute_ref_logps": ["self", "dataset", "name", "batch_size"],
+    "compute_ref_log_probs": ["self", "model", "inputs"],
+}
+
+
+def check_trl_private_api(trainer_cls: type = KTOTrainer, version: str = trl.__version__) -> None:
+    """Raise RuntimeError, naming the trl version, unless trl's KTOTrainer has the methods overridden here."""
+    for name, expected in TRL_PRIVATE_API.items():
+        method = getattr(trainer_cls, name, None)
+        found = list(inspect.signature(method).parameters) if callable(method) else None
+        if found != expected:
+            raise RuntimeError(
+                f"trl {version}: KTOTrainer.{name} is {found if found else 'missing'}, expected {expected} "
+                f"(training/kto.py overrides it for trl 1.16.0; check the override against this trl before use)"
+            )
+
+
 class CachedRefKTOTrainer(KTOTrainer):
     """KTOTrainer whose precomputed reference log-probs live in a disk cache keyed as in the module docstring."""
 
-    def __init__(self, *args, ref_cache_dir: str | Path, dataset_id: str, reference_fingerprint: str | None = None,
-                 **kwargs):  # fmt: skip
+    def __init__(
+        self, *args, ref_cache_dir: str | Path, dataset_id: str, reference_fingerprint: str | None = None, **kwargs
+    ):
+        check_trl_private_api()
         # Set before super().__init__, which runs the precompute
         self.ref_cache_dir = Path(ref_cache_dir)
         self.dataset_id = dataset_id
@@ -64,8 +94,9 @@ class CachedRefKTOTrainer(KTOTrainer):
     def cache_dir(self, name: str) -> Path:
         reference = self.reference_fingerprint or self._precompute_model_hash  # trl's hash of the reference weights
         kl_batch = self.args.per_device_train_batch_size if self.calculate_KL else None
-        key = ref_cache_key(reference, self.dataset_id, tokenizer_fingerprint(self.processing_class),
-                            self.args.max_length, kl_batch)  # fmt: skip
+        key = ref_cache_key(
+            reference, self.dataset_id, tokenizer_fingerprint(self.processing_class), self.args.max_length, kl_batch
+        )
         return self.ref_cache_dir / f"{key}-{name}"
 
     def compute_ref_log_probs(self, model, inputs):
@@ -88,9 +119,13 @@ class CachedRefKTOTrainer(KTOTrainer):
                 directory.mkdir(parents=True, exist_ok=True)
                 torch.save(cached, directory / "ref_logps.pt.tmp")
                 os.replace(directory / "ref_logps.pt.tmp", data_path)  # atomic: a crash leaves no half cache
-                meta = {"rows_checksum": checksum, "rows": len(dataset), "dataset_id": self.dataset_id,
-                        "max_length": self.args.max_length, "reference": self.reference_fingerprint
-                        or self._precompute_model_hash}  # fmt: skip
+                meta = {
+                    "rows_checksum": checksum,
+                    "rows": len(dataset),
+                    "dataset_id": self.dataset_id,
+                    "max_length": self.args.max_length,
+                    "reference": self.reference_fingerprint or self._precompute_model_hash,
+                }
                 meta_path.write_text(json.dumps(meta, indent=2))
             self.accelerator.wait_for_everyone()
         columns = {k: v.tolist() for k, v in cached.items()}
@@ -100,8 +135,9 @@ class CachedRefKTOTrainer(KTOTrainer):
         """trl's reference pass, without its datasets-cache side effect: {"ref_logps", "ref_KL_logps"}."""
         from torch.utils.data import DataLoader
 
-        loader = self.accelerator.prepare(DataLoader(dataset, batch_size=batch_size, collate_fn=self.data_collator,
-                                                     shuffle=False))  # fmt: skip
+        loader = self.accelerator.prepare(
+            DataLoader(dataset, batch_size=batch_size, collate_fn=self.data_collator, shuffle=False)
+        )
         model = self.ref_model or self.model
         logps, kl_logps = [], []
         for batch in loader:

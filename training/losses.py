@@ -27,8 +27,14 @@ class FusedLinearCrossEntropy(torch.autograd.Function):
     """mean over targets of CE(h W^T, y), computed chunk by chunk; gradients are made in forward."""
 
     @staticmethod
-    def forward(ctx, hidden: torch.Tensor, weight: torch.Tensor, labels: torch.Tensor, chunk_size: int,
-                num_items: int | torch.Tensor | None = None):  # fmt: skip
+    def forward(
+        ctx,
+        hidden: torch.Tensor,
+        weight: torch.Tensor,
+        labels: torch.Tensor,
+        chunk_size: int,
+        num_items: int | torch.Tensor | None = None,
+    ):
         n = (labels != IGNORE).sum().clamp_min(1) if num_items is None else torch.as_tensor(num_items)
         acc = torch.promote_types(hidden.dtype, torch.float32)  # fp32 for bf16 models (fp64 stays fp64 in tests)
         need_grad = hidden.requires_grad or weight.requires_grad
@@ -68,8 +74,9 @@ def causal_lm_loss(model, input_ids, labels, chunk_size: int = 4096, num_items=N
     """HF's shifted next-token loss (hidden at t predicts labels at t+1), without full logits."""
     hidden = model.model(input_ids=input_ids, **kwargs).last_hidden_state
     d = hidden.shape[-1]
-    return fused_linear_cross_entropy(hidden[:, :-1].reshape(-1, d), model.lm_head.weight,
-                                      labels[:, 1:].reshape(-1), chunk_size, num_items)  # fmt: skip
+    return fused_linear_cross_entropy(
+        hidden[:, :-1].reshape(-1, d), model.lm_head.weight, labels[:, 1:].reshape(-1), chunk_size, num_items
+    )
 
 
 def use_chunked_loss(model, chunk_size: int = 4096):

@@ -1,4 +1,4 @@
-"""Loading a stage's model and tokenizer, and the helpers every entry point shares (CLI, lineage, weights moved)."""
+"""Loading a stage's model and tokenizer, and the helpers every entry point shares (CLI, the final save)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import torch
 from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
 from training.config import ModelSpec, Recipe, load_recipe
-from training.tokenizer import build_byte_bpe, tokenizer_fingerprint
+from training.data import write_lineage
+from training.tokenizer import build_byte_bpe
 
 
 def load_tokenizer(spec: ModelSpec, sample_texts: Iterable[str] = ()):
@@ -50,15 +51,6 @@ def load_model(spec: ModelSpec, tokenizer) -> LlamaForCausalLM:
     return LlamaForCausalLM(cfg).to(dtype)
 
 
-def base_lineage(recipe_name: str, stage: str, spec: ModelSpec, tokenizer) -> dict:
-    return {
-        "recipe": recipe_name,
-        "stage": stage,
-        "base_model": spec.path or "random-init",
-        "tokenizer_fingerprint": tokenizer_fingerprint(tokenizer),
-    }
-
-
 def cli(description: str, argv: list[str] | None = None) -> tuple[Recipe, argparse.Namespace]:
     """Parse `--recipe PATH [--set a.b=value ...] [--resume-from CHECKPOINT]`; returns (recipe, parsed args)."""
     parser = argparse.ArgumentParser(description=description)
@@ -71,17 +63,10 @@ def cli(description: str, argv: list[str] | None = None) -> tuple[Recipe, argpar
     return load_recipe(args.recipe, args.set), args
 
 
-def trainable_snapshot(model: torch.nn.Module) -> dict[str, torch.Tensor]:
-    """Copies of the trainable weights, to check afterwards that training moved them."""
-    return {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
-
-
-def save_final(trainer, output_dir: str, lineage: dict) -> Path:
-    """Save the trained model under ``<output_dir>/final`` with its lineage in config.json and lineage.json."""
-    from training.data import write_lineage
-
+def save_final(trainer, output_dir: str, lineage: dict, name: str = "final") -> Path:
+    """Save the trained model under ``<output_dir>/<name>`` with its lineage in config.json and lineage.json."""
     trainer.model.config.lineage = lineage
-    final = Path(output_dir) / "final"
+    final = Path(output_dir) / name
     trainer.save_model(str(final))
     if trainer.is_world_process_zero():
         write_lineage(final, lineage)

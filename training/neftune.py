@@ -62,8 +62,9 @@ class PerExampleNEFTune:
         mask = self.batch.get("attention_mask")
         if mask is not None and mask.dim() != 2:  # a prepared 4D mask says nothing simple about lengths
             mask = None
-        scale = noise_scale(output.shape[:2], self.alpha, output.shape[-1], self.batch.get("position_ids"), mask,
-                            output.device)  # fmt: skip
+        scale = noise_scale(
+            output.shape[:2], self.alpha, output.shape[-1], self.batch.get("position_ids"), mask, output.device
+        )
         noise = torch.zeros_like(output).uniform_(-1, 1)
         return output + noise * scale[..., None].to(output.dtype)
 

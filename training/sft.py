@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from trl import SFTConfig, SFTTrainer
 
-from training.config import DataSpec, StageSpec
-from training.data import file_fingerprint, open_snapshot
-from training.modeling import base_lineage, cli, load_model, load_tokenizer, save_final
+from training.config import StageSpec
+from training.data import base_lineage, load_table
+from training.modeling import cli, load_model, load_tokenizer, save_final
 from training.neftune import PerExampleNEFTune
 
 
@@ -35,18 +35,6 @@ class PerExampleNEFTuneSFTTrainer(SFTTrainer):
             hooks.remove()
 
 
-def load_table(data: DataSpec):
-    """(datasets.Dataset, dataset id for lineage) from local files or a snapshot table."""
-    from datasets import Dataset, load_dataset
-
-    if data.files:
-        kind = "json" if data.files[0].endswith((".json", ".jsonl")) else "parquet"
-        ds = load_dataset(kind, data_files=data.files, split="train")
-        return ds, ",".join(file_fingerprint(f) for f in data.files)
-    snap = open_snapshot(data.snapshot, data.data_root, data.table)
-    return Dataset(snap.to_arrow()), str(snap.snapshot_id)
-
-
 def run_sft(stage: StageSpec, dataset=None, dataset_id: str | None = None, recipe_name: str = ""):
     """Train; `dataset` (a datasets.Dataset) and its id replace the stage's data source when given."""
     if dataset is None:
@@ -60,8 +48,12 @@ def run_sft(stage: StageSpec, dataset=None, dataset_id: str | None = None, recip
     args = SFTConfig(**stage.args)
     trainer = PerExampleNEFTuneSFTTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer)
     trainer.train()
-    lineage = {**base_lineage(recipe_name, "sft", stage.model, tokenizer), "dataset_id": dataset_id,
-               "neftune_noise_alpha": trainer.per_example_neftune_alpha, "neftune": "per-example"}  # fmt: skip
+    lineage = {
+        **base_lineage(recipe_name, "sft", stage.model, tokenizer),
+        "dataset_id": dataset_id,
+        "neftune_noise_alpha": trainer.per_example_neftune_alpha,
+        "neftune": "per-example",
+    }
     save_final(trainer, args.output_dir, lineage)
     return trainer
 

@@ -39,11 +39,22 @@ def one_thread():
 
 def doc_row(i: int, text: str, run_id: str) -> dict:
     return {
-        "id": f"{i:016x}", "text": text, "source_kind": "text", "source_uri": f"file:///fixture/{i}.txt", "url": None,
-        "language": "ko" if any("가" <= c <= "힣" for c in text) else "en", "language_score": 0.99,
-        "quality_signals": {}, "quality_score": None, "pii_counts": {}, "dedup_cluster": None,
-        "n_bytes": len(text.encode()), "n_chars": len(text), "metadata": "{}", "run_id": run_id,
-    }  # fmt: skip
+        "id": f"{i:016x}",
+        "text": text,
+        "source_kind": "text",
+        "source_uri": f"file:///fixture/{i}.txt",
+        "url": None,
+        "language": "ko" if any("가" <= c <= "힣" for c in text) else "en",
+        "language_score": 0.99,
+        "quality_signals": {},
+        "quality_score": None,
+        "pii_counts": {},
+        "dedup_cluster": None,
+        "n_bytes": len(text.encode()),
+        "n_chars": len(text),
+        "metadata": "{}",
+        "run_id": run_id,
+    }
 
 
 @pytest.fixture(scope="session")
@@ -53,8 +64,9 @@ def corpus(tmp_path_factory) -> tuple[Path, str]:
 
     root = tmp_path_factory.mktemp("corpus")
     texts = [f"{KO_EN[i % len(KO_EN)]} ({i})" for i in range(40)]
-    commit_tables({"documents": [doc_row(i, t, "run-fixture") for i, t in enumerate(texts)]}, "run-fixture",
-                  data_root=root)  # fmt: skip
+    commit_tables(
+        {"documents": [doc_row(i, t, "run-fixture") for i, t in enumerate(texts)]}, "run-fixture", data_root=root
+    )
     snap_id = tag("run:run-fixture", "fixture-v1", data_root=root)
     assert read_snapshot("fixture-v1", data_root=root).snapshot_id == snap_id
     return root, str(snap_id)
@@ -62,8 +74,10 @@ def corpus(tmp_path_factory) -> tuple[Path, str]:
 
 @pytest.fixture(scope="session")
 def sft_rows() -> list[dict]:
-    return [{"prompt": f"질문 {i}: {KO_EN[i % 6][:20]}", "completion": f" 답변 {KO_EN[(i + 1) % 6][:30]}"}
-            for i in range(12)]  # fmt: skip
+    return [
+        {"prompt": f"질문 {i}: {KO_EN[i % 6][:20]}", "completion": f" 답변 {KO_EN[(i + 1) % 6][:30]}"}
+        for i in range(12)
+    ]
 
 
 @pytest.fixture(scope="session")
@@ -72,6 +86,11 @@ def kto_rows() -> list[dict]:
         {"prompt": f"질문 {i}: {KO_EN[i % 6][:20]}", "completion": f" {KO_EN[(i + 2) % 6][:30]}", "label": i % 3 != 0}
         for i in range(16)
     ]
+
+
+def trainable_snapshot(model) -> dict:
+    """Copies of the trainable weights, to check afterwards that training moved them."""
+    return {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
 
 
 def write_jsonl(path: Path, rows: list[dict]) -> Path:

@@ -37,3 +37,37 @@ def test_unknown_keys_are_errors(tmp_path):
     with pytest.raises(ValueError, match="dtyp"):
         load_recipe(path)
     assert load_recipe(RECIPES / "tiny-cpu.yaml", ["cpt.args.max_steps=7"]).cpt.args["max_steps"] == 7
+
+
+def test_wrong_types_name_the_dotted_key(tmp_path):
+    from training.config import ConfigError
+
+    path = tmp_path / "r.yaml"
+    path.write_text("name: x\ngrowth: {depth_every: five}\n")
+    with pytest.raises(ConfigError, match=r"growth\.depth_every"):
+        load_recipe(path)
+    with pytest.raises(ConfigError, match=r"cpt\.data\.seq_len"):
+        load_recipe(RECIPES / "tiny-cpu.yaml", ["cpt.data.seq_len=long"])
+    with pytest.raises(ConfigError, match="KEY=VALUE"):
+        load_recipe(RECIPES / "tiny-cpu.yaml", ["cpt.data.seq_len"])
+
+
+def test_trl_private_override_is_guarded():
+    from trl import KTOTrainer
+
+    from training.kto import check_trl_private_api
+
+    check_trl_private_api()  # the pinned trl matches
+
+    class Renamed(KTOTrainer):
+        _precompute_ref_logps = None
+
+    with pytest.raises(RuntimeError, match=r"trl 9\.9\.9: KTOTrainer\._precompute_ref_logps is missing"):
+        check_trl_private_api(Renamed, version="9.9.9")
+
+    class Resigned(KTOTrainer):
+        def _precompute_ref_logps(self, dataset, name):
+            return dataset
+
+    with pytest.raises(RuntimeError, match="expected"):
+        check_trl_private_api(Resigned, version="9.9.9")

@@ -33,8 +33,15 @@ def test_pack_resumes_exactly():
 
 def test_packed_row_does_not_attend_across_documents():
     torch.manual_seed(0)
-    cfg = LlamaConfig(vocab_size=50, hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
-                      num_key_value_heads=2, attn_implementation="sdpa")  # fmt: skip
+    cfg = LlamaConfig(
+        vocab_size=50,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        attn_implementation="sdpa",
+    )
     model = LlamaForCausalLM(cfg).eval()
     a, b = [3, 4, 5, 6], [7, 8, 9]
     (row, _), *_ = pack([a, b, [1] * 10], seq_len=7)

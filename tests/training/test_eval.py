@@ -17,8 +17,15 @@ BALANCED = ["Law", "Criminal-Law", "korean-history", "Economics"]  # answer lett
 
 def tiny_model(vocab: int) -> LlamaForCausalLM:
     torch.manual_seed(0)
-    cfg = LlamaConfig(vocab_size=vocab, hidden_size=32, intermediate_size=64, num_hidden_layers=1,
-                      num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=4096)  # fmt: skip
+    cfg = LlamaConfig(
+        vocab_size=vocab,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        num_key_value_heads=1,
+        max_position_embeddings=4096,
+    )
     return LlamaForCausalLM(cfg).eval()
 
 
@@ -28,8 +35,9 @@ class Rigged(LlamaForCausalLM):
     def rig(self, tokenizer, questions: list[Question]):
         self.key = {q.question: "ABCDE"[q.answer] for q in questions}
         vocab = tokenizer.get_vocab()
-        self.letter_tokens = {ch: [i for t, i in vocab.items() if tokenizer.convert_tokens_to_string([t]).strip() == ch]
-                              for ch in "ABCDE"}  # fmt: skip
+        self.letter_tokens = {
+            ch: [i for t, i in vocab.items() if tokenizer.convert_tokens_to_string([t]).strip() == ch] for ch in "ABCDE"
+        }
         self.tok, self.current = tokenizer, None
         return self
 
@@ -53,8 +61,19 @@ def fake_kormed(path, exam_types=("doctor", "nurse", "pharm", "dentist"), n=3):
             for i in range(n):
                 options = dict(zip("ABCDE", ["가", "나", "다", "라", "마"], strict=True))
                 question = f"{e} 문제 {i}: 옳은 것은?"
-                w.writerow({"subject": e, "year": 2023, "period": 1, "q_number": i, "question": question, **options,
-                            "answer": (i % 5) + 1, "cot": "", "exam_type": e})  # fmt: skip
+                w.writerow(
+                    {
+                        "subject": e,
+                        "year": 2023,
+                        "period": 1,
+                        "q_number": i,
+                        "question": question,
+                        **options,
+                        "answer": (i % 5) + 1,
+                        "cot": "",
+                        "exam_type": e,
+                    }
+                )
     return path
 
 

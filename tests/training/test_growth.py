@@ -14,9 +14,16 @@ from training.growth.width import MaskSchedule, grow_width, grown_config, query_
 def tiny(layers: int = 4) -> LlamaForCausalLM:
     torch.manual_seed(0)
     cfg = LlamaConfig(
-        vocab_size=97, hidden_size=32, intermediate_size=48, num_hidden_layers=layers, num_attention_heads=4,
-        num_key_value_heads=2, head_dim=8, max_position_embeddings=64, attn_implementation="eager",
-    )  # fmt: skip
+        vocab_size=97,
+        hidden_size=32,
+        intermediate_size=48,
+        num_hidden_layers=layers,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        head_dim=8,
+        max_position_embeddings=64,
+        attn_implementation="eager",
+    )
     model = LlamaForCausalLM(cfg).to(torch.float64)
     with torch.no_grad():  # norms at 1 hide mistakes in where the norm weights go: make them distinct
         for name, p in model.named_parameters():
@@ -34,8 +41,9 @@ IDS = torch.randint(0, 97, (2, 11), generator=torch.Generator().manual_seed(1))
 
 
 def width_target(model: LlamaForCausalLM, kv_heads: int = 2) -> LlamaConfig:
-    return grown_config(model.config, hidden_size=48, intermediate_size=64, num_attention_heads=6,
-                        num_key_value_heads=kv_heads)  # fmt: skip
+    return grown_config(
+        model.config, hidden_size=48, intermediate_size=64, num_attention_heads=6, num_key_value_heads=kv_heads
+    )
 
 
 def test_layer_plan_matches_recipe():

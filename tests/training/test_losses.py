@@ -26,8 +26,15 @@ def test_fused_matches_plain_cross_entropy_and_grads():
 
 def test_chunked_model_loss_equals_hf_loss():
     torch.manual_seed(0)
-    cfg = LlamaConfig(vocab_size=64, hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2,
-                      num_key_value_heads=1, use_cache=False)  # fmt: skip
+    cfg = LlamaConfig(
+        vocab_size=64,
+        hidden_size=16,
+        intermediate_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        num_key_value_heads=1,
+        use_cache=False,
+    )
     model = LlamaForCausalLM(cfg).double().train()
     ids = torch.randint(0, 64, (2, 12))
     labels = ids.clone()

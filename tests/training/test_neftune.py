@@ -30,8 +30,14 @@ def test_scale_ignores_padding_and_counts_real_tokens():
 
 def test_hook_adds_exactly_the_scaled_uniform_noise():
     torch.manual_seed(0)
-    cfg = LlamaConfig(vocab_size=30, hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2,
-                      num_key_value_heads=1)  # fmt: skip
+    cfg = LlamaConfig(
+        vocab_size=30,
+        hidden_size=16,
+        intermediate_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        num_key_value_heads=1,
+    )
     model = LlamaForCausalLM(cfg)
     ids = torch.tensor([[5, 6, 7, 8, 9, 10, 11]])
     pos = torch.tensor([[0, 1, 0, 1, 2, 3, 4]])  # examples of 2 and 5 tokens

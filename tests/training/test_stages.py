@@ -12,10 +12,10 @@ from training.config import load_recipe
 from training.cpt import run_cpt
 from training.data import read_lineage
 from training.kto import run_kto
-from training.modeling import load_model, load_tokenizer, trainable_snapshot
+from training.modeling import load_model, load_tokenizer
 from training.sft import PerExampleNEFTuneSFTTrainer, run_sft
 
-from .conftest import RECIPE, write_jsonl
+from .conftest import RECIPE, trainable_snapshot, write_jsonl
 
 pytestmark = pytest.mark.slow
 
@@ -28,8 +28,9 @@ def moved(before: dict[str, torch.Tensor], model: torch.nn.Module) -> list[str]:
 
 def test_cpt_grows_trains_folds_and_records_lineage(corpus, tmp_path, monkeypatch):
     root, snap_id = corpus
-    recipe = load_recipe(RECIPE, [f"cpt.data.data_root={root}", "cpt.data.snapshot=fixture-v1",
-                                  f"cpt.args.output_dir={tmp_path}"])  # fmt: skip
+    recipe = load_recipe(
+        RECIPE, [f"cpt.data.data_root={root}", "cpt.data.snapshot=fixture-v1", f"cpt.args.output_dir={tmp_path}"]
+    )
     captured = {}
     original = run_cpt.__globals__["Trainer"].train
 
@@ -106,8 +107,16 @@ def test_kto_trains_and_second_run_computes_no_reference_logps(tmp_path, kto_row
     assert first.ref_cache_hits == []
 
     # A different hyperparameter run (beta, weights, lr) with the same reference, data, tokenizer and max_length
-    recipe2 = load_recipe(RECIPE, [*base, f"kto.args.output_dir={tmp_path / 'run2'}", "kto.args.beta=0.3",
-                                   "kto.args.desirable_weight=1.0", "kto.args.learning_rate=2.0e-4"])  # fmt: skip
+    recipe2 = load_recipe(
+        RECIPE,
+        [
+            *base,
+            f"kto.args.output_dir={tmp_path / 'run2'}",
+            "kto.args.beta=0.3",
+            "kto.args.desirable_weight=1.0",
+            "kto.args.learning_rate=2.0e-4",
+        ],
+    )
     ref2, calls2 = reference(recipe2.kto)
     second = run_kto(recipe2.kto, recipe_name=recipe2.name, ref_model=ref2)
     assert second.ref_cache_hits == ["train"]
@@ -116,8 +125,9 @@ def test_kto_trains_and_second_run_computes_no_reference_logps(tmp_path, kto_row
     assert read_lineage(tmp_path / "run2" / "final")["ref_cache_hit"] is True
 
     # A different max_length is a different key: computed again
-    recipe3 = load_recipe(RECIPE, [*base, f"kto.args.output_dir={tmp_path / 'run3'}", "kto.args.max_length=48",
-                                   "kto.args.max_steps=1"])  # fmt: skip
+    recipe3 = load_recipe(
+        RECIPE, [*base, f"kto.args.output_dir={tmp_path / 'run3'}", "kto.args.max_length=48", "kto.args.max_steps=1"]
+    )
     ref3, calls3 = reference(recipe3.kto)
     third = run_kto(recipe3.kto, recipe_name=recipe3.name, ref_model=ref3)
     assert third.ref_cache_hits == [] and len(calls3) > 0

@@ -92,8 +92,13 @@ def predict_generate(model, tokenizer, prompt: str, n_choices: int, max_new_toke
     device = next(model.parameters()).device
     ids = torch.tensor([tokenizer(prompt, add_special_tokens=True)["input_ids"]], device=device)
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-    out = model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), max_new_tokens=max_new_tokens,
-                         do_sample=False, pad_token_id=pad)  # fmt: skip
+    out = model.generate(
+        input_ids=ids,
+        attention_mask=torch.ones_like(ids),
+        max_new_tokens=max_new_tokens,
+        do_sample=False,
+        pad_token_id=pad,
+    )
     return extract_letter(tokenizer.decode(out[0, ids.shape[1] :], skip_special_tokens=True), n_choices)
 
 
@@ -115,8 +120,10 @@ class EvalResult:
         lines = ["| subject | questions | accuracy |", "|---|---:|---:|"]
         lines += [f"| {s} | {t} | {c / t:.3f} |" for s, (c, t) in sorted(self.per_subject.items()) if t]
         total = sum(t for _, t in self.per_subject.values())
-        lines += [f"| **micro (per question)** | {total} | {self.micro:.3f} |",
-                  f"| **macro (per subject)** | {len(self.per_subject)} | {self.macro:.3f} |"]  # fmt: skip
+        lines += [
+            f"| **micro (per question)** | {total} | {self.micro:.3f} |",
+            f"| **macro (per subject)** | {len(self.per_subject)} | {self.macro:.3f} |",
+        ]
         return "\n".join(lines)
 
 

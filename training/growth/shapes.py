@@ -83,15 +83,20 @@ def growth_table(src: LlamaConfig = LLAMA3_70B, dst: LlamaConfig = LLAMA3_MOTIF_
         ("FFN", src.intermediate_size, dst.intermediate_size),
         ("query heads", src.num_attention_heads, dst.num_attention_heads),
         ("KV heads", src.num_key_value_heads, dst.num_key_value_heads),
-        ("query heads per KV head", src.num_attention_heads // src.num_key_value_heads,
-         dst.num_attention_heads // dst.num_key_value_heads),
+        (
+            "query heads per KV head",
+            src.num_attention_heads // src.num_key_value_heads,
+            dst.num_attention_heads // dst.num_key_value_heads,
+        ),
         ("head dim", src.head_dim, dst.head_dim),
         ("vocabulary", src.vocab_size, dst.vocab_size),
-    ]  # fmt: skip
+    ]
     a, b = param_counts(src), param_counts(dst)
     rows += [(f"params: {k}", a[k], b[k]) for k in ("attention_per_layer", "mlp_per_layer", "layer", "embedding")]
-    rows += [("params: total", a["total"], b["total"]), ("params: total (B)", f"{a['total'] / 1e9:.2f}",
-             f"{b['total'] / 1e9:.2f}")]  # fmt: skip
+    rows += [
+        ("params: total", a["total"], b["total"]),
+        ("params: total (B)", f"{a['total'] / 1e9:.2f}", f"{b['total'] / 1e9:.2f}"),
+    ]
     lines = ["| | Llama-3-70B | grown |", "|---|---:|---:|"]
     lines += [f"| {name} | {x:,} | {y:,} |" if isinstance(x, int) else f"| {name} | {x} | {y} |" for name, x, y in rows]
     return "\n".join(lines)

@@ -252,6 +252,9 @@ def _check(value: Any, hint: Any, path: str) -> Any:
         _, item = typing.get_args(hint)
         return {str(k): _check(v, item, f"{path}.{k}") for k, v in value.items()}
     if origin in (typing.Union, types.UnionType):
+        options = [arg for arg in typing.get_args(hint) if arg is not type(None)]
+        if value is not None and len(options) == 1:  # X | None: X's own error names the key that is wrong
+            return _check(value, options[0], path)
         for arg in typing.get_args(hint):
             try:
                 return _check(value, arg, path)
@@ -260,9 +263,6 @@ def _check(value: Any, hint: Any, path: str) -> Any:
         raise ConfigError(f"{path}: {value!r} is not {hint}")
     if hint is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
-        options = [arg for arg in typing.get_args(hint) if arg is not type(None)]
-        if value is not None and len(options) == 1:  # X | None: X's own error names the key that is wrong
-            return _check(value, options[0], path)
     if hint is type(None):
         if value is not None:
             raise ConfigError(f"{path}: expected null")

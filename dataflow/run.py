@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from dataflow.config import PipelineConfig
-from dataflow.engines.result import EngineResult
+from dataflow.engines.result import EngineJob, EngineResult
 from dataflow.readers.discover import InputFile, discover
 from dataflow.snapshots.catalog import open_catalog, open_table
 from dataflow.snapshots.commit import RunCommit, commit_run, run_snapshot
@@ -109,7 +109,7 @@ def run_pipeline(cfg: PipelineConfig) -> RunResult:
         return RunResult(run_id, commit, load_run_report(cfg, run_id), data_root)
 
     table_dirs = {name: run_data_dir(t.location(), run_id) for name, t in tables.items()}
-    result: EngineResult = engine(cfg, files, run_id, data_root / "runs" / run_id, table_dirs)
+    result: EngineResult = engine(EngineJob(cfg, files, run_id, data_root / "runs" / run_id, table_dirs))
 
     stats_rows = result.ledger.to_rows(run_id)
     manifests = [dict(m, run_id=run_id) for m in result.manifests]

@@ -28,7 +28,6 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import apache_beam as beam
 import pyarrow.fs as pafs
@@ -37,7 +36,7 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 from dataflow.config import PipelineConfig
 from dataflow.dedup.beam_cc import PlanDedup
-from dataflow.engines.result import EngineResult
+from dataflow.engines.result import EngineJob, EngineResult
 from dataflow.ledger import Ledger
 from dataflow.pipeline import ShardRunner, finish_rows, shard_count, split_rows
 from dataflow.readers.discover import InputFile
@@ -134,16 +133,9 @@ def _clear(directory: str) -> None:
         fs.delete_file(pafs.FileSystem.from_uri(uri)[1])
 
 
-def run_beam(
-    cfg: PipelineConfig,
-    files: list[InputFile],
-    run_id: str,
-    run_dir: Path,
-    table_dirs: dict[str, str],
-    *,
-    make_runner: Callable[[PipelineConfig], ShardRunner] = ShardRunner,
-) -> EngineResult:
+def run_beam(job: EngineJob, *, make_runner: Callable[[PipelineConfig], ShardRunner] = ShardRunner) -> EngineResult:
     """Build and run the Beam graph above; ``make_runner`` builds each shard's ``ShardRunner``."""
+    cfg, files, run_id, run_dir, table_dirs = job.cfg, job.files, job.run_id, job.run_dir, job.table_dirs
     tasks = shard_count(cfg, len(files))
     scratch = run_dir / "beam"
     scratch.mkdir(parents=True, exist_ok=True)

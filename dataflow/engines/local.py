@@ -28,7 +28,7 @@ from datatrove.pipeline.base import PipelineStep
 from tqdm import tqdm
 
 from dataflow.config import PipelineConfig
-from dataflow.engines.result import EngineResult
+from dataflow.engines.result import EngineJob, EngineResult
 from dataflow.ledger import Ledger
 from dataflow.pipeline import STAGING, ShardRunner, finish_rows, shard_count, split_rows
 from dataflow.readers.discover import InputFile
@@ -91,16 +91,9 @@ def stream_prefix(tasks: int, rank: int) -> str:
     return f"stream-{tasks}x{rank:05d}"
 
 
-def run_local(
-    cfg: PipelineConfig,
-    files: list[InputFile],
-    run_id: str,
-    run_dir: Path,
-    table_dirs: dict[str, str],
-    *,
-    make_runner: Callable[[PipelineConfig], ShardRunner] = ShardRunner,
-) -> EngineResult:
+def run_local(job: EngineJob, *, make_runner: Callable[[PipelineConfig], ShardRunner] = ShardRunner) -> EngineResult:
     """Run the pipeline on datatrove's local executor; ``make_runner`` builds the tasks' ``ShardRunner``."""
+    cfg, files, run_id, run_dir, table_dirs = job.cfg, job.files, job.run_id, job.run_dir, job.table_dirs
     tasks = shard_count(cfg, len(files))
     runner = make_runner(cfg)
     work = run_dir / f"local-{tasks}-tasks"  # datatrove's completion markers are only valid for one sharding

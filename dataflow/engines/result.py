@@ -1,10 +1,24 @@
-"""What an engine hands back to the run driver."""
+"""What the run driver hands an engine (``EngineJob``) and what an engine hands back (``EngineResult``)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
+from dataflow.config import PipelineConfig
 from dataflow.ledger import Ledger
+from dataflow.readers.discover import InputFile
+
+
+@dataclass
+class EngineJob:
+    """One run for an engine: every engine is a function ``(job, *, make_runner) -> EngineResult``."""
+
+    cfg: PipelineConfig
+    files: list[InputFile]  # the run's input files, sorted; file i goes to shard i mod shards
+    run_id: str
+    run_dir: Path  # the run's scratch directory (resumable work, logs)
+    table_dirs: dict[str, str]  # table -> directory URI the run's Parquet parts go to (uncommitted)
 
 
 @dataclass

@@ -30,13 +30,12 @@ import json
 import os
 import sys
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
 from dataflow.config import PipelineConfig
-from dataflow.engines.result import EngineResult
+from dataflow.engines.result import EngineJob, EngineResult
 from dataflow.ledger import Ledger
 from dataflow.pipeline import STAGING, ShardRunner, finish_rows, shard_count, split_rows
 from dataflow.readers.discover import InputFile
@@ -183,16 +182,9 @@ def with_table_schema(df: DataFrame, schema: pa.Schema) -> DataFrame:
     return df.select(*schema.names).mapInArrow(_cast_batches(schema), spark_schema(schema))
 
 
-def run_spark(
-    cfg: PipelineConfig,
-    files: list[InputFile],
-    run_id: str,
-    run_dir: Path,
-    table_dirs: dict[str, str],
-    *,
-    make_runner: Callable[[PipelineConfig], ShardRunner] = ShardRunner,
-) -> EngineResult:
+def run_spark(job: EngineJob, *, make_runner: Callable[[PipelineConfig], ShardRunner] = ShardRunner) -> EngineResult:
     """Run the pipeline on Spark; ``make_runner`` builds each partition's ``ShardRunner`` (tests inject faults)."""
+    cfg, files, run_id, run_dir, table_dirs = job.cfg, job.files, job.run_id, job.run_dir, job.table_dirs
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
 

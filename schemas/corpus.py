@@ -14,13 +14,34 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-CORPUS_SCHEMA_VERSION = "1"
+CORPUS_SCHEMA_VERSION = "2"
 
 # The outcome vocabulary written to disk (rejects.outcome, stage_stats.outcome), defined once.
 KEPT, DROPPED, FAILED = "kept", "dropped", "failed"
 OUTCOMES = (KEPT, DROPPED, FAILED)
 # The counter columns of stage_stats, in order: documents, UTF-8 bytes and characters, in and out.
 STAT_COUNTERS = ("docs_in", "docs_out", "bytes_in", "bytes_out", "chars_in", "chars_out")
+# The inputs-manifest statuses (inputs.status), defined once. A file that was opened and read:
+INPUT_READ, INPUT_PARTIAL, INPUT_FAILED = "read", "partial", "failed"
+# A path discovered but refused before anything was read from it (dataflow/readers/discover.py):
+OUTSIDE_INPUTS = "outside_inputs"  # a link whose target lies outside the input roots
+SYMLINK_LOOP = "symlink_loop"  # links in a loop, or a directory link back to its own ancestor
+BROKEN_LINK = "broken_link"  # a link whose target does not exist
+SYMLINK_NOT_FOLLOWED = "symlink_not_followed"  # any link, when read.follow_symlinks is 'never'
+DUPLICATE_PATH = "duplicate_path"  # another path to a file or directory already discovered
+HIDDEN = "hidden"  # a dot-name inside a walked directory (.DS_Store, .git, markers)
+NOT_A_FILE = "not_a_file"  # a FIFO, socket or device: reading one could block forever
+UNREADABLE = "unreadable"  # a path that cannot be listed or stat'ed (permissions, name too long)
+REFUSED_STATUSES = (
+    OUTSIDE_INPUTS,
+    SYMLINK_LOOP,
+    BROKEN_LINK,
+    SYMLINK_NOT_FOLLOWED,
+    DUPLICATE_PATH,
+    HIDDEN,
+    NOT_A_FILE,
+    UNREADABLE,
+)
 
 
 def _field(name: str, type_: pa.DataType, doc: str, nullable: bool = False) -> pa.Field:
@@ -112,7 +133,13 @@ INPUTS = _schema(
         _field("size_bytes", pa.int64(), "File size in bytes."),
         _field("content_hash", pa.string(), "sha256 of the file's bytes, hex."),
         _field("format", pa.string(), "Format detected from the content: html, warc, jsonl, parquet, text, pdf, ..."),
-        _field("status", pa.string(), "'read' (all records), 'partial' (read until an error) or 'failed'."),
+        _field(
+            "status",
+            pa.string(),
+            "'read' (all records), 'partial' (read until an error) or 'failed'; or, for a path refused "
+            "before reading (records 0): 'outside_inputs', 'symlink_loop', 'broken_link', "
+            "'symlink_not_followed', 'duplicate_path', 'hidden', 'not_a_file', 'unreadable'.",
+        ),
         _field("error", pa.string(), "What went wrong for partial or failed inputs.", True),
         _field("records", pa.int64(), "Records (documents) read from the file."),
     ],

@@ -94,3 +94,92 @@ def test_missing_or_empty_model_path_is_a_clear_error(tmp_path):
         LangIdStage(LangIdConfig(model_path=str(tmp_path / "lid.176.ftz")))
     with pytest.raises(ValueError, match="langid.model_path is empty"):
         LangIdStage(LangIdConfig())
+
+
+# ---- Korean-aware decision over lid.176 --------------------------------------------------------
+
+
+def test_script_counts_by_script():
+    c = langid.script_counts("한국어 ㅋㅋ テスト 漢字 abc Ωλ 123")
+    assert (c.hangul, c.kana, c.han, c.latin, c.other) == (5, 3, 2, 3, 2)
+
+
+def test_hangul_share_weighs_latin_letters_per_syllable():
+    c = langid.script_counts("딥러닝 deep")  # 3 syllables, 4 letters = 4/2 syllables at 2 letters each
+    assert c.hangul_share(2.0) == pytest.approx(3 / 5)
+    assert langid.script_counts("漢字").hangul_share(2.3) == 0.0  # Han is neutral: no Hangul, no share
+
+
+CFG = LangIdConfig(model_path="unused")
+
+
+def test_hangul_text_is_korean_whatever_lid_says():
+    counts = langid.script_counts("잼따아오으어")
+    assert langid.script_decision([("en", 0.4), ("ja", 0.1)], counts, CFG) == ("ko", 1.0)
+
+
+def test_model_score_kept_when_it_agrees_and_is_higher():
+    counts = langid.script_counts("우리 팀은 deep learning 기반의 추천 시스템을 개발합니다")
+    lang, score = langid.script_decision([("ko", 0.99)], counts, CFG)
+    assert lang == "ko" and score == 0.99
+
+
+def test_korean_refused_without_enough_hangul():
+    counts = langid.script_counts("The committee met on Tuesday to discuss the new budget 이번")
+    assert langid.script_decision([("ko", 0.6), ("en", 0.3)], counts, CFG) == ("en", 0.3)
+    assert langid.script_decision([("ko", 0.6)], langid.script_counts("福娘童話集"), CFG) == ("", 0.0)
+
+
+def test_kana_text_is_never_korean_by_script():
+    counts = langid.script_counts("カード 한국 ひらがな")  # some Hangul, but a kana-heavy line
+    assert langid.script_decision([("ja", 0.7)], counts, CFG)[0] == "ja"
+
+
+def test_script_rules_off_is_lid176_alone(lid_model_path):
+    short = "좋아요."  # lid.176 calls this English
+    plain = LangIdConfig(model_path=str(lid_model_path), script_rules=False)
+    aware = LangIdConfig(model_path=str(lid_model_path))
+    assert langid.identify(short, plain)[0] != "ko"
+    assert langid.identify(short, aware) == ("ko", 1.0)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["ㅋㅋㅋㅋㅋ", "잼있어요.", "너무너무 좋아요!!", "선체(船體)는 고페르나무로 되고 안쪽에는 역청(瀝靑)을 칠하였다."],
+)
+def test_short_and_hanja_korean_kept_by_the_stage(stage, text):
+    doc = run_one(stage, text)
+    assert doc.metadata[Meta.LANGUAGE] == "ko"
+    assert doc.metadata.get(Meta.OUTCOME, "kept") == "kept"
+
+
+@pytest.mark.parametrize("text", [JAPANESE, "图注：奥尔德林的圣餐杯回到了地球上", "欲張りなイヌ"])
+def test_chinese_and_japanese_never_called_korean(stage, text):
+    assert run_one(stage, text).metadata[Meta.LANGUAGE] != "ko"
+
+
+def test_line_level_removes_lines_of_languages_not_kept(lid_model_path):
+    cfg = LangIdConfig(model_path=str(lid_model_path), granularity="line")
+    text = f"{KOREAN}\n{JAPANESE}\n{KOREAN}"
+    doc = run_one(LangIdStage(cfg), text)
+    assert doc.metadata[Meta.LANGUAGE] == "ko"
+    assert doc.text == f"{KOREAN}\n{KOREAN}"
+    # document level keeps the text as it is
+    assert run_one(LangIdStage(LangIdConfig(model_path=str(lid_model_path))), text).text == text
+
+
+def test_line_level_language_is_the_one_with_most_characters(lid_model_path):
+    cfg = LangIdConfig(model_path=str(lid_model_path), granularity="line")
+    lang, score, lines = langid.identify_lines(f"{ENGLISH}\n\n{ENGLISH}\n안녕하세요", cfg)
+    assert lang == "en" and score > 0.9
+    assert [lab for _, lab, _ in lines] == ["en", "", "en", "ko"]
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "match"),
+    [("granularity", "page", "langid.granularity"), ("hangul_min_share", 1.5, "langid.hangul_min_share")],
+)
+def test_bad_langid_settings_are_refused(lid_model_path, key, value, match):
+    cfg = LangIdConfig(model_path=str(lid_model_path), **{key: value})
+    with pytest.raises(ValueError, match=match):
+        LangIdStage(cfg)

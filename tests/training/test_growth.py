@@ -10,6 +10,8 @@ from training.growth.depth import expand_depth, expand_depth_state_dict, layer_p
 from training.growth.shapes import LLAMA3_70B, LLAMA3_MOTIF_102B, count_on_meta, param_counts
 from training.growth.width import MaskSchedule, grow_width, grown_config, query_head_map, relative_error
 
+from .conftest import RECIPE
+
 
 def tiny(layers: int = 4) -> LlamaForCausalLM:
     torch.manual_seed(0)
@@ -167,3 +169,44 @@ def test_shapes_reproduce_recipe_without_allocating():
     assert 101.5e9 < counts["total"] < 102.5e9
     assert 70.0e9 < param_counts(LLAMA3_70B)["total"] < 71.0e9
     assert count_on_meta(LLAMA3_MOTIF_102B) == counts["total"]
+
+
+def test_offline_growth_shard_by_shard_equals_in_process_growth(tmp_path):
+    from training.config import GrowthSpec
+    from training.growth.grow import grow_checkpoint, main
+    from training.growth.width import base_config
+
+    model = tiny()
+    model.config.initializer_range = 0.05
+    model.save_pretrained(tmp_path / "base", max_shard_size="40KB")  # several input files
+    assert len(list((tmp_path / "base").glob("*.safetensors"))) > 2
+    spec = GrowthSpec(depth_every=2, hidden_size=48, intermediate_size=64, num_attention_heads=6, num_key_value_heads=3)
+    out = grow_checkpoint(tmp_path / "base", spec, tmp_path / "grown", seed=3, max_shard_bytes=60_000)
+    assert len(list(out.glob("*.safetensors"))) > 2  # several output files
+
+    deep = expand_depth(model, every=2)
+    expected, growth = grow_width(deep, width_target(deep, kv_heads=3), seed=3)
+    loaded = LlamaForCausalLM.from_pretrained(out, dtype=torch.float64, attn_implementation="eager")
+    got, want = loaded.state_dict(), expected.state_dict()
+    assert got.keys() == want.keys()
+    assert [k for k in want if not torch.equal(got[k], want[k])] == []  # bit for bit
+    assert loaded.config.msg_growth == {
+        "base_hidden_size": 32,
+        "base_intermediate_size": 48,
+        "base_num_attention_heads": 4,
+        "base_num_key_value_heads": 2,
+    }
+    # The masks re-attached from the checkpoint's record give back the original function
+    from training.growth.width import MaskedGrowth
+
+    MaskedGrowth(loaded, base_config(loaded.config))
+    assert relative_error(logits(model, IDS), logits(loaded.eval(), IDS)) <= 1e-6
+    with pytest.raises(FileExistsError):
+        main(["--base", str(tmp_path / "base"), "--recipe", str(RECIPE), "--out", str(out)])
+
+
+def test_grown_config_keeps_attention_implementation():
+    model = tiny()  # eager
+    assert width_target(model)._attn_implementation == "eager"
+    model.config._attn_implementation = "sdpa"
+    assert width_target(model)._attn_implementation == "sdpa"

@@ -47,28 +47,47 @@ def new_layer_indices(num_layers: int, every: int) -> list[int]:
     return [j for j, (_, is_new) in enumerate(layer_plan(num_layers, every)) if is_new]
 
 
+def depth_key_map(keys: list[str], num_layers: int, every: int) -> dict[str, tuple[str, bool]]:
+    """For each tensor name of the expanded model: (name of the source tensor, is it zeroed). Names only, so a
+    checkpoint can be expanded file by file (``training.growth.grow``); non-layer tensors map to themselves."""
+    by_layer: dict[int, list[str]] = {}
+    out: dict[str, tuple[str, bool]] = {}
+    prefix = None
+    for key in keys:
+        m = _LAYER_KEY.match(key)
+        if m is None:
+            out[key] = (key, False)
+            continue
+        prefix = m["prefix"]
+        by_layer.setdefault(int(m["idx"]), []).append(m["rest"])
+    if sorted(by_layer) != list(range(num_layers)):
+        raise ValueError(f"state dict has layers {sorted(by_layer)[:3]}..., expected 0..{num_layers - 1}")
+    for j, (src, is_new) in enumerate(layer_plan(num_layers, every)):
+        for rest in by_layer[src]:
+            out[f"{prefix}{j}.{rest}"] = (f"{prefix}{src}.{rest}", is_new and rest.endswith(ZEROED))
+    return out
+
+
 def expand_depth_state_dict(
     state_dict: dict[str, torch.Tensor], num_layers: int, every: int
 ) -> dict[str, torch.Tensor]:
     """Pure LlamaPro expansion of a Llama state dict; non-layer tensors are passed through (not copied)."""
-    by_layer: dict[int, dict[str, torch.Tensor]] = {}
-    out: dict[str, torch.Tensor] = {}
-    prefix = None
-    for key, tensor in state_dict.items():
-        m = _LAYER_KEY.match(key)
-        if m is None:
-            out[key] = tensor
-            continue
-        prefix = m["prefix"]
-        by_layer.setdefault(int(m["idx"]), {})[m["rest"]] = tensor
-    if sorted(by_layer) != list(range(num_layers)):
-        raise ValueError(f"state dict has layers {sorted(by_layer)[:3]}..., expected 0..{num_layers - 1}")
-    for j, (src, is_new) in enumerate(layer_plan(num_layers, every)):
-        for rest, tensor in by_layer[src].items():
-            if is_new:
-                tensor = torch.zeros_like(tensor) if rest.endswith(ZEROED) else tensor.clone()
-            out[f"{prefix}{j}.{rest}"] = tensor
+    out = {}
+    for key, (src, zeroed) in depth_key_map(list(state_dict), num_layers, every).items():
+        tensor = state_dict[src]
+        out[key] = torch.zeros_like(tensor) if zeroed else (tensor if key == src else tensor.clone())
     return out
+
+
+def depth_config(config, every: int):
+    """The config of the expanded model: more layers (and per-layer attention kinds, where the config has them)."""
+    new = config.__class__.from_dict(config.to_dict())
+    new._attn_implementation = config._attn_implementation
+    plan = layer_plan(config.num_hidden_layers, every)
+    new.num_hidden_layers = len(plan)
+    if getattr(config, "layer_types", None) is not None:
+        new.layer_types = [config.layer_types[src] for src, _ in plan]
+    return new
 
 
 def expand_depth(model: LlamaForCausalLM, every: int, freeze_original: bool = False) -> LlamaForCausalLM:

@@ -31,6 +31,7 @@ head of each group takes slot k*9 + 8; new KV heads (g' > g) get only new query 
 from __future__ import annotations
 
 import math
+import zlib
 from dataclasses import dataclass
 
 import torch
@@ -48,6 +49,9 @@ def grown_config(
 ) -> LlamaConfig:
     """A copy of `config` with the new widths; head_dim is kept (and written explicitly)."""
     new = LlamaConfig.from_dict(config.to_dict())
+    # to_dict() does not carry the attention implementation: without this the recipe's flash_attention_2 would
+    # silently become the default (sdpa) for the whole of CPT
+    new._attn_implementation = config._attn_implementation
     new.head_dim = config.head_dim
     new.hidden_size = hidden_size
     new.intermediate_size = intermediate_size
@@ -89,37 +93,90 @@ def _head_rows(heads: list[int], head_dim: int) -> torch.Tensor:
     return (torch.tensor(heads)[:, None] * head_dim + torch.arange(head_dim)[None, :]).reshape(-1)
 
 
-def grow_width_state_dict(
-    old_sd: dict[str, torch.Tensor], old: LlamaConfig, new_sd: dict[str, torch.Tensor], new: LlamaConfig
-) -> dict[str, torch.Tensor]:
-    """Write the original weights into their slots of `new_sd` (freshly initialised tensors of the grown shapes).
+def grown_shape(key: str, new: LlamaConfig) -> tuple[int, ...]:
+    """Shape of a Llama tensor in the grown model, from its name alone (works on the meta device)."""
+    d, f, hd = new.hidden_size, new.intermediate_size, new.head_dim
+    if key.endswith(("embed_tokens.weight", "lm_head.weight")):
+        return (new.vocab_size, d)
+    if key.endswith("norm.weight"):
+        return (d,)
+    if key.endswith("q_proj.weight"):
+        return (new.num_attention_heads * hd, d)
+    if key.endswith(("k_proj.weight", "v_proj.weight")):
+        return (new.num_key_value_heads * hd, d)
+    if key.endswith("o_proj.weight"):
+        return (d, new.num_attention_heads * hd)
+    if key.endswith(("gate_proj.weight", "up_proj.weight")):
+        return (f, d)
+    if key.endswith("down_proj.weight"):
+        return (d, f)
+    raise ValueError(f"unexpected tensor {key}")
 
-    Pure apart from returning `new_sd` updated in place; every tensor of `old_sd` lands in exactly one slice.
+
+def init_new(key: str, shape: tuple[int, ...], new: LlamaConfig, seed: int) -> torch.Tensor:
+    """The fresh float32 values a grown tensor starts from, a pure function of (key, shape, seed).
+
+    HF Llama's own init (normal(0, initializer_range) for projections and embeddings, 1 for norms), drawn from a
+    generator seeded per tensor name: the same tensor gets the same values whether the model is grown in memory
+    or shard by shard from files (``training.growth.grow``), in any order. MSG allows any init for new units: the
+    masks keep them inert until they open.
     """
+    if key.endswith("norm.weight"):
+        return torch.ones(shape)
+    g = torch.Generator().manual_seed(seed * 1_000_003 + zlib.crc32(key.encode()))
+    return torch.empty(shape).normal_(0.0, new.initializer_range, generator=g)
+
+
+def grow_width_tensor(key: str, w: torch.Tensor, old: LlamaConfig, new: LlamaConfig, seed: int = 0) -> torch.Tensor:
+    """One tensor of the grown model: fresh values (``init_new``) with the original weights in their slots."""
     d, f, hd = old.hidden_size, old.intermediate_size, old.head_dim
-    q_rows = _head_rows(query_head_map(old, new), hd)
-    kv_rows = _head_rows(list(range(old.num_key_value_heads)), hd)  # KV heads keep their index
-    out = dict(new_sd)
-    for key, w in old_sd.items():
-        t = out[key].clone()
-        if key.endswith(("embed_tokens.weight", "lm_head.weight")):
-            t[:, :d] = w
-        elif key.endswith("norm.weight"):  # input, post-attention and final RMSNorm weights
-            t[:d] = w
-        elif key.endswith("q_proj.weight"):
-            t[q_rows, :d] = w
-        elif key.endswith(("k_proj.weight", "v_proj.weight")):
-            t[kv_rows, :d] = w
-        elif key.endswith("o_proj.weight"):
-            t[:d, q_rows] = w
-        elif key.endswith(("gate_proj.weight", "up_proj.weight")):
-            t[:f, :d] = w
-        elif key.endswith("down_proj.weight"):
-            t[:d, :f] = w
-        else:
-            raise ValueError(f"unexpected tensor {key}")
-        out[key] = t
-    return out
+    t = init_new(key, grown_shape(key, new), new, seed).to(device=w.device, dtype=w.dtype)
+    if key.endswith(("embed_tokens.weight", "lm_head.weight")):
+        t[:, :d] = w
+    elif key.endswith("norm.weight"):  # input, post-attention and final RMSNorm weights
+        t[:d] = w
+    elif key.endswith("q_proj.weight"):
+        t[_head_rows(query_head_map(old, new), hd), :d] = w
+    elif key.endswith(("k_proj.weight", "v_proj.weight")):
+        t[_head_rows(list(range(old.num_key_value_heads)), hd), :d] = w  # KV heads keep their index
+    elif key.endswith("o_proj.weight"):
+        t[:d, _head_rows(query_head_map(old, new), hd)] = w
+    elif key.endswith(("gate_proj.weight", "up_proj.weight")):
+        t[:f, :d] = w
+    elif key.endswith("down_proj.weight"):
+        t[:d, :f] = w
+    return t
+
+
+def grow_width_state_dict(
+    old_sd: dict[str, torch.Tensor], old: LlamaConfig, new: LlamaConfig, seed: int = 0
+) -> dict[str, torch.Tensor]:
+    """Pure: the grown state dict; every tensor of `old_sd` lands in exactly one slice of its grown tensor."""
+    return {key: grow_width_tensor(key, w, old, new, seed) for key, w in old_sd.items()}
+
+
+def growth_record(old: LlamaConfig) -> dict:
+    """What a masked checkpoint's config.json carries (``msg_growth``) so its masks can be re-attached."""
+    return {
+        "base_hidden_size": old.hidden_size,
+        "base_intermediate_size": old.intermediate_size,
+        "base_num_attention_heads": old.num_attention_heads,
+        "base_num_key_value_heads": old.num_key_value_heads,
+    }
+
+
+def base_config(grown: LlamaConfig) -> LlamaConfig:
+    """The pre-growth widths of a masked checkpoint (from its ``msg_growth`` record), for ``MaskedGrowth``."""
+    record = getattr(grown, "msg_growth", None)
+    if not record:
+        raise ValueError("config has no msg_growth record: not a masked (MSG-grown, unfolded) checkpoint")
+    old = LlamaConfig.from_dict(grown.to_dict())
+    old.head_dim = grown.head_dim
+    old.hidden_size = record["base_hidden_size"]
+    old.intermediate_size = record["base_intermediate_size"]
+    old.num_attention_heads = record["base_num_attention_heads"]
+    old.num_key_value_heads = record["base_num_key_value_heads"]
+    return old
 
 
 class GrowthMask(nn.Module):
@@ -131,8 +188,11 @@ class GrowthMask(nn.Module):
         self.register_buffer("is_new", is_new.bool(), persistent=False)
         self.register_buffer("mask", (~self.is_new).float(), persistent=False)
 
+    opened = False  # every entry is 1 (kept as a Python flag: checking the tensor would sync a GPU each forward)
+
     def set(self, value: float) -> None:
         self.mask = torch.where(self.is_new, torch.full_like(self.mask, value), torch.ones_like(self.mask))
+        self.opened = value >= 1.0
 
     @property
     def is_open(self) -> bool:
@@ -154,6 +214,10 @@ class MaskedRMSNorm(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         dtype = x.dtype
         x32 = x.to(torch.float32)
+        if self.hidden.opened:  # LlamaRMSNorm's own arithmetic, so an open mask is bit-identical to the fold
+            return self.weight * (x32 * torch.rsqrt(x32.pow(2).mean(-1, keepdim=True) + self.variance_epsilon)).to(
+                dtype
+            )
         c = self.hidden.mask.to(torch.float32)
         variance = (x32.pow(2) * c).sum(-1, keepdim=True) / c.sum()
         x32 = x32 * torch.rsqrt(variance + self.variance_epsilon)
@@ -188,6 +252,9 @@ class MaskedGrowth:
         device = model.lm_head.weight.device
         self.model = model
         self.handles: list = []
+        # Every checkpoint of the masked model says so in its config.json: its tensors have plain Llama names,
+        # yet until the masks are open and folded it computes a different function than a plain Llama would
+        new.msg_growth = growth_record(old)
 
         def mask(n_old: int, n_new: int, new_idx: list[int] | None = None) -> GrowthMask:
             is_new = torch.ones(n_new, dtype=torch.bool, device=device)
@@ -230,12 +297,22 @@ class MaskedGrowth:
                 m.set(value)
 
     def fold(self) -> LlamaForCausalLM:
-        """Remove masks and hooks (all masks must be 1); returns the same model object, now plain Llama."""
+        """Remove masks and hooks (all masks must be 1); returns the same model object, now plain Llama.
+
+        Under FSDP (parameters are DTensors) the norm modules are kept: FSDP tracks each parameter by the module
+        that owns it, so they cannot be swapped; an open ``MaskedRMSNorm`` computes LlamaRMSNorm's arithmetic
+        exactly and its masks are non-persistent, so the saved weights are a plain Llama checkpoint all the same.
+        """
         if not all(m.is_open for masks in self.components for m in masks):
             raise ValueError("masks are not fully open yet: train past MaskSchedule.end() before folding")
         for h in self.handles:
             h.remove()
+        self.handles = []
+        if hasattr(self.model.config, "msg_growth"):
+            del self.model.config.msg_growth
         base = self.model.model
+        if type(base.norm.weight).__name__ == "DTensor":
+            return self.model
 
         def plain(norm: MaskedRMSNorm) -> LlamaRMSNorm:
             out = LlamaRMSNorm(norm.weight.shape[0], eps=norm.variance_epsilon)
@@ -248,7 +325,6 @@ class MaskedGrowth:
             del layer.growth_hidden, layer.growth_ffn, layer.growth_heads
         base.norm = plain(base.norm)
         del base.growth_hidden_embed, base.growth_hidden_final
-        self.handles = []
         return self.model
 
 
@@ -273,15 +349,15 @@ def grow_width(
 ) -> tuple[LlamaForCausalLM, MaskedGrowth]:
     """A new, masked model of the grown widths computing the same function as `model` (masks at 0).
 
-    New weights get the model's usual random init (MSG allows any init: the masks make them inert until they
-    open). Returns the model and its `MaskedGrowth` (drive it with `set_step`, then `fold()` at the end).
+    New weights get HF Llama's init drawn per tensor name (``init_new``), so this equals the offline growth of
+    ``training.growth.grow`` bit for bit. Returns the model and its `MaskedGrowth` (drive it with `set_step`,
+    then `fold()` at the end).
     """
     old = model.config
     check_growth(old, new_config)
     param = next(model.parameters())
-    torch.manual_seed(seed)
     grown = LlamaForCausalLM(new_config).to(device=param.device, dtype=param.dtype)
-    grown.load_state_dict(grow_width_state_dict(model.state_dict(), old, grown.state_dict(), new_config))
+    grown.load_state_dict(grow_width_state_dict(model.state_dict(), old, new_config, seed))
     grown.train(model.training)
     return grown, MaskedGrowth(grown, old)
 

@@ -64,7 +64,7 @@ class Snapshot:
 
 def _existing_table(cfg: SnapshotConfig, data_root: str | Path, table: str) -> Table:
     try:
-        return open_table(open_catalog(cfg, data_root), cfg.namespace, table, create=False)
+        return open_table(open_catalog(cfg, data_root, create=False), cfg.namespace, table, create=False)
     except NoSuchTableError:
         raise SnapshotNotFound(
             f"no table {cfg.namespace}.{table} in the catalog under {data_root}: run the pipeline there first"

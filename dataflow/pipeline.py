@@ -136,7 +136,8 @@ def split_rows(docs: Iterable[Document], run_id: str, cfg: PipelineConfig) -> It
 def finish_rows(rows: Iterable[dict], plan, cfg: PipelineConfig, ledger: Ledger) -> Iterator[tuple[str, dict]]:
     """Apply a dedup plan to staging rows: ('documents', row) or ('rejects', row), counted in ``ledger``.
 
-    ``plan`` has ``drops: id -> (reason, duplicate_of)`` and ``clusters: id -> cluster id``.
+    ``plan`` has ``drops: id -> (reason, duplicate_of)``, ``clusters: id -> cluster id`` and
+    ``published_in: kept id -> snapshot`` for duplicates of already published documents.
     Reasons ``exact_duplicate`` count under stage exact_dedup, ``near_duplicate`` under near_dedup.
     """
     from dataflow.dedup import EXACT_DUPLICATE, NEAR_DUPLICATE
@@ -159,7 +160,7 @@ def finish_rows(rows: Iterable[dict], plan, cfg: PipelineConfig, ledger: Ledger)
             out = DROPPED if reason == drops else KEPT
             ledger.count((index, stage, kind, lang, out, reason if out == DROPPED else ""), size, size)
             if out == DROPPED:
-                yield "rejects", duplicate_row(row, stage, reason, dup_of)
+                yield "rejects", duplicate_row(row, stage, reason, dup_of, plan.published_in.get(dup_of))
                 break
         else:
             doc_row = {k: row[k] for k in DOCUMENTS.names}

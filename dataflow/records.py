@@ -58,11 +58,15 @@ def reject_row(doc: Document, run_id: str) -> dict[str, Any]:
         n_bytes=n_bytes,
         n_chars=n_chars,
         duplicate_of=meta.get(Meta.DUPLICATE_OF),
+        duplicate_snapshot=None,
     )
 
 
-def duplicate_row(row: dict[str, Any], stage: str, reason: str, duplicate_of: str | None) -> dict[str, Any]:
-    """A documents-schema row that dedup dropped, as a row of the ``rejects`` schema."""
+def duplicate_row(
+    row: dict[str, Any], stage: str, reason: str, duplicate_of: str | None, duplicate_snapshot: int | None = None
+) -> dict[str, Any]:
+    """A documents-schema row that dedup dropped, as a row of the ``rejects`` schema
+    (``duplicate_snapshot``: the snapshot holding ``duplicate_of`` when that one was already published)."""
     return rejects_row(
         id=row["id"],
         run_id=row["run_id"],
@@ -78,6 +82,7 @@ def duplicate_row(row: dict[str, Any], stage: str, reason: str, duplicate_of: st
         n_bytes=row["n_bytes"],
         n_chars=row["n_chars"],
         duplicate_of=duplicate_of,
+        duplicate_snapshot=duplicate_snapshot,
     )
 
 

@@ -2,9 +2,11 @@
 
 from schemas.corpus import (
     CORPUS_SCHEMA_VERSION,
+    DEDUP_INDEX,
     DOCUMENTS,
     DROPPED,
     FAILED,
+    INPUT_UNCHANGED,
     INPUTS,
     KEPT,
     OUTCOMES,
@@ -16,9 +18,11 @@ from schemas.corpus import (
 
 __all__ = [
     "CORPUS_SCHEMA_VERSION",
+    "DEDUP_INDEX",
     "DOCUMENTS",
     "DROPPED",
     "FAILED",
+    "INPUT_UNCHANGED",
     "INPUTS",
     "KEPT",
     "OUTCOMES",

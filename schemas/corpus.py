@@ -23,6 +23,8 @@ OUTCOMES = (KEPT, DROPPED, FAILED)
 STAT_COUNTERS = ("docs_in", "docs_out", "bytes_in", "bytes_out", "chars_in", "chars_out")
 # The inputs-manifest statuses (inputs.status), defined once. A file that was opened and read:
 INPUT_READ, INPUT_PARTIAL, INPUT_FAILED = "read", "partial", "failed"
+# A file not read because an earlier run already read the same content (sha256); `--full` reads it again:
+INPUT_UNCHANGED = "unchanged"
 # A path discovered but refused before anything was read from it (dataflow/readers/discover.py):
 OUTSIDE_INPUTS = "outside_inputs"  # a link whose target lies outside the input roots
 SYMLINK_LOOP = "symlink_loop"  # links in a loop, or a directory link back to its own ancestor
@@ -82,6 +84,13 @@ DOCUMENTS = _schema(
         _field("n_chars", pa.int64(), "Length of `text` in Unicode code points."),
         _field("metadata", pa.string(), "Extractor metadata as a JSON object (title, date, page count, ...)."),
         _field("run_id", pa.string(), "Id of the pipeline run that committed the document."),
+        _field(
+            "n_tokens",
+            pa.int64(),
+            "Tokens of `text` in the tokenizer of a training mix (no special tokens); filled by `dataflow mix` "
+            "(the mix summary names the tokenizer), null in corpus snapshots.",
+            True,
+        ),
     ],
     "Documents kept by a pipeline run: the table training reads.",
 )
@@ -102,6 +111,12 @@ REJECTS = _schema(
         _field("n_bytes", pa.int64(), "UTF-8 bytes of the text when it was rejected (raw bytes before extraction)."),
         _field("n_chars", pa.int64(), "Characters of the text when it was rejected (0 before extraction)."),
         _field("duplicate_of", pa.string(), "For dedup reasons: id of the kept document it duplicates.", True),
+        _field(
+            "duplicate_snapshot",
+            pa.int64(),
+            "For a duplicate of an already published document: id of the documents snapshot holding it.",
+            True,
+        ),
     ],
     "Every document a run dropped or failed on, with the stage and the reason.",
 )
@@ -138,7 +153,8 @@ INPUTS = _schema(
             pa.string(),
             "'read' (all records), 'partial' (read until an error) or 'failed'; or, for a path refused "
             "before reading (records 0): 'outside_inputs', 'symlink_loop', 'broken_link', "
-            "'symlink_not_followed', 'duplicate_path', 'hidden', 'not_a_file', 'unreadable'.",
+            "'symlink_not_followed', 'duplicate_path', 'hidden', 'not_a_file', 'unreadable'; "
+            "'unchanged' for content an earlier run already read (records 0).",
         ),
         _field("error", pa.string(), "What went wrong for partial or failed inputs.", True),
         _field("records", pa.int64(), "Records (documents) read from the file."),
@@ -146,9 +162,21 @@ INPUTS = _schema(
     "The inputs manifest: every file a run read, with its hash, so a snapshot names its exact inputs.",
 )
 
+DEDUP_INDEX = _schema(
+    [
+        _field("id", pa.string(), "Id of a kept (published) document (documents.id)."),
+        _field("exact", pa.binary(), "Its 16-byte exact-dedup key (dataflow.dedup.exact.exact_hash)."),
+        _field("bands", pa.list_(pa.int64()), "Its MinHash LSH band keys (empty for texts too short to shingle)."),
+        _field("n_chars", pa.int64(), "Characters of its text (the keep rule prefers the most complete copy)."),
+        _field("run_id", pa.string(), "Id of the run that published it; its documents snapshot holds the row."),
+    ],
+    "The persistent dedup index: the keys of every published document, so a nightly run dedups against all of them.",
+)
+
 TABLES: dict[str, pa.Schema] = {
     "documents": DOCUMENTS,
     "rejects": REJECTS,
     "stage_stats": STAGE_STATS,
     "inputs": INPUTS,
+    "dedup_index": DEDUP_INDEX,
 }

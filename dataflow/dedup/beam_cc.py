@@ -17,7 +17,9 @@ as on Spark. Instead (all steps labelled, nothing collected on the launching mac
    number of pairs is counted in the Beam metric ``dedup/cc_unconverged_pairs``: it is zero
    when step 3 converged, and it is what must fit on one worker otherwise (raise ``rounds``
    when it grows: each extra round is one more shuffle of the edges);
-5. keep rule: smallest id per cluster; an exact duplicate points at its winner's cluster.
+5. keep rule (``components.keep_key``): rows enter as (keep key, ...) instead of (id, ...), so
+   every "smallest" above is the keep rule (longest text, then smallest id), and the plan's
+   ids are stripped back at the end; an exact duplicate points at its winner's cluster.
 
 The output is one ``(id, (reason, duplicate_of, cluster))`` per document in a cluster of two or
 more: the plan ``local.plan_dedup`` makes, row by row.
@@ -31,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
-from dataflow.dedup.components import UnionFind, bucket_edges, keep_id
+from dataflow.dedup.components import UnionFind, bucket_edges, keep_id, keep_key, key_id
 from dataflow.dedup.local import EXACT_DUPLICATE, NEAR_DUPLICATE
 
 if TYPE_CHECKING:
@@ -149,14 +151,16 @@ def _plan_entries(item: tuple[str, dict[str, list]]) -> Iterator[tuple[str, Plan
 
 
 class PlanDedup(beam.PTransform):
-    """(id, exact key, band keys) rows -> (id, (reason, duplicate_of, cluster)) for every clustered id."""
+    """(id, exact key, band keys[, n_chars]) rows -> (id, (reason, duplicate_of, cluster)) for every
+    clustered id (without n_chars, lengths tie and the smallest id is kept)."""
 
     def __init__(self, cfg: DedupConfig, rounds: int) -> None:
         super().__init__()
         self.cfg, self.rounds = cfg, rounds
 
-    def expand(self, keys):
+    def expand(self, rows):
         cfg = self.cfg
+        keys = rows | "KeepKeys" >> beam.Map(_keyed)
         if cfg.exact:
             grouped = (
                 keys
@@ -183,4 +187,15 @@ class PlanDedup(beam.PTransform):
             {"members": members, "component": components}
             | "JoinClusters" >> beam.CoGroupByKey()
             | "PlanRows" >> beam.FlatMap(_plan_entries)
+            | "KeysToIds" >> beam.Map(_unkeyed)
         )
+
+
+def _keyed(row: tuple) -> tuple[str, bytes, list[int]]:
+    """(id, exact, bands[, n_chars]) -> (keep key, exact, bands): "smallest" becomes the keep rule."""
+    return keep_key(row[0], row[3] if len(row) > 3 else 0), row[1], row[2]
+
+
+def _unkeyed(item: tuple[str, PlanEntry]) -> tuple[str, PlanEntry]:
+    key, (reason, duplicate_of, cluster) = item
+    return key_id(key), (reason, key_id(duplicate_of) if duplicate_of else None, key_id(cluster))

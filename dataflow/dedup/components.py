@@ -1,11 +1,21 @@
 """Connected components over candidate edges, and THE keep rule every engine applies.
 
-Keep rule: within a cluster of duplicates the document with the smallest id is kept, and that
-id names the cluster. "Smallest" is Python's ``min`` over ``str`` (code point order), which is the
-same as byte order of the UTF-8 encodings, i.e. Spark's ``F.min`` on a string column and SQL
-``MIN`` under binary collation (the ids are ASCII hex anyway). It depends on nothing but the
-ids, so the local, Spark and Beam engines keep the same document whatever order they see the
-rows in (same inputs and config give the same kept ids on every engine).
+Keep rule: within a cluster of duplicates the document kept (and whose id names the cluster) is
+
+1. the copy already published by an earlier run (``dedup.scope = corpus``): training already has
+   it, and dropping it would change a released snapshot;
+2. else the most complete copy: the longest text (``n_chars``): a copy with a truncated paragraph
+   or a cut-off table is the worse one to keep;
+3. else the smallest id (a tie-break that depends on nothing else).
+
+The rule is one string, ``keep_key``: a flag digit (0 = published), the fixed-width complement of
+``n_chars`` and the id, so "keep the smallest key" applies all three in order. Every engine only
+ever takes a minimum: Python's ``min`` over ``str`` (code point order), which is the same as byte
+order of the UTF-8 encodings, i.e. Spark's ``F.min`` on a string column and SQL ``MIN`` under
+binary collation. The local, Spark and Beam engines therefore group keep keys instead of ids and
+strip the key back to the id (``key_id``) at the end, and keep the same document whatever order
+they see the rows in (same inputs and config give the same kept ids on every engine). Without
+lengths (``keep_id`` over plain ids), the rule is the smallest id.
 
 Grouping by band key yields buckets of ids; ``bucket_edges`` turns a bucket into a star of
 edges from its minimum (k - 1 edges instead of k(k-1)/2, same components). Components are
@@ -21,9 +31,25 @@ from __future__ import annotations
 from collections.abc import Hashable, Iterable
 from typing import Any
 
+LENGTH_DIGITS = 12  # n_chars up to 10^12 - 1: far beyond read.max_record_bytes
+LENGTH_CAP = 10**LENGTH_DIGITS - 1
+KEY_PREFIX = 1 + LENGTH_DIGITS  # characters of a keep key before the id
+
+
+def keep_key(doc_id: str, n_chars: int, published: bool = False) -> str:
+    """The sort key of the keep rule (module docstring): published first, then longest, then smallest id."""
+    length = min(max(int(n_chars), 0), LENGTH_CAP)
+    return f"{0 if published else 1}{LENGTH_CAP - length:0{LENGTH_DIGITS}d}{doc_id}"
+
+
+def key_id(key: str) -> str:
+    """The document id inside a ``keep_key``."""
+    return key[KEY_PREFIX:]
+
 
 def keep_id(ids: Iterable[str]) -> str:
-    """The document a cluster keeps, which is also the cluster id: the smallest id."""
+    """The member a cluster keeps, which is also the cluster id: the smallest keep key (or, over
+    plain ids, the smallest id)."""
     return min(ids)
 
 

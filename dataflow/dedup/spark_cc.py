@@ -138,13 +138,40 @@ def connected_components(edges: DataFrame, max_rounds: int = 50) -> DataFrame:
     return leaves.union(centres)
 
 
+def keep_key_column(keys: DataFrame):
+    """``components.keep_key`` as a Column over ``id`` and ``n_chars`` (0 when the frame has none)."""
+    from pyspark.sql import functions as F
+
+    from dataflow.dedup.components import LENGTH_CAP, LENGTH_DIGITS
+
+    n_chars = F.col("n_chars") if "n_chars" in keys.columns else F.lit(0)
+    length = F.least(F.greatest(n_chars.cast("long"), F.lit(0)), F.lit(LENGTH_CAP))
+    return F.concat(F.lit("1"), F.lpad((F.lit(LENGTH_CAP) - length).cast("string"), LENGTH_DIGITS, "0"), F.col("id"))
+
+
 def plan_dedup(keys: DataFrame, cfg: DedupConfig, max_rounds: int = 50) -> DataFrame:
-    """Exact then near dedup over ``keys`` (id, dedup_exact, dedup_bands) -> rows of ``PLAN_COLUMNS``.
+    """Exact then near dedup over ``keys`` (id, dedup_exact, dedup_bands[, n_chars]) -> rows of ``PLAN_COLUMNS``.
 
     Only documents in a cluster of two or more get a row: ``cluster`` is the kept id, ``reason``
     is exact_duplicate / near_duplicate for dropped ones (null for the kept one) and
     ``duplicate_of`` equals ``cluster`` for dropped ones, the same plan ``local.plan_dedup`` makes.
+    The grouping runs over keep keys (``components.keep_key``) in place of ids, so every ``F.min``
+    below applies the keep rule (longest text, then smallest id); ids are stripped back at the end.
     """
+    from pyspark.sql import functions as F
+
+    from dataflow.dedup.components import KEY_PREFIX
+
+    keyed = keys.select(keep_key_column(keys).alias("id"), "dedup_exact", "dedup_bands")
+    plan = _plan_keys(keyed, cfg, max_rounds)
+
+    def strip(c: str):
+        return F.expr(f"substring({c}, {KEY_PREFIX + 1})").alias(c)
+
+    return plan.select(strip("id"), "reason", strip("duplicate_of"), strip("cluster"))
+
+
+def _plan_keys(keys: DataFrame, cfg: DedupConfig, max_rounds: int) -> DataFrame:
     from pyspark.sql import functions as F
 
     spark = keys.sparkSession

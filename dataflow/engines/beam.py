@@ -155,7 +155,7 @@ def run_beam(job: EngineJob, *, make_runner: Callable[[PipelineConfig], ShardRun
     )
     plan = (
         shards.staging
-        | "DedupKeys" >> beam.Map(lambda row: (row["id"], row["dedup_exact"], row["dedup_bands"]))
+        | "DedupKeys" >> beam.Map(lambda row: (row["id"], row["dedup_exact"], row["dedup_bands"], row["n_chars"]))
         | "PlanDedup" >> PlanDedup(cfg.dedup, cfg.engine.beam.cc_rounds)
     )
     staged = shards.staging | "ById" >> beam.Map(

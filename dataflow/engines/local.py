@@ -122,10 +122,11 @@ def run_local(job: EngineJob, *, make_runner: Callable[[PipelineConfig], ShardRu
 
     staged = [part for shard in shards for part in sorted(shard.glob("staging-*.parquet"))]
 
-    def key_rows() -> Iterator[tuple[str, bytes, list[int]]]:
+    def key_rows() -> Iterator[tuple[str, bytes, list[int], int]]:
+        columns = ("id", "dedup_exact", "dedup_bands", "n_chars")  # n_chars: the keep rule prefers the longest
         for part in staged:
-            keys = pq.read_table(part, columns=["id", "dedup_exact", "dedup_bands"])
-            yield from zip(*(keys.column(c).to_pylist() for c in ("id", "dedup_exact", "dedup_bands")), strict=True)
+            keys = pq.read_table(part, columns=list(columns))
+            yield from zip(*(keys.column(c).to_pylist() for c in columns), strict=True)
 
     plan = plan_dedup(key_rows(), cfg.dedup)
 

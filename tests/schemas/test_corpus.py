@@ -12,7 +12,7 @@ from schemas import CORPUS_SCHEMA_VERSION, TABLES
 
 
 def test_every_table_and_field_is_documented_and_versioned():
-    assert set(TABLES) == {"documents", "rejects", "stage_stats", "inputs"}
+    assert set(TABLES) == {"documents", "rejects", "stage_stats", "inputs", "dedup_index"}
     for name, schema in TABLES.items():
         assert schema.metadata[b"schema_version"].decode() == CORPUS_SCHEMA_VERSION
         assert schema.metadata[b"doc"], name

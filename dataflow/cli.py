@@ -6,6 +6,7 @@ dataflow report --format html -o report.html         # report of the current sna
 dataflow snapshots list | show REF | tag REF NAME    # REF: tag, snapshot id, run:<run id>
 dataflow extract page.html                           # what the pipeline would extract
 dataflow config -c my.yaml                           # the effective config, defaults filled in
+dataflow instruct run | report | export-review | import-review   # instruction data: docs/instruct.md
 """
 
 from __future__ import annotations
@@ -191,6 +192,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("config", help="print the effective config")
     common(p)
     p.set_defaults(func=cmd_config)
+
+    from dataflow.instruct.cli import add_instruct_parser  # `dataflow instruct ...`: docs/instruct.md
+
+    add_instruct_parser(sub)
     return parser
 
 

@@ -1,0 +1,300 @@
+"""Training mixes: shares in tokens, clear shortfalls, determinism by seed, lineage, and training reads them.
+
+The corpus is synthetic and built here (5,000 documents in 2 languages x 5 source kinds, committed as
+a corpus snapshot); the tokenizer is the project's own demo tokenizer, trained on samples/demo.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dataflow.config import ConfigError
+from dataflow.mixes import MixError, build_mix, load_recipe, read_mix
+from dataflow.mixes import plan as P
+from dataflow.mixes.recipe import REST
+from dataflow.mixes.tokens import TokenCounter, train_tokenizer
+from dataflow.snapshots import commit_tables, read_snapshot
+
+ROOT = Path(__file__).resolve().parents[2]
+DEMO = ROOT / "samples" / "demo"
+
+KO_WORDS = str.split(
+    "서울 도서관 시민 운영 시간 연장 주말 가족 프로그램 지역 주민 참여 안내 공공 자전거 정류장 버스 노선 변경 "
+    "연구 결과 분석 방법 실험 데이터 모델 성능 개선 특허 청구항 장치 구성 단계 보고서 정책 예산 집행 현황 "
+    "김치 배추 소금 양념 시장 상인 행사 축제 등불 한강 산책 건강 걷기 운동 습관 기록 계획 목표"
+)
+EN_WORDS = str.split(
+    "city library opening hours weekend family program local residents public bike station route change study "
+    "results analysis method experiment data model performance patent claim device step report policy budget"
+)
+KINDS = {"ko": ["web"] * 6 + ["text", "paper", "patent", "report"], "en": ["web"] * 4 + ["text"]}
+
+
+def demo_texts() -> list[str]:
+    """The project's own sample corpus as plain text: extracted notes, the text file, web pages without tags."""
+    texts = [json.loads(line)["text"] for line in (DEMO / "extracted" / "notes.jsonl").read_text().splitlines()]
+    texts += [p.read_text(encoding="utf-8") for p in sorted((DEMO / "extracted").glob("*.txt"))]
+    for page in sorted((DEMO / "web").rglob("*.html")):
+        html = page.read_bytes().decode("utf-8", errors="ignore")
+        texts.append(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)))
+    return texts
+
+
+def doc(i: int, lang: str, kind: str, text: str, run_id: str) -> dict:
+    return dict(
+        id=f"{run_id}-{i:06d}", text=text, source_kind=kind, source_uri=f"file:///synthetic/{i}.txt", url=None,
+        language=lang, language_score=0.99, quality_signals={}, quality_score=None, pii_counts={},
+        dedup_cluster=None, n_bytes=len(text.encode()), n_chars=len(text), metadata="{}", run_id=run_id,
+    )  # fmt: skip
+
+
+def synthetic_docs(n: int, run_id: str, seed: int = 0, en_share: float = 0.3) -> list[dict]:
+    rng = random.Random(seed)
+    rows = []
+    for i in range(n):
+        lang = "en" if rng.random() < en_share else "ko"
+        words = EN_WORDS if lang == "en" else KO_WORDS
+        text = " ".join(rng.choice(words) for _ in range(rng.randint(10, 90)))
+        rows.append(doc(i, lang, rng.choice(KINDS[lang]), text, run_id))
+    return rows
+
+
+@pytest.fixture(scope="module")
+def tokenizer(tmp_path_factory) -> Path:
+    return train_tokenizer(demo_texts(), tmp_path_factory.mktemp("tok") / "demo-tokenizer")
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> tuple[Path, list[dict]]:
+    root = tmp_path_factory.mktemp("corpus")
+    rows = synthetic_docs(5000, "run-a")
+    commit_tables({"documents": rows}, "run-a", data_root=root, config=None)
+    from dataflow.snapshots import tag
+
+    tag("run:run-a", "corpus-a", data_root=root)
+    return root, rows
+
+
+def recipe(root: Path, tokenizer: Path, **over):
+    data = dict(
+        name="mix-test", tokenizer=str(tokenizer), sources=["corpus-a"], data_root=str(root),
+        languages={"ko": {"share": 0.9, "sources": {"paper": 0.05, "patent": 0.05, "report": 0.05}},
+                   "en": {"share": 0.1}},
+    )  # fmt: skip
+    data.update(over)
+    return load_recipe(None, data)
+
+
+def shares(snap) -> dict[str, float]:
+    t = snap.to_arrow(columns=["language", "source_kind", "n_tokens"]).to_pylist()
+    total = sum(r["n_tokens"] for r in t)
+    out: dict[str, float] = {}
+    for r in t:
+        out[r["language"]] = out.get(r["language"], 0) + r["n_tokens"] / total
+        out[f"{r['language']}/{r['source_kind']}"] = out.get(f"{r['language']}/{r['source_kind']}", 0) + (
+            r["n_tokens"] / total
+        )
+    return out
+
+
+def test_token_counts_match_the_tokenizer_one_by_one(tokenizer):
+    counter = TokenCounter(tokenizer)
+    texts = ["서울 도서관은 밤 열 시까지 문을 연다.", "The library opens late.", ""]
+    one_by_one = [len(counter.tokenizer(t, add_special_tokens=False)["input_ids"]) for t in texts]
+    assert counter.count(texts).tolist() == one_by_one
+    assert one_by_one[0] > 0 and one_by_one[2] == 0
+
+
+def test_shares_within_half_a_point_downsampling(corpus, tokenizer):
+    root, rows = corpus
+    result = build_mix(recipe(root, tokenizer, seed=1), progress=False)
+    snap = read_mix("mix-test", data_root=root)
+    assert snap.snapshot_id == result.snapshot_id and snap.summary["dataflow.mix_id"] == result.mix_id
+    got = shares(snap)
+    assert abs(got["ko"] - 0.9) < 0.005 and abs(got["en"] - 0.1) < 0.005
+    for kind in ("paper", "patent", "report"):
+        assert abs(got[f"ko/{kind}"] - 0.9 * 0.05) < 0.005, kind
+    # down-sampling: every document at most once, and the scarcest cell is used up (largest mix at the shares)
+    table = snap.to_arrow(columns=["id", "repeats", "repeat_index"])
+    assert set(table.column("repeats").to_pylist()) == {1} and table.num_rows == len(
+        set(table.column("id").to_pylist())
+    )
+    cells = {(c["language"], c["source_kind"]): c for c in json.loads(snap.summary["dataflow.mix_cells"])}
+    assert max(c["mix_tokens"] / c["tokens"] for c in cells.values()) > 0.99
+    # the summary's achieved shares are the table's
+    summary = json.loads(snap.summary["dataflow.mix_shares"])
+    assert summary["ko"]["achieved"] == pytest.approx(got["ko"], abs=1e-6) and summary["ko"]["target"] == 0.9
+
+
+def test_lineage_and_nothing_the_sources_lack(corpus, tokenizer):
+    root, rows = corpus
+    build_mix(recipe(root, tokenizer, seed=1), progress=False)
+    snap = read_mix("mix-test", data_root=root)
+    source = read_snapshot("corpus-a", data_root=root)
+    by_id = {r["id"]: r for r in rows}
+    mix = snap.to_arrow(columns=["id", "text", "language", "source_snapshot_id", "mix_id", "n_tokens"]).to_pylist()
+    assert mix
+    for r in mix:
+        assert r["id"] in by_id and r["text"] == by_id[r["id"]]["text"] and r["language"] == by_id[r["id"]]["language"]
+        assert r["source_snapshot_id"] == source.snapshot_id and r["mix_id"] == snap.summary["dataflow.mix_id"]
+    sources = json.loads(snap.summary["dataflow.mix_sources"])
+    assert [s["snapshot_id"] for s in sources] == [source.snapshot_id]
+    assert json.loads(snap.summary["dataflow.mix_recipe"])["seed"] == 1 and snap.summary["dataflow.mix_seed"] == "1"
+    # token counts stored beside the documents are the tokenizer's
+    counter = TokenCounter(tokenizer)
+    sample = mix[:50]
+    assert [r["n_tokens"] for r in sample] == counter.count([r["text"] for r in sample]).tolist()
+
+
+def test_same_seed_same_rows_other_seed_other_draw(corpus, tokenizer):
+    root, _ = corpus
+    a = build_mix(recipe(root, tokenizer, name="seed-7", seed=7), progress=False)
+    again = build_mix(recipe(root, tokenizer, name="seed-7", seed=7), progress=False)
+    assert again.already_committed and again.snapshot_id == a.snapshot_id  # a rebuild commits nothing new
+    b = build_mix(recipe(root, tokenizer, name="seed-8", seed=8), progress=False)
+    rows_a = read_mix("seed-7", data_root=root).to_arrow(columns=["id", "repeat_index"]).to_pylist()
+    rows_b = read_mix("seed-8", data_root=root).to_arrow(columns=["id", "repeat_index"]).to_pylist()
+    assert rows_a != rows_b and set(map(str, rows_a)) != set(map(str, rows_b))
+    mix_ids = set(read_mix("seed-7", data_root=root).to_arrow(columns=["mix_id"]).column("mix_id").to_pylist())
+    assert mix_ids == {a.mix_id}  # a mix's snapshot holds that mix alone, though others were committed after it
+    for name in ("seed-7", "seed-8"):
+        got = shares(read_mix(name, data_root=root))
+        assert abs(got["ko"] - 0.9) < 0.005 and abs(got["ko/paper"] - 0.045) < 0.005
+    # row for row: the same recipe built into a fresh catalog gives the same rows in the same order
+    fresh = root.parent / "fresh"
+    commit_tables({"documents": synthetic_docs(5000, "run-a")}, "run-a", data_root=fresh)
+    build_mix(recipe(fresh, tokenizer, name="seed-7", seed=7, sources=["run:run-a"]), progress=False)
+    assert read_mix("seed-7", data_root=fresh).to_arrow(columns=["id", "repeat_index"]).to_pylist() == rows_a
+    assert b.mix_id != a.mix_id
+
+
+def test_upsampling_repeats_within_the_cap_and_shortfall_names_the_cell(corpus, tokenizer):
+    root, _ = corpus
+    base = build_mix(recipe(root, tokenizer, name="base", seed=1), progress=False)
+    total = int(base.summary["dataflow.mix_tokens"])
+    up = build_mix(
+        recipe(root, tokenizer, name="up", seed=1, sampling="upsample", max_repeats=3, token_budget=2 * total),
+        progress=False,
+    )
+    snap = read_mix("up", data_root=root)
+    got = shares(snap)
+    assert abs(got["ko"] - 0.9) < 0.005 and abs(got["ko/patent"] - 0.045) < 0.005
+    t = snap.to_arrow(columns=["id", "repeats", "repeat_index"]).to_pylist()
+    assert max(r["repeats"] for r in t) <= 3 and any(r["repeats"] > 1 for r in t)
+    per_id: dict[str, list[int]] = {}
+    for r in t:
+        per_id.setdefault(r["id"], []).append(r["repeat_index"])
+    assert all(sorted(v) == list(range(len(v))) for v in per_id.values())  # copies 0..k-1, each once
+    assert int(up.summary["dataflow.mix_tokens"]) == pytest.approx(2 * total, rel=0.002)
+
+    with pytest.raises(MixError) as err:
+        build_mix(
+            recipe(root, tokenizer, name="too-big", sampling="upsample", max_repeats=2, token_budget=3 * total),
+            progress=False,
+        )
+    message = str(err.value)
+    assert "ko/" in message and "short by" in message and "at most 2 repeats" in message
+    with pytest.raises(MixError, match=r"short by [\d,]+ tokens \(\d+\.\d%\)"):
+        build_mix(recipe(root, tokenizer, name="down-too-big", token_budget=2 * total), progress=False)
+
+
+def test_a_missing_source_kind_is_named(corpus, tokenizer):
+    root, _ = corpus
+    languages = {"ko": {"share": 0.9, "sources": {"paper": 0.5}}, "en": {"share": 0.1, "sources": {"blog": 0.2}}}
+    with pytest.raises(MixError, match="en/blog"):
+        build_mix(recipe(root, tokenizer, name="blog", languages=languages, token_budget=1000), progress=False)
+
+
+def test_rehydration_weights_documents_by_cluster_size(tmp_path, tokenizer):
+    rows = synthetic_docs(600, "run-r", en_share=0.0)
+    big = {r["id"] for r in rows[:100]}
+    rejects = []
+    for r in rows[:100]:  # each of the first 100 documents stands for a cluster of 5 (4 rejected copies)
+        for k in range(4):
+            rejects.append(
+                dict(
+                    id=f"{r['id']}-copy{k}",
+                    run_id="run-r",
+                    source_kind="web",
+                    source_uri="u",
+                    url=None,
+                    stage="dedup_near",
+                    outcome="dropped",
+                    reason="near_duplicate",
+                    error=None,
+                    language="ko",
+                    excerpt="",
+                    n_bytes=1,
+                    n_chars=1,
+                    duplicate_of=r["id"],
+                )  # fmt: skip
+            )
+    commit_tables({"documents": rows, "rejects": rejects}, "run-r", data_root=tmp_path)
+    tokens = TokenCounter(tokenizer).count([r["text"] for r in rows])
+    rehydrated = int(tokens.sum() + 4 * tokens[:100].sum())  # the budget at which every weight is met exactly
+    r = load_recipe(
+        None,
+        dict(
+            name="rehydrated", tokenizer=str(tokenizer), sources=["run:run-r"], data_root=str(tmp_path),
+            languages={"ko": {"share": 1.0}}, sampling="upsample", max_repeats=5,
+            rehydration={"enabled": True}, token_budget=rehydrated,
+        ),
+    )  # fmt: skip
+    build_mix(r, progress=False)
+    t = read_mix("rehydrated", data_root=tmp_path).to_arrow(columns=["id", "repeats", "cluster_size"]).to_pylist()
+    first = {x["id"]: x for x in t}
+    assert all(first[i]["cluster_size"] == 5 for i in big if i in first)
+    assert all(x["cluster_size"] == 1 for x in t if x["id"] not in big)
+    assert {first[i]["repeats"] for i in big} == {5} and {x["repeats"] for x in t if x["id"] not in big} == {1}
+
+
+def test_recipe_errors_name_the_key(tokenizer, tmp_path):
+    good = dict(name="m", tokenizer=str(tokenizer), sources=["current"], languages={"ko": {"share": 1.0}})
+    with pytest.raises(ConfigError, match="languages: shares sum to 0.8"):
+        load_recipe(None, {**good, "languages": {"ko": {"share": 0.8}}})
+    with pytest.raises(ConfigError, match="unknown key"):
+        load_recipe(None, {**good, "budget": 5})
+    with pytest.raises(ConfigError, match="sampling"):
+        load_recipe(None, {**good, "sampling": "shuffle"})
+    with pytest.raises(ConfigError, match="languages.ko.sources"):
+        load_recipe(None, {**good, "languages": {"ko": {"share": 1.0, "sources": {"paper": 0.7, "report": 0.6}}}})
+    with pytest.raises(ConfigError, match="tokenizer"):
+        load_recipe(None, {k: v for k, v in good.items() if k != "tokenizer"})
+    with pytest.raises(FileNotFoundError, match="tokenizer directory"):
+        build_mix(load_recipe(None, {**good, "tokenizer": str(tmp_path / "nope")}), progress=False)
+
+
+def test_cells_and_the_rest_of_a_language():
+    r = load_recipe(
+        None,
+        dict(name="m", tokenizer="t", sources=["current"],
+             languages={"ko": {"share": 0.9, "sources": {"paper": 0.1}}, "en": {"share": 0.1}}),
+    )  # fmt: skip
+    cells = r.cells()
+    assert cells == [("en", REST, pytest.approx(0.1)), ("ko", "paper", pytest.approx(0.09)),
+                     ("ko", REST, pytest.approx(0.81))]  # fmt: skip
+
+
+def test_cell_repeats_hits_the_target_within_one_document():
+    rng = np.random.default_rng(0)
+    tokens = rng.integers(50, 500, size=2000)
+    u = P.uniform(P.draw_keys(P.id_hash(str(i) for i in range(2000)), seed=3))
+    w = np.ones(2000)
+    for target in (10_000, int(tokens.sum() * 0.37), int(tokens.sum() * 2.5)):
+        rows = P.cell_repeats(tokens, u, w, target, cap=4)
+        assert abs(int(np.dot(tokens, rows)) - target) <= tokens.max()
+        assert rows.max() <= 4
+    assert P.cell_repeats(tokens, u, w, 10 * int(tokens.sum()), cap=4).tolist() == [4] * 2000  # saturates at cap
+
+
+def test_rehydration_weight_table_is_fineweb2s():
+    sizes = np.array([1, 2, 3, 4, 5, 99, 100, 999, 1000, 50_000])
+    table = load_recipe(None, dict(name="m", tokenizer="t", sources=["x"], languages={"ko": {"share": 1.0}}))
+    got = P.rehydration_weights(sizes, table.rehydration.table()).tolist()
+    assert got == [1, 2, 3, 3, 5, 5, 8, 8, 1, 1]

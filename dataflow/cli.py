@@ -7,6 +7,7 @@ dataflow snapshots list | show REF | tag REF NAME    # REF: tag, snapshot id, ru
 dataflow extract page.html                           # what the pipeline would extract
 dataflow config -c my.yaml                           # the effective config, defaults filled in
 dataflow instruct run | report | export-review | import-review   # instruction data: docs/instruct.md
+dataflow mix configs/mix-demo.yaml                   # a training mix at token shares: docs/mixes.md
 """
 
 from __future__ import annotations
@@ -81,6 +82,10 @@ def cmd_report(args: argparse.Namespace) -> int:
     from dataflow.run import load_run_report
 
     cfg = _config(args)
+    if args.mix:  # a training mix: target vs achieved token shares, from the mix snapshot's summary
+        from dataflow.mixes.cli import mix_report
+
+        return mix_report(args, cfg.data_root, cfg.snapshot)
     report = load_run_report(cfg, args.run)
     render = {
         "text": reports.render_text,
@@ -171,6 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("report", help="report of a committed run, from its stats tables")
     common(p)
     p.add_argument("--run", help="run id (default: the run of the current documents snapshot)")
+    p.add_argument("--mix", metavar="REF", help="report on a training mix instead: tag, snapshot id or run:<mix id>")
     p.add_argument("--format", choices=["text", "markdown", "json", "html"], default="text")
     p.add_argument("-o", "--output", help="write to this file instead of stdout")
     p.set_defaults(func=cmd_report)
@@ -196,6 +202,9 @@ def build_parser() -> argparse.ArgumentParser:
     from dataflow.instruct.cli import add_instruct_parser  # `dataflow instruct ...`: docs/instruct.md
 
     add_instruct_parser(sub)
+    from dataflow.mixes.cli import add_mix_parser  # `dataflow mix RECIPE`: docs/mixes.md
+
+    add_mix_parser(sub)
     return parser
 
 

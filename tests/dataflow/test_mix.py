@@ -298,3 +298,78 @@ def test_rehydration_weight_table_is_fineweb2s():
     table = load_recipe(None, dict(name="m", tokenizer="t", sources=["x"], languages={"ko": {"share": 1.0}}))
     got = P.rehydration_weights(sizes, table.rehydration.table()).tolist()
     assert got == [1, 2, 3, 3, 5, 5, 8, 8, 1, 1]
+
+
+def test_report_on_a_mix_shows_target_vs_achieved_and_counts(corpus, tokenizer, capsys):
+    from dataflow.cli import main
+    from dataflow.reports.mix import build_mix_report, render_mix_html, render_mix_markdown
+
+    root, rows = corpus
+    tokens = TokenCounter(tokenizer).count([r["text"] for r in rows])
+    en_tokens = int(sum(t for t, r in zip(tokens, rows, strict=True) if r["language"] == "en"))
+    budget = round(2 * 1.2 * en_tokens)  # half English: 1.2x what the corpus has, so English repeats
+    assert int(tokens.sum()) - en_tokens > budget / 2  # ... and Korean has more than its half: some left out
+    build_mix(recipe(root, tokenizer, name="reported", seed=2, sampling="upsample", max_repeats=2, token_budget=budget,
+                     languages={"ko": {"share": 0.5}, "en": {"share": 0.5}}), progress=False)  # fmt: skip
+    snap = read_mix("reported", data_root=root)
+    rep = build_mix_report(snap.summary, snap.snapshot_id, snap.tags)
+    by = {r.key: r for r in rep.languages}
+    assert set(by) == {"ko", "en"} and all(abs(r.error_pp) < 0.5 for r in rep.languages)
+    table = snap.to_arrow(columns=["id", "language", "repeats", "n_tokens", "n_bytes"]).to_pylist()
+    en_rows = [r for r in table if r["language"] == "en"]
+    assert by["en"].mix_rows == len(en_rows) and by["en"].mix_tokens == sum(r["n_tokens"] for r in en_rows)
+    assert by["en"].mix_bytes == sum(r["n_bytes"] for r in en_rows)
+    # English is the scarce half: repeated (twice at most); Korean is plentiful: some left out, none repeated
+    assert by["en"].docs_repeated == len({r["id"] for r in en_rows if r["repeats"] == 2}) > 0
+    assert by["ko"].docs_repeated == 0 and by["ko"].docs_left_out > 0
+    assert by["ko"].docs_used + by["ko"].docs_left_out == sum(1 for r in rows if r["language"] == "ko")
+
+    assert main(["report", "--mix", "reported", "--data-root", str(root)]) == 0
+    out = capsys.readouterr().out
+    assert "MIX REPORT  reported" in out and "BY LANGUAGE" in out and "50.00%" in out and "pp" in out
+    assert "| en |" in render_mix_markdown(rep) and "<svg" in render_mix_html(rep)
+    assert main(["report", "--mix", "no-such-mix", "--data-root", str(root)]) == 2
+    assert "no tag or branch 'no-such-mix'" in capsys.readouterr().err
+
+
+def test_mix_verb_builds_and_refuses_a_moved_tag(corpus, tokenizer, tmp_path, capsys):
+    import yaml
+
+    from dataflow.cli import main
+
+    root, _ = corpus
+    path = tmp_path / "mix.yaml"
+    languages = {"ko": {"share": 0.9}, "en": {"share": 0.1}}
+    path.write_text(yaml.safe_dump(dict(name="cli-mix", tokenizer=str(tokenizer), sources=["corpus-a"],
+                                        data_root=str(root), languages=languages)))  # fmt: skip
+    assert main(["mix", str(path), "--seed", "4"]) == 0
+    captured = capsys.readouterr()
+    assert "MIX REPORT  cli-mix" in captured.out and "cpt.data.snapshot=cli-mix" in captured.err
+    assert main(["mix", str(path), "--seed", "4"]) == 0 and "already committed" in capsys.readouterr().err
+    assert main(["mix", str(path), "--seed", "5"]) == 2  # another seed under the same name: refused, named
+    assert "tag 'cli-mix' already names mix snapshot" in capsys.readouterr().err
+    assert json.loads(read_mix("cli-mix", data_root=root).summary["dataflow.mix_recipe"])["seed"] == 4
+
+
+def test_training_reads_a_mix_like_any_snapshot(corpus, tokenizer):
+    """What CPT does with `cpt.data.snapshot=<mix tag>`, `cpt.data.namespace=mixes`: open, pack, record lineage."""
+    import dataclasses
+
+    from training import config as tconfig
+    from training import data as tdata
+
+    if "namespace" not in {f.name for f in dataclasses.fields(tconfig.DataSpec)}:
+        pytest.skip("training's DataSpec has no namespace field yet (issue 16 adds it)")
+    root, _ = corpus
+    result = build_mix(recipe(root, tokenizer, seed=1), progress=False)
+    spec = tconfig.DataSpec(snapshot="mix-test", data_root=str(root), namespace="mixes", seq_len=32)
+    snap = tdata.open_stage_snapshot(spec, "cpt")
+    assert snap.snapshot_id == result.snapshot_id
+    lineage = tdata.snapshot_lineage(snap, spec, "cpt")
+    assert lineage["snapshot_run_id"] == result.mix_id and lineage["table"] == "mixes.documents"
+    counter = TokenCounter(tokenizer)
+    stream = tdata.PackedStream(snap, counter.tokenizer, 32)
+    row = next(iter(stream))
+    assert row["input_ids"].shape[0] == 32
+    first = next(tdata.snapshot_texts(snap))
+    assert first == snap.to_arrow(columns=["text"]).column("text")[0].as_py()

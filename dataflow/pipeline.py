@@ -163,6 +163,7 @@ def finish_rows(rows: Iterable[dict], plan, cfg: PipelineConfig, ledger: Ledger)
                 yield "rejects", duplicate_row(row, stage, reason, dup_of, plan.published_in.get(dup_of))
                 break
         else:
-            doc_row = {k: row[k] for k in DOCUMENTS.names}
+            # nullable columns no stage fills (documents.n_tokens: filled by `dataflow mix`) are null here
+            doc_row = {k: row.get(k) for k in DOCUMENTS.names}
             doc_row["dedup_cluster"] = plan.clusters.get(row["id"])
             yield "documents", doc_row

@@ -34,7 +34,10 @@ class ModelSpec:
 class DataSpec:
     snapshot: str | None = None  # tag, snapshot id or "run:<id>" to pin; None = the table's current snapshot
     data_root: str = "data"  # where the snapshot catalog and warehouse live (the pipeline's data_root)
-    table: str = "documents"  # corpus table to read
+    # Iceberg table and namespace; None = the stage's own: corpus.documents (CPT), instruct.sft (SFT),
+    # instruct.kto (KTO), the tables schemas/corpus.py and schemas/instruct.py define
+    table: str | None = None
+    namespace: str | None = None
     text_column: str = "text"  # column holding the document text (CPT)
     files: list[str] | None = None  # local Parquet/JSONL files instead of a snapshot (SFT/KTO sets kept outside tables)
     seq_len: int = 4096  # CPT packed row length; Llama-3 takes 8192, 4096 keeps activation memory in check
@@ -58,8 +61,13 @@ class StageSpec:
     model: ModelSpec
     data: DataSpec
     args: dict = field(default_factory=dict)  # TrainingArguments / SFTConfig / KTOConfig fields, the library's names
-    ref_cache_dir: str | None = None  # KTO only: directory of the reference log-prob cache, shared across runs
-    reference_fingerprint: str | None = None  # KTO only: id of the reference checkpoint (else its weights are hashed)
+    # Sequences per optimizer step over all ranks. Set, it fixes gradient_accumulation_steps = global_batch /
+    # (per_device_train_batch_size x world size) at launch, so a stage trains at the recipe's batch whatever the
+    # number of processes (it refuses a world size that does not divide it); None = args as written
+    global_batch: int | None = None
+    # KTO only: directory of the reference log-prob cache, shared across runs. The reference is identified by its
+    # checkpoint's content (config, index, weight checksums: training.checkpoint.checkpoint_fingerprint), never a name
+    ref_cache_dir: str | None = None
     loss_chunk_size: int | None = None  # CPT only: fused cross-entropy in chunks of C tokens, no full logits; None = HF
 
 

@@ -16,9 +16,18 @@ transformers 5 keeps documents apart without padding:
   ``tests/training/test_data.py`` checks that a packed row gives the same logits as its documents one by one.
 The first label of every segment is -100, so no token is trained to predict across a document boundary.
 
-Resumable streaming: the stream is a pure function of (snapshot, tokenizer, seq_len); its position after any row
-is a ``DataState`` (snapshot id, documents fully consumed, tokens already used of the next one, rows yielded). A
-stream started from a state yields exactly the rows that would have followed.
+Resumable streaming: the stream is a pure function of (snapshot, tokenizer, seq_len, rank, world size); its
+position after any row is a ``DataState`` (snapshot id, documents fully consumed, tokens already used of the next
+one, rows yielded). A stream started from a state yields exactly the rows that would have followed.
+
+Sharded per rank: rank r of W takes documents r, r + W, r + 2W, ... of the snapshot's stable order and packs
+them itself, so each of 256 processes tokenizes 1/256 of the corpus (every rank still reads the text column to
+count documents: I/O, not tokenization). Each rank's ``DataState`` is saved next to the checkpoint
+(``data_state/rank-<r>.json``); a resumed run must have the same world size.
+
+Tables: CPT reads ``corpus.documents``; SFT reads ``instruct.sft`` (id, prompt, completion, language, source) and
+KTO ``instruct.kto`` (the same plus ``label``), the contract ``schemas/instruct.py`` states; each stage may
+instead read local JSONL/Parquet files (``data.files``).
 """
 
 from __future__ import annotations
@@ -46,6 +55,8 @@ class DataState:
     doc_offset: int = 0  # documents fully consumed
     token_offset: int = 0  # tokens of document `doc_offset` already placed in earlier rows
     rows: int = 0  # rows yielded so far
+    rank: int = 0  # the shard: documents rank, rank + world_size, ... of the snapshot
+    world_size: int = 1
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -83,7 +94,9 @@ def pack(
             if len(ids) == seq_len:
                 rows += 1
                 done = taken == len(tokens)
-                after = DataState(state.snapshot_id, doc_index + done, 0 if done else taken, rows)
+                after = DataState(
+                    state.snapshot_id, doc_index + done, 0 if done else taken, rows, state.rank, state.world_size
+                )
                 yield (
                     {
                         "input_ids": torch.tensor(ids),
@@ -96,21 +109,27 @@ def pack(
         doc_index += 1
 
 
-def snapshot_texts(snapshot, text_column: str = "text", doc_offset: int = 0) -> Iterator[str]:
-    """Texts of a snapshot in its stable order, skipping the first `doc_offset` (without tokenizing them)."""
-    seen = 0
+def snapshot_texts(
+    snapshot, text_column: str = "text", doc_offset: int = 0, rank: int = 0, world_size: int = 1
+) -> Iterator[str]:
+    """Texts of one rank's shard of a snapshot (documents rank, rank + world_size, ...) in the snapshot's stable
+    order, skipping the shard's first `doc_offset` (without tokenizing them)."""
+    seen = 0  # documents of the whole snapshot before this batch
     for batch in snapshot.batches(columns=[text_column]):
-        if seen + batch.num_rows <= doc_offset:
-            seen += batch.num_rows
+        n = batch.num_rows
+        first = seen + (rank - seen) % world_size  # first index >= seen in this rank's shard
+        local = (first - rank) // world_size  # its position within the shard
+        seen += n
+        if local + len(range(first, seen, world_size)) <= doc_offset:
             continue
         texts = batch.column(text_column).to_pylist()
-        start = max(doc_offset - seen, 0)
-        seen += batch.num_rows
-        yield from texts[start:]
+        for k, index in enumerate(range(first, seen, world_size)):
+            if local + k >= doc_offset:
+                yield texts[index - (seen - n)]
 
 
 class PackedStream(torch.utils.data.IterableDataset):
-    """Packed rows of one snapshot as an IterableDataset, resumable from a `DataState`.
+    """Packed rows of one rank's shard of a snapshot as an IterableDataset, resumable from a `DataState`.
 
     `state_at(rows)` gives the state after a given number of rows, from a bounded record of recent rows (the
     trainer asks for it when it saves a checkpoint; the data loader may have run ahead by a few batches).
@@ -124,18 +143,26 @@ class PackedStream(torch.utils.data.IterableDataset):
         text_column: str = "text",
         start: DataState | None = None,
         history: int = 4096,
+        rank: int = 0,
+        world_size: int = 1,
     ):
         self.snapshot = snapshot
         self.tokenizer = tokenizer
         self.seq_len = seq_len
         self.text_column = text_column
-        self.start = start or DataState(str(snapshot.snapshot_id))
+        self.start = start or DataState(str(snapshot.snapshot_id), rank=rank, world_size=world_size)
         if self.start.snapshot_id != str(snapshot.snapshot_id):
             raise ValueError(f"state is for snapshot {self.start.snapshot_id}, not {snapshot.snapshot_id}")
+        if (self.start.rank, self.start.world_size) != (rank, world_size):
+            raise ValueError(
+                f"state is for rank {self.start.rank} of {self.start.world_size}, not rank {rank} of {world_size}: "
+                "resume with the world size the checkpoint was saved with"
+            )
         self.recent: deque[DataState] = deque(maxlen=history)
 
     def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
-        texts = snapshot_texts(self.snapshot, self.text_column, self.start.doc_offset)
+        s = self.start
+        texts = snapshot_texts(self.snapshot, self.text_column, s.doc_offset, s.rank, s.world_size)
         docs = (tokenize_document(self.tokenizer, t) for t in texts)
         for row, state in pack(docs, self.seq_len, self.start):
             self.recent.append(state)
@@ -145,23 +172,50 @@ class PackedStream(torch.utils.data.IterableDataset):
         return next((s for s in self.recent if s.rows == rows), None)
 
 
-def open_snapshot(ref: str | int | None, data_root: str | Path, table: str = "documents"):
+# Where each stage's snapshot lives by default: (namespace, table)
+STAGE_TABLES = {"cpt": ("corpus", "documents"), "sft": ("instruct", "sft"), "kto": ("instruct", "kto")}
+# The columns SFT and KTO train on (schemas/instruct.py; local files may carry more)
+STAGE_COLUMNS = {"sft": ["prompt", "completion"], "kto": ["prompt", "completion", "label"]}
+
+
+def open_snapshot(ref: str | int | None, data_root: str | Path, table: str = "documents", namespace: str = "corpus"):
     """The snapshot module's public reader (imported here so that training has one place that calls it)."""
+    from dataflow.config import SnapshotConfig
     from dataflow.snapshots import read_snapshot
 
-    return read_snapshot(ref, table=table, data_root=data_root)
+    return read_snapshot(ref, table=table, data_root=data_root, config=SnapshotConfig(namespace=namespace))
 
 
-def load_table(data: DataSpec):
-    """(datasets.Dataset, dataset id for lineage) from local files or a snapshot table (SFT and KTO)."""
+def open_stage_snapshot(data: DataSpec, stage: str):
+    """The snapshot a stage's `data` section names (its table and namespace, or the stage's defaults)."""
+    namespace, table = STAGE_TABLES[stage]
+    return open_snapshot(data.snapshot, data.data_root, data.table or table, data.namespace or namespace)
+
+
+def snapshot_lineage(snap, data: DataSpec, stage: str) -> dict:
+    """What lineage.json records about a snapshot a stage read."""
+    namespace, table = STAGE_TABLES[stage]
+    return {
+        "snapshot_id": str(snap.snapshot_id),
+        "snapshot_ref": data.snapshot,
+        "snapshot_tags": snap.tags,
+        "snapshot_run_id": snap.summary.get("dataflow.run_id"),
+        "table": f"{data.namespace or namespace}.{data.table or table}",
+    }
+
+
+def load_table(data: DataSpec, stage: str = "sft"):
+    """(datasets.Dataset, dataset id, lineage fields) from local files or the stage's snapshot table (SFT, KTO)."""
     from datasets import Dataset, load_dataset
 
     if data.files:
         kind = "json" if data.files[0].endswith((".json", ".jsonl")) else "parquet"
         ds = load_dataset(kind, data_files=data.files, split="train")
-        return ds, ",".join(file_fingerprint(f) for f in data.files)
-    snap = open_snapshot(data.snapshot, data.data_root, data.table)
-    return Dataset(snap.to_arrow()), str(snap.snapshot_id)
+        dataset_id = ",".join(file_fingerprint(f) for f in data.files)
+        return ds, dataset_id, {"dataset_id": dataset_id, "files": list(data.files)}
+    snap = open_stage_snapshot(data, stage)
+    ds = Dataset(snap.to_arrow(columns=STAGE_COLUMNS[stage]))
+    return ds, str(snap.snapshot_id), {"dataset_id": str(snap.snapshot_id), **snapshot_lineage(snap, data, stage)}
 
 
 def file_fingerprint(path: str | Path) -> str:
@@ -178,12 +232,15 @@ def write_lineage(directory: str | Path, lineage: dict) -> Path:
 
 
 def base_lineage(recipe_name: str, stage: str, spec: ModelSpec, tokenizer) -> dict:
-    """The lineage fields every stage records: recipe, stage, base model, tokenizer fingerprint."""
+    """The lineage fields every stage records: recipe, stage, base model, tokenizer fingerprint, code commit."""
+    from training.checkpoint import code_commit
+
     return {
         "recipe": recipe_name,
         "stage": stage,
         "base_model": spec.path or "random-init",
         "tokenizer_fingerprint": tokenizer_fingerprint(tokenizer),
+        "code_commit": code_commit(),
     }
 
 

@@ -13,6 +13,16 @@ and not on beta, the learning rate or the desirable/undesirable weights that a s
 The KL term's mismatched completions are paired within batches of ``per_device_train_batch_size``, so when the
 loss needs them (loss_type "kto") that batch size joins the key. A checksum of the tokenized examples is stored
 and checked on load, so a cache can never be applied to different rows.
+
+The reference fingerprint is the reference checkpoint's content (``training.checkpoint.checkpoint_fingerprint``:
+config, index and the sha256 of every weight file, computed on the main process and broadcast), or trl's hash of
+the weights for a reference passed in memory; never a name, which could point at other weights and make a
+different reference reuse stale log-probs.
+
+Under FSDP, trl 1.16 loads the reference from the policy's path (``from_pretrained``; with accelerate's
+cpu-RAM-efficient loading only local rank 0 reads it, the others start on the meta device), shards it with
+``prepare_fsdp`` and frees it after the precompute, so the reference pass below runs on the sharded model;
+``_compute_all`` refuses an unsharded one there (a 102B model does not fit one device).
 """
 
 from __future__ import annotations
@@ -27,9 +37,10 @@ import torch
 import trl
 from trl import KTOConfig, KTOTrainer
 
+from training.checkpoint import checkpoint_fingerprint, is_sharded
 from training.config import StageSpec
 from training.data import base_lineage, load_table
-from training.modeling import cli, load_model, load_tokenizer, save_final
+from training.modeling import cli, load_model, load_tokenizer, save_final, stage_args
 from training.tokenizer import tokenizer_fingerprint
 
 
@@ -79,20 +90,32 @@ def check_trl_private_api(trainer_cls: type = KTOTrainer, version: str = trl.__v
 class CachedRefKTOTrainer(KTOTrainer):
     """KTOTrainer whose precomputed reference log-probs live in a disk cache keyed as in the module docstring."""
 
-    def __init__(
-        self, *args, ref_cache_dir: str | Path, dataset_id: str, reference_fingerprint: str | None = None, **kwargs
-    ):
+    def __init__(self, *args, ref_cache_dir: str | Path, dataset_id: str, reference_path: str | None = None, **kwargs):
         check_trl_private_api()
         # Set before super().__init__, which runs the precompute
         self.ref_cache_dir = Path(ref_cache_dir)
         self.dataset_id = dataset_id
-        self.reference_fingerprint = reference_fingerprint
+        self.reference_path = reference_path  # checkpoint of the reference (None: a model passed in memory)
+        self._reference_fingerprint: str | None = None
         self.ref_forward_batches = 0  # reference forward passes run by this trainer (0 when the cache was used)
         self.ref_cache_hits: list[str] = []
         super().__init__(*args, **kwargs)
 
+    @property
+    def reference_fingerprint(self) -> str:
+        """Content fingerprint of the reference checkpoint (main process, broadcast), else trl's weight hash."""
+        if self._reference_fingerprint is None:
+            if self.reference_path is None:
+                self._reference_fingerprint = f"weights:{self._precompute_model_hash}"
+            else:
+                from accelerate.utils import broadcast_object_list
+
+                value = [checkpoint_fingerprint(self.reference_path) if self.accelerator.is_main_process else None]
+                self._reference_fingerprint = broadcast_object_list(value, from_process=0)[0]
+        return self._reference_fingerprint
+
     def cache_dir(self, name: str) -> Path:
-        reference = self.reference_fingerprint or self._precompute_model_hash  # trl's hash of the reference weights
+        reference = self.reference_fingerprint
         kl_batch = self.args.per_device_train_batch_size if self.calculate_KL else None
         key = ref_cache_key(
             reference, self.dataset_id, tokenizer_fingerprint(self.processing_class), self.args.max_length, kl_batch
@@ -124,7 +147,7 @@ class CachedRefKTOTrainer(KTOTrainer):
                     "rows": len(dataset),
                     "dataset_id": self.dataset_id,
                     "max_length": self.args.max_length,
-                    "reference": self.reference_fingerprint or self._precompute_model_hash,
+                    "reference": self.reference_fingerprint,
                 }
                 meta_path.write_text(json.dumps(meta, indent=2))
             self.accelerator.wait_for_everyone()
@@ -139,6 +162,8 @@ class CachedRefKTOTrainer(KTOTrainer):
             DataLoader(dataset, batch_size=batch_size, collate_fn=self.data_collator, shuffle=False)
         )
         model = self.ref_model or self.model
+        if self.is_fsdp_enabled and not is_sharded(model):
+            raise RuntimeError("KTO reference pass under FSDP on an unsharded model: it would not fit at scale")
         logps, kl_logps = [], []
         for batch in loader:
             logp, kl_logp = self.compute_ref_log_probs(model, batch)
@@ -153,12 +178,13 @@ class CachedRefKTOTrainer(KTOTrainer):
 
 def run_kto(stage: StageSpec, dataset=None, dataset_id: str | None = None, recipe_name: str = "", ref_model=None):
     """Train; the dataset needs columns prompt, completion, label (bool)."""
+    source = {"dataset_id": dataset_id}
     if dataset is None:
-        dataset, dataset_id = load_table(stage.data)
+        dataset, dataset_id, source = load_table(stage.data, "kto")
     sample = (r["prompt"] + r["completion"] for r in dataset.select(range(min(2000, len(dataset)))))
     tokenizer = load_tokenizer(stage.model, sample)
     model = load_model(stage.model, tokenizer)
-    args = KTOConfig(**{"precompute_ref_log_probs": True, **stage.args})
+    args = KTOConfig(**{"precompute_ref_log_probs": True, **stage_args(stage, "kto")})
     trainer = CachedRefKTOTrainer(
         model=model,
         ref_model=ref_model,
@@ -167,12 +193,13 @@ def run_kto(stage: StageSpec, dataset=None, dataset_id: str | None = None, recip
         processing_class=tokenizer,
         ref_cache_dir=stage.ref_cache_dir or Path(args.output_dir) / "ref-logps-cache",
         dataset_id=dataset_id,
-        reference_fingerprint=stage.reference_fingerprint,
+        reference_path=stage.model.path if ref_model is None else None,
     )
     trainer.train()
     lineage = {
         **base_lineage(recipe_name, "kto", stage.model, tokenizer),
-        "dataset_id": dataset_id,
+        **source,
+        "reference_fingerprint": trainer.reference_fingerprint,
         "ref_cache": str(trainer.cache_dir("train")),
         "ref_cache_hit": "train" in trainer.ref_cache_hits,
     }

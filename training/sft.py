@@ -13,7 +13,7 @@ from trl import SFTConfig, SFTTrainer
 
 from training.config import StageSpec
 from training.data import base_lineage, load_table
-from training.modeling import cli, load_model, load_tokenizer, save_final
+from training.modeling import cli, load_model, load_tokenizer, save_final, stage_args
 from training.neftune import PerExampleNEFTune
 
 
@@ -37,20 +37,21 @@ class PerExampleNEFTuneSFTTrainer(SFTTrainer):
 
 def run_sft(stage: StageSpec, dataset=None, dataset_id: str | None = None, recipe_name: str = ""):
     """Train; `dataset` (a datasets.Dataset) and its id replace the stage's data source when given."""
+    source = {"dataset_id": dataset_id}
     if dataset is None:
-        dataset, dataset_id = load_table(stage.data)
+        dataset, dataset_id, source = load_table(stage.data, "sft")
     sample = (
         r.get("prompt", "") + r.get("completion", r.get("text", ""))
         for r in dataset.select(range(min(2000, len(dataset))))
     )
     tokenizer = load_tokenizer(stage.model, sample)
     model = load_model(stage.model, tokenizer)
-    args = SFTConfig(**stage.args)
+    args = SFTConfig(**stage_args(stage, "sft"))
     trainer = PerExampleNEFTuneSFTTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer)
     trainer.train()
     lineage = {
         **base_lineage(recipe_name, "sft", stage.model, tokenizer),
-        "dataset_id": dataset_id,
+        **source,
         "neftune_noise_alpha": trainer.per_example_neftune_alpha,
         "neftune": "per-example",
     }

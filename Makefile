@@ -4,7 +4,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 LID    := models/lid.176.ftz
 
-.PHONY: setup demo test test-fast lint format bench bench-gpu clean
+.PHONY: setup demo test test-fast lint format bench bench-gpu cluster-up cluster-down clean
 
 setup: $(STAMP) $(LID)
 
@@ -44,6 +44,13 @@ bench: setup
 
 bench-gpu: setup
 	$(PY) bench/bench_gpu_train.py
+
+# a Spark standalone master and two workers on 127.0.0.1 (docs/engines.md); submit with --master it prints
+cluster-up: setup
+	PYSPARK_PYTHON=$(abspath $(PY)) $(PY) -m dataflow.engines.standalone up --root data/cluster
+
+cluster-down: setup
+	$(PY) -m dataflow.engines.standalone down --root data/cluster
 
 clean:
 	rm -rf data/demo bench/results

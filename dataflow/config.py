@@ -24,6 +24,15 @@ class ConfigError(ValueError):
     """A config file or dict that does not match the schema below."""
 
 
+# vocabularies the config's own checks need (the floors above import them from here)
+ENGINES = ("local", "spark", "beam")
+SNAPSHOT_MODES = ("append", "overwrite")
+FOLLOW_INSIDE, FOLLOW_NEVER = "inside", "never"  # read.follow_symlinks (dataflow/readers/discover.py)
+FOLLOW_SYMLINKS = (FOLLOW_INSIDE, FOLLOW_NEVER)
+# run ids and tags name directories and Iceberg refs: no path separators, no leading dot, no spaces
+NAME_RE = r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}"
+
+
 @dataclass
 class ReadConfig:
     inputs: list[str] = field(default_factory=list)  # files, directories (recursive) or globs; required
@@ -32,6 +41,18 @@ class ReadConfig:
     text_field: str = "text"  # field holding the text in JSONL / Parquet inputs
     id_field: str = "id"  # optional field with the record's own id in JSONL / Parquet inputs
     url_field: str = "url"  # optional field with the record's address
+    # skip input files whose content (sha256) a published run already read completely, so a touched or
+    # re-copied file adds nothing (they get inputs rows with status 'unchanged'); false = `--full`, read all
+    incremental: bool = True
+    # links found in input directories and globs: "inside" follows those whose resolved target stays inside
+    # the input roots (a link out, e.g. to /etc/passwd, is refused as outside_inputs); "never" follows none
+    follow_symlinks: str = "inside"
+
+
+# web page types (WCXB's seven; dataflow/extractors/page_type.py) and the extraction strategies one can be
+# given (dataflow/extractors/html_types.py): named here, once, because HtmlConfig checks against them
+PAGE_TYPES = ("article", "documentation", "forum", "product", "collection", "listing", "service")
+HTML_STRATEGIES = ("precision", "trafilatura", "recall", "dom", "dom_links")
 
 
 @dataclass
@@ -54,6 +75,39 @@ class HtmlConfig:
     # trafilatura's metadata (author, date, sitename, ...) costs ~30% more CPU per page and does not change
     # the text; off, the title still comes from <title>
     with_metadata: bool = False
+    # detect the page type (dataflow/extractors/page_type.py) and extract each type its own way
+    # (html_types.py); off, every page gets trafilatura with favor_precision/favor_recall above. On, WCXB dev
+    # subset word F1 0.656 -> 0.79 and ScrapingHub 0.964 -> 0.967 at ~2x the pages per CPU-second (BENCHMARKS.md)
+    page_types: bool = True
+    # page type -> strategy (precision, trafilatura, recall, dom, dom_links; html_types.py), the best per
+    # detected type on the WCXB dev subset: the DOM extractor keeping link blocks wins on listings (0.76 vs
+    # trafilatura's 0.57) and collections, plain DOM on service pages, trafilatura on forums and products
+    strategies: dict[str, str] = field(
+        default_factory=lambda: {
+            "article": "precision",
+            "documentation": "dom_links",
+            "forum": "trafilatura",
+            "product": "trafilatura",
+            "collection": "dom_links",
+            "listing": "dom_links",
+            "service": "dom",
+        }
+    )
+    # precision strategy: when favor_precision keeps less than this share of the DOM extractor's text it has
+    # dropped content, and trafilatura's default run is taken instead (WCXB articles 0.926 -> 0.947,
+    # ScrapingHub 0.964 -> 0.967; 0.3-0.7 all within 0.002, 0.8 loses ScrapingHub precision); 0 = never
+    recall_guard: float = 0.5
+    # product pages whose description is only in JSON-LD (script-rendered tabs) get it appended
+    product_json_ld: bool = True
+
+    def __post_init__(self) -> None:
+        for kind, strategy in self.strategies.items():
+            if kind not in PAGE_TYPES:
+                known = ", ".join(PAGE_TYPES)
+                raise ConfigError(f"extract.html.strategies: unknown page type {kind!r} (known: {known})")
+            if strategy not in HTML_STRATEGIES:
+                known = ", ".join(HTML_STRATEGIES)
+                raise ConfigError(f"extract.html.strategies.{kind}: unknown strategy {strategy!r} (known: {known})")
 
 
 @dataclass
@@ -135,6 +189,11 @@ class QualityConfig:
     # which English filters run, in this order (FineWeb's chain); a subset trades recall of junk for speed
     english_filters: list[str] = field(default_factory=lambda: ["gopher", "gopher_repetition", "c4", "fineweb"])
     korean: bool = True  # FineWeb-2 Korean thresholds on Korean documents
+    # fast: the rules' word numbers from a cheap split, checked on intervals calibrated against Kiwi; Kiwi
+    # only where they straddle a threshold (bench/bench_quality_ko.py: 99.9 % equal keep/drop decisions on
+    # 36k Korean test documents, Kiwi asked for 13 % of the bytes). kiwi: Kiwi morphemes for every document
+    # (FineWeb-2's setup, the reference; ~0.1-0.15 MB/s per core)
+    korean_words: str = "fast"
     # source kinds the web-calibrated rules judge; papers, patents and reports pass untouched: their
     # formulas, numbers and tables fail Gopher's alphabetic-word ratio although they are the recipe's
     # most valuable text (their extractors already refuse empty or broken documents)
@@ -178,6 +237,12 @@ class DedupConfig:
     bands: int = 14
     rows: int = 8
     seed: int = 1  # seed of datasketch's permutations; changing it changes every band key
+    # corpus: also dedup against every document already published (the catalog's dedup_index table), so a
+    # re-crawled page or an unchanged record of a changed file is dropped naming the published copy
+    # (DESIGN invariant 6); run: within the run only. Changing unit/ngram/bands/rows/seed invalidates the index
+    # (rebuild with --full into a fresh data root). corpus runs on the local engine; Spark and Beam refuse a
+    # non-empty index (docs/nightly.md)
+    scope: str = "corpus"
 
     @property
     def num_perm(self) -> int:
@@ -204,6 +269,9 @@ class SparkOptions:
     cc_max_rounds: int = 50  # large/small-star rounds before giving up: O(log² n) suffice, 3-6 in practice
     checkpoint_dir: str = ""  # reliable checkpoints for the dedup rounds on a cluster (hdfs://...); '' = local
     conf: dict[str, str] = field(default_factory=dict)  # any other spark.* setting, e.g. spark.executor.memory
+    # tests only: the first attempt of shard 0 raises once its work is done, leaving a marker file in
+    # this directory (shared by every executor), so a test sees Spark retry a task; '' = never
+    fail_once_dir: str = ""
 
 
 @dataclass
@@ -298,6 +366,85 @@ def from_dict(cls: type, data: dict[str, Any] | None, path: str = "") -> Any:
         raise ConfigError(f"unknown key(s){where}: {', '.join(unknown)} (known: {', '.join(sorted(names))})")
     kwargs = {k: _check(v, hints[k], f"{path}.{k}" if path else k) for k, v in data.items()}
     return cls(**kwargs)
+
+
+def _problems(cfg: PipelineConfig) -> list[str]:
+    """Every out-of-range or unknown value, as 'key: what is wrong (fix)'."""
+    import re
+
+    out: list[str] = []
+
+    def need(ok: bool, key: str, message: str) -> None:
+        if not ok:
+            out.append(f"{key}: {message}")
+
+    def one_of(value: str, choices: tuple[str, ...], key: str) -> None:
+        need(value in choices, key, f"{value!r} is not one of {', '.join(choices)}")
+
+    e, r, s = cfg.engine, cfg.read, cfg.snapshot
+    one_of(e.name, ENGINES, "engine.name")
+    need(e.workers >= 1, "engine.workers", f"must be at least 1, got {e.workers}")
+    need(e.tasks >= 0, "engine.tasks", f"must be 0 (one per worker) or more, got {e.tasks}")
+    need(e.spark.shuffle_partitions >= 1, "engine.spark.shuffle_partitions", "must be at least 1")
+    need(e.spark.cc_max_rounds >= 1, "engine.spark.cc_max_rounds", "must be at least 1")
+    need(e.beam.cc_rounds >= 1, "engine.beam.cc_rounds", "must be at least 1")
+    one_of(
+        e.beam.direct_running_mode,
+        ("multi_processing", "in_memory", "multi_threading"),
+        "engine.beam.direct_running_mode",
+    )
+    need(bool(cfg.data_root), "data_root", "must name a directory")
+    need(
+        not cfg.run_id or re.fullmatch(NAME_RE, cfg.run_id) is not None,
+        "run_id",
+        f"{cfg.run_id!r} must match {NAME_RE}",
+    )
+    need(r.max_record_bytes >= 1, "read.max_record_bytes", f"must be at least 1, got {r.max_record_bytes}")
+    one_of(r.follow_symlinks, FOLLOW_SYMLINKS, "read.follow_symlinks")
+    need(all(isinstance(i, str) and i for i in r.inputs), "read.inputs", "entries must be non-empty paths or globs")
+    need(bool(r.text_field), "read.text_field", "must name a field")
+    x = cfg.extract
+    need(x.html.min_chars >= 0, "extract.html.min_chars", "must be 0 or more")
+    need(x.pdf.max_pages >= 1, "extract.pdf.max_pages", "must be at least 1")
+    one_of(x.pdf.korean_line_join, ("auto", "space"), "extract.pdf.korean_line_join")
+    one_of(cfg.quality.korean_words, ("fast", "kiwi"), "quality.korean_words")
+    need(x.hwp.max_uncompressed_bytes >= 1, "extract.hwp.max_uncompressed_bytes", "must be at least 1")
+    need(x.hwp.max_member_bytes >= 1, "extract.hwp.max_member_bytes", "must be at least 1")
+    need(cfg.normalize.max_blank_lines >= 0, "normalize.max_blank_lines", "must be 0 or more")
+    lid = cfg.langid
+    need(bool(lid.languages), "langid.languages", "must keep at least one language")
+    need(0.0 <= lid.min_score <= 1.0, "langid.min_score", f"must be within 0..1, got {lid.min_score}")
+    for lang, score in lid.min_scores.items():
+        need(0.0 <= score <= 1.0, f"langid.min_scores.{lang}", f"must be within 0..1, got {score}")
+    d = cfg.dedup
+    need(d.ngram >= 1, "dedup.ngram", f"must be at least 1, got {d.ngram}")
+    need(d.bands >= 1, "dedup.bands", f"must be at least 1, got {d.bands}")
+    need(d.rows >= 1, "dedup.rows", f"must be at least 1, got {d.rows}")
+    one_of(s.mode, SNAPSHOT_MODES, "snapshot.mode")
+    need(
+        bool(s.namespace) and re.fullmatch(NAME_RE, s.namespace) is not None,
+        "snapshot.namespace",
+        f"must match {NAME_RE}",
+    )
+    need(
+        not s.tag or (re.fullmatch(NAME_RE, s.tag) is not None and s.tag != "main"),
+        "snapshot.tag",
+        f"{s.tag!r} must match {NAME_RE} and not be 'main' (the branch)",
+    )
+    return out
+
+
+def validate(cfg: PipelineConfig) -> PipelineConfig:
+    """Check every value's range and vocabulary before anything is read; return ``cfg``.
+
+    Raises:
+        ConfigError: one line naming each bad key, what is wrong and what is allowed.
+    """
+    problems = _problems(cfg)
+    if problems:
+        more = f" (and {len(problems) - 1} more: {'; '.join(problems[1:])})" if len(problems) > 1 else ""
+        raise ConfigError(problems[0] + more)
+    return cfg
 
 
 def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> PipelineConfig:

@@ -30,6 +30,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
@@ -118,10 +119,11 @@ def spark_session(cfg: PipelineConfig) -> SparkSession:
 
 
 def _localize_models(cfg: PipelineConfig) -> None:
-    """On an executor, a model shipped with ``--files`` sits in SparkFiles' directory, not at the
-    driver's path: point the config there when the configured path does not exist here."""
+    """On an executor, a model shipped with ``spark-submit --files`` sits in SparkFiles' directory:
+    use that copy whenever it is there (the configured path is the driver's, which executors on other
+    machines do not have), else the configured path (``local[*]``, or a path every node mounts)."""
     path = cfg.langid.model_path
-    if path and not os.path.exists(path):
+    if path:
         from pyspark import SparkFiles
 
         shipped = os.path.join(SparkFiles.getRootDirectory(), os.path.basename(path))
@@ -146,15 +148,29 @@ def run_shard(
         if len(rows) >= BATCH_ROWS:
             yield from _batches(rows, SHARD_SCHEMA)
             rows = []
+    _fail_once(cfg.engine.spark.fail_once_dir, index)
     rows.append(dict(kind="ledger", payload=runner.ledger.dumps()))
     rows.append(dict(kind="manifest", payload=json.dumps([index, runner.manifests], ensure_ascii=False)))
     yield from _batches(rows, SHARD_SCHEMA)
+
+
+def _fail_once(directory: str, index: int) -> None:
+    """The test hook ``engine.spark.fail_once_dir``: shard 0's first attempt dies after its work, as an
+    executor lost mid-task would; the retry must neither lose nor duplicate its rows."""
+    if not directory or index != 0:
+        return
+    marker = Path(directory) / "shard-0-failed-once"
+    if not marker.exists():
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.write_text(f"attempt failed on pid {os.getpid()}\n", encoding="utf-8")
+        raise RuntimeError("injected one-time task failure (engine.spark.fail_once_dir)")
 
 
 def finish_partition(cfg: PipelineConfig, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
     """Phase 2 of one partition: staged rows with their plan columns -> documents, dedup rejects, ledger."""
     from dataflow.dedup import DedupPlan
 
+    _localize_models(cfg)  # finish_rows names the stages, which builds them: the model must resolve here too
     ledger = Ledger()
     for batch in batches:
         rows = batch.to_pylist()

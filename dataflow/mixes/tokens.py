@@ -13,11 +13,14 @@ tiny byte-level BPE (``training.tokenizer.build_byte_bpe``), fitted on the proje
 and saved as an ordinary tokenizer directory, so it is read back by the same path as a real one.
 
     python -m dataflow.mixes.tokens --data-root data/demo -o data/demo/tokenizer   # from the demo snapshot
+    python -m dataflow.mixes.tokens --samples samples/demo -o /tmp/demo-tokenizer     # from the sample files
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -59,6 +62,24 @@ class TokenCounter:
         return np.fromiter((len(e.ids) for e in encodings), dtype=np.int64, count=len(texts))
 
 
+def sample_texts(directory: str | Path) -> list[str]:
+    """The project's sample corpus as plain text: JSONL ``text`` fields, text files, HTML pages without tags.
+
+    Rough on purpose (tags stripped by a regex, not trafilatura): a tokenizer needs the corpus's words,
+    not clean documents, and this keeps the demo tokenizer independent of the pipeline.
+    """
+    texts = []
+    for path in sorted(Path(directory).rglob("*")):
+        if path.suffix == ".jsonl":
+            texts += [json.loads(line)["text"] for line in path.read_text(encoding="utf-8").splitlines() if line]
+        elif path.suffix == ".txt":
+            texts.append(path.read_text(encoding="utf-8"))
+        elif path.suffix == ".html":
+            page = path.read_bytes().decode("utf-8", errors="ignore")
+            texts.append(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page)))
+    return texts
+
+
 def train_tokenizer(texts: Iterable[str], directory: str | Path, vocab_size: int = DEMO_VOCAB) -> Path:
     """Fit training's byte-level BPE on ``texts`` and save it as a tokenizer directory."""
     from training.tokenizer import build_byte_bpe
@@ -70,17 +91,22 @@ def train_tokenizer(texts: Iterable[str], directory: str | Path, vocab_size: int
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Train the demo tokenizer on a corpus snapshot's texts.")
-    parser.add_argument("--data-root", default="data/demo", help="catalog and warehouse of the corpus")
-    parser.add_argument("--snapshot", default=None, help="tag, id or run:<id> (default: current)")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--data-root", help="train on the texts of this corpus's documents snapshot")
+    source.add_argument("--samples", help="train on the files of a sample directory (e.g. samples/demo)")
+    parser.add_argument("--snapshot", default=None, help="with --data-root: tag, id or run:<id> (default: current)")
     parser.add_argument("--vocab", type=int, default=DEMO_VOCAB)
     parser.add_argument("-o", "--output", required=True, help="tokenizer directory to write")
     args = parser.parse_args(argv)
-    from dataflow.snapshots import read_snapshot
+    if args.samples:
+        texts, where = sample_texts(args.samples), args.samples
+    else:
+        from dataflow.snapshots import read_snapshot
 
-    snap = read_snapshot(args.snapshot, data_root=args.data_root)
-    texts = snap.to_arrow(columns=["text"]).column("text").to_pylist()
+        snap = read_snapshot(args.snapshot, data_root=args.data_root)
+        texts, where = snap.to_arrow(columns=["text"]).column("text").to_pylist(), f"snapshot {snap.snapshot_id}"
     out = train_tokenizer(texts, args.output, args.vocab)
-    print(f"tokenizer ({args.vocab} tokens) trained on {len(texts)} documents of snapshot {snap.snapshot_id}: {out}")
+    print(f"tokenizer ({args.vocab} tokens) trained on {len(texts)} texts of {where}: {out}")
     return 0
 
 

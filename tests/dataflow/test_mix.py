@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import random
-import re
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +17,7 @@ from dataflow.config import ConfigError
 from dataflow.mixes import MixError, build_mix, load_recipe, read_mix
 from dataflow.mixes import plan as P
 from dataflow.mixes.recipe import REST
-from dataflow.mixes.tokens import TokenCounter, train_tokenizer
+from dataflow.mixes.tokens import TokenCounter, sample_texts, train_tokenizer
 from dataflow.snapshots import commit_tables, read_snapshot
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,13 +36,7 @@ KINDS = {"ko": ["web"] * 6 + ["text", "paper", "patent", "report"], "en": ["web"
 
 
 def demo_texts() -> list[str]:
-    """The project's own sample corpus as plain text: extracted notes, the text file, web pages without tags."""
-    texts = [json.loads(line)["text"] for line in (DEMO / "extracted" / "notes.jsonl").read_text().splitlines()]
-    texts += [p.read_text(encoding="utf-8") for p in sorted((DEMO / "extracted").glob("*.txt"))]
-    for page in sorted((DEMO / "web").rglob("*.html")):
-        html = page.read_bytes().decode("utf-8", errors="ignore")
-        texts.append(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)))
-    return texts
+    return sample_texts(DEMO)
 
 
 def doc(i: int, lang: str, kind: str, text: str, run_id: str) -> dict:

@@ -96,3 +96,39 @@ def trainable_snapshot(model) -> dict:
 def write_jsonl(path: Path, rows: list[dict]) -> Path:
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
     return path
+
+
+@pytest.fixture(scope="session")
+def instruct_tables(tmp_path_factory, sft_rows, kto_rows) -> tuple[Path, dict[str, str]]:
+    """instruct.sft and instruct.kto committed through dataflow.snapshots' catalog, tagged 'release-v1':
+    (data_root, {table: snapshot id})."""
+    import pyarrow as pa
+
+    from dataflow.config import SnapshotConfig
+    from dataflow.snapshots import tag_snapshot
+    from dataflow.snapshots.catalog import open_catalog
+    from schemas.instruct import INSTRUCT_NAMESPACE, KTO, SFT
+
+    root = tmp_path_factory.mktemp("instruct")
+    catalog = open_catalog(SnapshotConfig(namespace=INSTRUCT_NAMESPACE), root)
+    catalog.create_namespace_if_not_exists(INSTRUCT_NAMESPACE)
+    ids = {}
+    for name, schema, rows in (("sft", SFT, sft_rows), ("kto", KTO, kto_rows)):
+        table = catalog.create_table(f"{INSTRUCT_NAMESPACE}.{name}", schema=schema)
+        full = [
+            {
+                "id": f"{i:016x}",
+                "language": "ko",
+                "source": "fixture",
+                "overall": 4.0,
+                "run_id": "run-1",
+                "turns": [{"role": "user", "content": r["prompt"]}, {"role": "assistant", "content": r["completion"]}],
+                **r,
+            }
+            for i, r in enumerate(rows)
+        ]
+        table.append(pa.Table.from_pylist(full, schema=schema))
+        table = catalog.load_table(f"{INSTRUCT_NAMESPACE}.{name}")
+        ids[name] = str(table.current_snapshot().snapshot_id)
+        tag_snapshot(table, int(ids[name]), "release-v1")
+    return root, ids

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 from transformers import LlamaConfig, LlamaForCausalLM
 
@@ -70,3 +71,42 @@ def test_stream_reads_snapshot_by_tag_and_resumes(corpus):
     assert state.snapshot_id == snap_id and state.rows == 6
     resumed = list(PackedStream(snap, tok, seq_len=32, start=state))
     assert [r["input_ids"].tolist() for r in resumed] == [r["input_ids"].tolist() for r in rows[6:]]
+
+
+def test_rank_shards_partition_the_snapshot_and_resume_per_rank(corpus):
+    root, snap_id = corpus
+    snap = open_snapshot("fixture-v1", root)
+    texts = list(snapshot_texts(snap))
+    shards = [list(snapshot_texts(snap, rank=r, world_size=3)) for r in range(3)]
+    assert [t for r in range(3) for t in shards[r]] != texts  # interleaved, not contiguous...
+    assert sorted(t for s in shards for t in s) == sorted(texts)  # ...and together exactly the snapshot
+    assert shards[1] == texts[1::3]
+    assert list(snapshot_texts(snap, doc_offset=4, rank=2, world_size=3)) == texts[2::3][4:]
+    tok = build_byte_bpe(KO_EN, vocab_size=300)
+    stream = PackedStream(snap, tok, seq_len=16, rank=1, world_size=3)
+    rows = list(stream)
+    state = stream.state_at(3)
+    assert (state.rank, state.world_size) == (1, 3)
+    resumed = list(PackedStream(snap, tok, seq_len=16, start=state, rank=1, world_size=3))
+    assert [r["input_ids"].tolist() for r in resumed] == [r["input_ids"].tolist() for r in rows[3:]]
+    with pytest.raises(ValueError, match="same world size|world size the checkpoint"):
+        PackedStream(snap, tok, seq_len=16, start=state, rank=1, world_size=4)
+
+
+def test_rank_shards_across_batch_boundaries():
+    import pyarrow as pa
+
+    texts = [f"doc {i}" for i in range(16)]
+
+    class Snap:  # a snapshot whose Parquet batches have uneven sizes
+        def batches(self, columns):
+            start = 0
+            for n in (3, 5, 1, 7):
+                yield pa.RecordBatch.from_pydict({"text": texts[start : start + n]})
+                start += n
+
+    for world in (1, 2, 3, 5):
+        for rank in range(world):
+            for offset in (0, 1, 2, 4):
+                got = list(snapshot_texts(Snap(), doc_offset=offset, rank=rank, world_size=world))
+                assert got == texts[rank::world][offset:], (world, rank, offset)

@@ -131,3 +131,147 @@ def test_kto_trains_and_second_run_computes_no_reference_logps(tmp_path, kto_row
     ref3, calls3 = reference(recipe3.kto)
     third = run_kto(recipe3.kto, recipe_name=recipe3.name, ref_model=ref3)
     assert third.ref_cache_hits == [] and len(calls3) > 0
+
+
+def tiny_base(tmp_path, corpus_texts):
+    """A saved tiny Llama base checkpoint with its tokenizer (the 'Llama-3-70B' of the tests)."""
+    recipe = load_recipe(RECIPE)
+    tok = load_tokenizer(recipe.cpt.model, corpus_texts)
+    model = load_model(recipe.cpt.model, tok)
+    model.save_pretrained(tmp_path / "base", max_shard_size="100KB")
+    tok.save_pretrained(tmp_path / "base")
+    return tmp_path / "base"
+
+
+def test_cpt_from_grown_checkpoint_resumed_mid_ramp_equals_uninterrupted(corpus, tmp_path):
+    from training.data import open_snapshot, snapshot_texts
+    from training.growth.grow import grow_checkpoint
+
+    root, snap_id = corpus
+    base = tiny_base(tmp_path, list(snapshot_texts(open_snapshot("fixture-v1", root))))
+    common = [
+        f"cpt.data.data_root={root}",
+        "cpt.data.snapshot=fixture-v1",
+        "cpt.model.init=null",
+        "cpt.model.tokenizer=null",
+        "growth.mask_ramp=4",
+        "cpt.args.max_steps=4",
+        "cpt.args.save_steps=2",
+    ]
+    recipe = load_recipe(RECIPE, common)
+    grown = grow_checkpoint(base, recipe.growth, tmp_path / "grown", seed=0)
+    common.append(f"cpt.model.path={grown}")
+
+    def run(out, resume=None):
+        r = load_recipe(RECIPE, [*common, f"cpt.args.output_dir={out}"])
+        return run_cpt(r.cpt, r.growth, r.name, resume_from=resume)
+
+    run(tmp_path / "a")
+    half = tmp_path / "a" / "checkpoint-2"
+    mid = read_lineage(half)
+    assert (mid["mask_step"], mid["masks_open"]) == (2, False)  # saved while the masks were half open...
+    assert json.loads((half / "config.json").read_text())["msg_growth"]["base_hidden_size"] == 64  # ...and marked
+    assert mid["growth"]["mask_ramp"] == 4 and mid["code_commit"] and mid["data_state"]["rows"] == 4
+    with pytest.raises(ValueError, match="masks are not folded"):  # SFT, KTO and eval refuse it
+        load_model(load_recipe(RECIPE, [f"sft.model.path={half}", "sft.model.init=null"]).sft.model, None)
+
+    resumed = run(tmp_path / "b", resume=str(half))
+    assert resumed.state.global_step == 4
+    a = LlamaForCausalLM.from_pretrained(tmp_path / "a" / "final").state_dict()
+    b = LlamaForCausalLM.from_pretrained(tmp_path / "b" / "final").state_dict()
+    assert a.keys() == b.keys() and [k for k in a if not torch.equal(a[k], b[k])] == []
+    final = read_lineage(tmp_path / "b" / "final")
+    assert (final["mask_step"], final["masks_open"], final["base_model"]) == (4, True, str(grown))
+    assert "msg_growth" not in json.loads((tmp_path / "b" / "final" / "config.json").read_text())  # folded
+
+
+def test_cpt_refuses_to_grow_a_checkpoint_in_every_process(corpus, tmp_path):
+    from training.config import ConfigError
+    from training.data import open_snapshot, snapshot_texts
+
+    root, _ = corpus
+    base = tiny_base(tmp_path, list(snapshot_texts(open_snapshot("fixture-v1", root))))
+    r = load_recipe(
+        RECIPE,
+        [
+            f"cpt.data.data_root={root}",
+            f"cpt.model.path={base}",
+            "cpt.model.init=null",
+            "cpt.model.tokenizer=null",
+            f"cpt.args.output_dir={tmp_path / 'out'}",
+        ],
+    )
+    with pytest.raises(ConfigError, match="training.growth.grow"):
+        run_cpt(r.cpt, r.growth, r.name)
+
+
+def test_sft_and_kto_read_instruct_tables_by_tag(instruct_tables, tmp_path):
+    root, ids = instruct_tables
+    sets = [
+        f"sft.data.data_root={root}",
+        "sft.data.snapshot=release-v1",
+        "sft.data.files=null",
+        f"sft.args.output_dir={tmp_path / 'sft'}",
+        "sft.args.max_steps=1",
+        f"kto.data.data_root={root}",
+        "kto.data.snapshot=release-v1",
+        "kto.data.files=null",
+        f"kto.args.output_dir={tmp_path / 'kto'}",
+        "kto.args.max_steps=1",
+    ]
+    recipe = load_recipe(RECIPE, sets)
+    run_sft(recipe.sft, recipe_name=recipe.name)
+    sft = read_lineage(tmp_path / "sft" / "final")
+    assert (sft["snapshot_id"], sft["dataset_id"], sft["table"]) == (ids["sft"], ids["sft"], "instruct.sft")
+    assert sft["snapshot_tags"] == ["release-v1"] and sft["snapshot_run_id"] is None  # appended outside a run
+    run_kto(recipe.kto, recipe_name=recipe.name)
+    kto = read_lineage(tmp_path / "kto" / "final")
+    assert (kto["snapshot_id"], kto["table"]) == (ids["kto"], "instruct.kto")
+
+
+def test_kto_cache_is_keyed_by_reference_content_never_reused_after_it_changes(tmp_path, kto_rows):
+    """Two reference checkpoints (2 and 3 layers) in turn at the same path: the second is a cache miss."""
+    import shutil
+
+    from training.checkpoint import checkpoint_fingerprint
+
+    data = write_jsonl(tmp_path / "kto.jsonl", kto_rows)
+    recipe = load_recipe(RECIPE)
+    texts = [r["prompt"] + r["completion"] for r in kto_rows]
+    tok = load_tokenizer(recipe.kto.model, texts)
+    refs = {}
+    for layers in (2, 3):
+        spec = load_recipe(RECIPE, [f"kto.model.init.num_hidden_layers={layers}"]).kto.model
+        refs[layers] = tmp_path / f"ref{layers}"
+        load_model(spec, tok).save_pretrained(refs[layers])
+        tok.save_pretrained(refs[layers])
+    assert checkpoint_fingerprint(refs[2]) != checkpoint_fingerprint(refs[3])
+    shutil.copytree(refs[2], tmp_path / "same-content-other-name")
+    assert checkpoint_fingerprint(tmp_path / "same-content-other-name") == checkpoint_fingerprint(refs[2])
+
+    current = tmp_path / "sft-final"  # one name, two contents: what a named fingerprint got wrong
+
+    def run(layers, out):
+        if current.exists():
+            shutil.rmtree(current)
+        shutil.copytree(refs[layers], current)
+        r = load_recipe(
+            RECIPE,
+            [
+                f"kto.data.files=[{data}]",
+                f"kto.ref_cache_dir={tmp_path / 'cache'}",
+                f"kto.model.path={current}",
+                "kto.model.init=null",
+                "kto.model.tokenizer=null",
+                f"kto.args.output_dir={tmp_path / out}",
+                "kto.args.max_steps=1",
+            ],
+        )
+        return run_kto(r.kto, recipe_name=r.name)
+
+    first = run(2, "r1")
+    assert first.ref_cache_hits == [] and first.ref_forward_batches > 0
+    assert run(2, "r2").ref_cache_hits == ["train"]  # same content: reused
+    third = run(3, "r3")
+    assert third.ref_cache_hits == [] and third.ref_forward_batches > 0  # changed reference: computed again
+    assert read_lineage(tmp_path / "r3" / "final")["reference_fingerprint"] == checkpoint_fingerprint(refs[3])

@@ -17,12 +17,18 @@ import dataclasses
 import json
 import logging
 import sys
+import traceback
 from datetime import UTC, datetime
 from pathlib import Path
 
 import yaml
 
-from dataflow.config import ConfigError, PipelineConfig, load_config
+from dataflow.config import ConfigError, PipelineConfig, load_config, validate
+
+# Exit codes (README "Exit codes"): 0 done; 1 the run or command failed; 2 a usage, config, input-path or
+# catalog error, refused before any input was read or anything committed. Errors are one line naming the
+# key or path and the fix; -v adds the traceback.
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 def _overrides(args: argparse.Namespace) -> dict:
@@ -31,7 +37,10 @@ def _overrides(args: argparse.Namespace) -> dict:
         if "=" not in item:
             raise ConfigError(f"--set expects key=value, got {item!r}")
         key, value = item.split("=", 1)
-        out[key] = yaml.safe_load(value)
+        try:
+            out[key] = yaml.safe_load(value)
+        except yaml.YAMLError:
+            raise ConfigError(f"--set {key}: {value!r} is not a YAML value") from None
     for flag, key in (
         ("input", "read.inputs"),
         ("engine", "engine.name"),
@@ -41,13 +50,13 @@ def _overrides(args: argparse.Namespace) -> dict:
         ("tag", "snapshot.tag"),
     ):
         value = getattr(args, flag, None)
-        if value:
+        if value is not None:  # `--workers 0` is a value to refuse, not an absent flag
             out[key] = value
     return out
 
 
 def _config(args: argparse.Namespace) -> PipelineConfig:
-    return load_config(args.config, _overrides(args))
+    return validate(load_config(args.config, _overrides(args)))
 
 
 def _quiet_libraries(verbose: bool) -> None:
@@ -132,17 +141,31 @@ def cmd_snapshots(args: argparse.Namespace) -> int:
     elif args.action == "tag":
         snap_id = snapshots.tag(args.ref, args.name, force=args.force, **kw)
         print(f"tagged snapshot {snap_id} as {args.name!r}")
+    elif args.action == "recover":
+        from dataflow.snapshots.catalog import recover_catalog
+
+        for table, metadata in recover_catalog(cfg.snapshot, cfg.data_root).items():
+            print(f"registered {table} from {metadata}")
+        print("catalog rebuilt from the warehouse; check it with `dataflow snapshots list`")
     return 0
 
 
 def cmd_extract(args: argparse.Namespace) -> int:
-    from dataflow.extractors import extract
+    from dataflow.extractors import CONTAINER, extract, extract_records
 
     cfg = _config(args)
     path = Path(args.file)
-    result = extract(path.read_bytes(), path.resolve().as_uri(), config=cfg.extract)
+    if not path.is_file():
+        raise FileNotFoundError(f"{args.file}: not a file (dataflow extract reads one file)")
+    uri = path.absolute().as_uri()  # the run's URI for this file, so ids match its rows
+    result = extract(path, uri, config=cfg.extract, read=cfg.read)  # as a run reads it: caps, gzip, ...
     print(json.dumps(dataclasses.asdict(result), indent=2, ensure_ascii=False, default=str))
-    return 0 if result.ok else 1
+    if result.reason == CONTAINER:  # then every record, one JSON object per line
+        for rec in extract_records(path, uri, config=cfg.extract, read=cfg.read):
+            row = dict(id=rec.id, url=rec.url, **dataclasses.asdict(rec.extraction))
+            print(json.dumps(row, ensure_ascii=False, default=str))
+        return EXIT_OK
+    return EXIT_OK if result.ok else EXIT_FAILED
 
 
 def cmd_config(args: argparse.Namespace) -> int:
@@ -183,7 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("snapshots", help="list, show or tag snapshots")
     common(p)
-    p.add_argument("action", choices=["list", "show", "tag"])
+    p.add_argument("action", choices=["list", "show", "tag", "recover"], help="recover: rebuild a lost catalog")
     p.add_argument("ref", nargs="?", help="tag, snapshot id or run:<run id> (show, tag)")
     p.add_argument("name", nargs="?", help="tag name (tag)")
     p.add_argument("--table", default="documents", choices=["documents", "rejects", "stage_stats", "inputs"])
@@ -216,9 +239,39 @@ def main(argv: list[str] | None = None) -> int:
     _quiet_libraries(args.verbose)
     try:
         return args.func(args)
-    except (ConfigError, FileNotFoundError, ValueError, LookupError) as err:
-        print(f"dataflow: error: {err}", file=sys.stderr)
-        return 2
+    except KeyboardInterrupt:
+        print("dataflow: interrupted", file=sys.stderr)
+        return 130  # 128 + SIGINT, the shell convention
+    except Exception as err:  # every error ends as one line (and a traceback with -v), never a raw dump
+        code = exit_code(err)
+        if args.verbose:
+            traceback.print_exc()
+        print(f"dataflow: error: {error_line(err, code)}", file=sys.stderr)
+        return code
+
+
+def exit_code(err: BaseException) -> int:
+    """2 for what the operator must fix before anything runs (usage, config, paths, catalog), else 1."""
+    from dataflow.snapshots.catalog import CatalogError
+
+    usage = (ConfigError, CatalogError, FileNotFoundError, IsADirectoryError, NotADirectoryError, LookupError)
+    return EXIT_USAGE if isinstance(err, usage) or type(err) is ValueError else EXIT_FAILED
+
+
+def error_line(err: BaseException, code: int) -> str:
+    """The error as one line; failures that are not the operator's to fix name their type and point at -v."""
+    message = " ".join(str(err).split()) or type(err).__name__
+    if isinstance(err, FileNotFoundError) and err.filename and str(err.filename) not in message:
+        message = f"{err.filename}: {message}"
+    if code == EXIT_FAILED and not _expected_failure(err):
+        message = f"{type(err).__name__}: {message} (run with -v for the traceback)"
+    return message
+
+
+def _expected_failure(err: BaseException) -> bool:
+    from dataflow.locks import LockHeld
+
+    return isinstance(err, LockHeld) or type(err).__name__ == "AccountingError"
 
 
 if __name__ == "__main__":

@@ -14,19 +14,24 @@ import hashlib
 import json
 import logging
 import subprocess
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from dataflow.config import PipelineConfig
 from dataflow.engines.result import EngineJob, EngineResult
-from dataflow.readers.discover import InputFile, discover
+from dataflow.locks import hold
+from dataflow.preflight import check_run_config, check_tag
+from dataflow.readers.discover import Discovery, InputFile, discover_inputs, path_accounting_errors
 from dataflow.snapshots.catalog import open_catalog, open_table
 from dataflow.snapshots.commit import RunCommit, commit_run, run_snapshot
 from dataflow.snapshots.files import run_data_dir, write_parts
 from schemas import CORPUS_SCHEMA_VERSION, TABLES
 
 log = logging.getLogger(__name__)
+
+COMMIT_WAIT_SECONDS = 600.0  # another run's commit to the same data root takes seconds; wait rather than fail
 
 
 class AccountingError(RuntimeError):
@@ -89,34 +94,46 @@ def _engine(name: str):
 
 
 def run_pipeline(cfg: PipelineConfig) -> RunResult:
-    """Run the pipeline described by ``cfg`` and commit its snapshot (once per run id)."""
+    """Run the pipeline described by ``cfg`` and commit its snapshot (once per run id).
+
+    A config or usage error (``ConfigError``) is raised before any input is read; a second process
+    running the same run id gets ``LockHeld`` naming the first (pid, host, start).
+    """
+    check_run_config(cfg)
+    with ExitStack() as locks:
+        return _run_pipeline(cfg, locks)
+
+
+def _run_pipeline(cfg: PipelineConfig, locks: ExitStack) -> RunResult:
     from dataflow.reports.model import build_report
 
-    if not cfg.read.inputs:
-        raise ValueError("no inputs: set read.inputs in the config (files, directories or globs)")
-    if not cfg.langid.model_path:
-        raise ValueError("langid.model_path is required (a fastText lid.176 file; `make setup` puts one in models/)")
     engine = _engine(cfg.engine.name)
-    files = discover(cfg.read.inputs)
+    discovery = discover_inputs(cfg.read.inputs, cfg.read.follow_symlinks)
+    files = discovery.files
     run_id = cfg.run_id or derive_run_id(cfg, files)
     data_root = Path(cfg.data_root).resolve()
     catalog = open_catalog(cfg.snapshot, data_root)
+    locks.enter_context(hold(data_root / "runs" / f"{run_id}.lock", f"run {run_id}"))
     tables = {name: open_table(catalog, cfg.snapshot.namespace, name) for name in TABLES}
+    check_tag(tables["documents"], cfg.snapshot.tag, run_id)
 
     if run_snapshot(tables["documents"], run_id) is not None:
         log.info("run %s is already committed: nothing to do", run_id)
-        commit = commit_run(catalog, cfg.snapshot.namespace, run_id, {}, {}, cfg.snapshot.mode, cfg.snapshot.tag)
+        with hold(data_root / "commit.lock", f"a commit to {data_root}", wait=COMMIT_WAIT_SECONDS):
+            commit = commit_run(catalog, cfg.snapshot.namespace, run_id, {}, {}, cfg.snapshot.mode, cfg.snapshot.tag)
         return RunResult(run_id, commit, load_run_report(cfg, run_id), data_root)
 
     table_dirs = {name: run_data_dir(t.location(), run_id) for name, t in tables.items()}
     result: EngineResult = engine(EngineJob(cfg, files, run_id, data_root / "runs" / run_id, table_dirs))
 
     stats_rows = result.ledger.to_rows(run_id)
-    manifests = [dict(m, run_id=run_id) for m in result.manifests]
+    # every path discovered has a row: the files the engine read, then the paths refused before reading
+    manifests = [dict(m, run_id=run_id) for m in result.manifests + [r.manifest() for r in discovery.refused]]
     run_meta = dict(run_id=run_id, engine=cfg.engine.name, config_hash=cfg.hash(), input_files=len(files))
     report = build_report(stats_rows, [], run_meta)
-    if report.accounting_errors:
-        raise AccountingError("; ".join(report.accounting_errors))
+    accounting_errors = report.accounting_errors + path_accounting_errors(discovery, result.manifests)
+    if accounting_errors:
+        raise AccountingError("; ".join(accounting_errors))
     files_out = dict(result.files)
     files_out["stage_stats"] = write_parts("stage_stats", table_dirs["stage_stats"], [stats_rows])
     files_out["inputs"] = write_parts("inputs", table_dirs["inputs"], [manifests])
@@ -130,6 +147,7 @@ def run_pipeline(cfg: PipelineConfig) -> RunResult:
         "dataflow.schema_version": CORPUS_SCHEMA_VERSION,
         "dataflow.engine": cfg.engine.name,
         "dataflow.input_files": str(len(manifests)),
+        "dataflow.files": files_line(discovery),
         "dataflow.inputs_sha256": manifest_hash,
         "dataflow.docs_in": str(h.docs_in),
         "dataflow.docs_out": str(h.docs_out),
@@ -141,10 +159,20 @@ def run_pipeline(cfg: PipelineConfig) -> RunResult:
             )
         ),
     }
-    commit = commit_run(
-        catalog, cfg.snapshot.namespace, run_id, files_out, properties, cfg.snapshot.mode, cfg.snapshot.tag
-    )
+    with hold(data_root / "commit.lock", f"a commit to {data_root}", wait=COMMIT_WAIT_SECONDS):
+        commit = commit_run(
+            catalog, cfg.snapshot.namespace, run_id, files_out, properties, cfg.snapshot.mode, cfg.snapshot.tag
+        )
     return RunResult(run_id, commit, load_run_report(cfg, run_id), data_root)
+
+
+def files_line(discovery: Discovery) -> str:
+    """Path accounting for the report: '12 discovered = 9 read + 3 refused (2 outside_inputs, 1 hidden)'."""
+    from collections import Counter
+
+    refused = Counter(r.status for r in discovery.refused)
+    detail = f" ({', '.join(f'{n} {s}' for s, n in sorted(refused.items()))})" if refused else ""
+    return f"{discovery.discovered} discovered = {len(discovery.files)} read + {len(discovery.refused)} refused{detail}"
 
 
 def _fraction(value: float | None) -> str:

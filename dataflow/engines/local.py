@@ -28,6 +28,8 @@ from datatrove.pipeline.base import PipelineStep
 from tqdm import tqdm
 
 from dataflow.config import PipelineConfig
+from dataflow.document import Meta
+from dataflow.engines.progress import ProgressBar, TaskProgress
 from dataflow.engines.result import EngineJob, EngineResult
 from dataflow.ledger import Ledger
 from dataflow.pipeline import STAGING, ShardRunner, finish_rows, shard_count, split_rows
@@ -42,14 +44,20 @@ class ReadInputs(PipelineStep):
     name = "read"
     type = "📖 - READER"
 
-    def __init__(self, runner: ShardRunner, files: list[InputFile]) -> None:
+    def __init__(self, runner: ShardRunner, files: list[InputFile], progress_dir: str = "") -> None:
         super().__init__()
-        self.runner, self.files = runner, files
+        self.runner, self.files, self.progress_dir = runner, files, progress_dir
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> Iterator[Document]:
-        for doc in self.runner.read(self.files[rank::world_size]):
+        mine = self.files[rank::world_size]
+        progress = TaskProgress(self.progress_dir, rank) if self.progress_dir else None
+        for doc in self.runner.read(mine):
             self.stat_update("documents")
+            if progress is not None:
+                progress.record(doc.metadata.get(Meta.SOURCE_URI, ""))
             yield doc
+        if progress is not None:
+            progress.done(len(mine))
 
 
 class WriteShard(PipelineStep):
@@ -101,7 +109,7 @@ def run_local(job: EngineJob, *, make_runner: Callable[[PipelineConfig], ShardRu
     staging.mkdir(parents=True, exist_ok=True)
     executor = LocalPipelineExecutor(
         pipeline=[
-            ReadInputs(runner, files),
+            ReadInputs(runner, files, str(work / "progress")),
             *runner.stages,
             WriteShard(runner, cfg, run_id, str(staging), table_dirs["rejects"]),
         ],
@@ -109,7 +117,8 @@ def run_local(job: EngineJob, *, make_runner: Callable[[PipelineConfig], ShardRu
         workers=min(cfg.engine.workers, tasks),
         logging_dir=str(work / "logs"),
     )
-    executor.run()
+    with ProgressBar(work / "progress", len(files)):  # files and records across the worker processes
+        executor.run()
 
     shards = [staging / f"{rank:05d}" for rank in range(tasks)]
     ledger = Ledger()

@@ -8,15 +8,18 @@ from __future__ import annotations
 
 from dataflow.config import ExtractConfig
 from dataflow.extractors.result import Extraction
-from dataflow.readers.decode import decode_text
+from dataflow.readers.decode import decode_detail
 
 SOURCE_KIND = "text"
 
 
 def extract_text(content: bytes, uri: str | None, hints: dict, config: ExtractConfig) -> Extraction:
-    """Decoded text of a plain-text record; reason ``empty`` when it is only whitespace."""
-    text, encoding = decode_text(content, hints)
-    metadata = {"encoding": encoding}
+    """Decoded text of a plain-text record; reason ``empty`` when it is only whitespace. NUL bytes removed
+    and mixed-encoding spans repaired by the decoder are counted in the metadata when there are any."""
+    d = decode_detail(content, hints, scan_meta=False)
+    text, metadata = d.text, {"encoding": d.encoding}
+    if d.repaired_spans or d.nul_bytes:
+        metadata.update(repaired_spans=d.repaired_spans, nul_bytes=d.nul_bytes)
     if not text.strip():
         return Extraction(None, "text", SOURCE_KIND, metadata, reason="empty")
     return Extraction(text, "text", SOURCE_KIND, metadata)

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dataflow.config import FOLLOW_INSIDE, FOLLOW_NEVER, FOLLOW_SYMLINKS
 from schemas.corpus import (
     BROKEN_LINK,
     DUPLICATE_PATH,
@@ -43,9 +44,6 @@ from schemas.corpus import (
 )
 
 _GLOB_CHARS = set("*?[")
-FOLLOW_INSIDE = "inside"  # follow links whose resolved target stays inside the input roots (default)
-FOLLOW_NEVER = "never"  # follow no link found inside a directory or glob (explicitly named inputs still resolve)
-FOLLOW_SYMLINKS = (FOLLOW_INSIDE, FOLLOW_NEVER)
 
 
 @dataclass(frozen=True, order=True)

@@ -20,6 +20,10 @@ Bad input never raises out of the iterator; it becomes a document already reject
 (failed: gzipped Parquet, which cannot be streamed), ``read_error`` (failed: anything else).
 ``reader.manifest`` then holds the file's row of the ``inputs`` table (minus run_id).
 
+``InputReader(input, config, data=b"...")`` reads the same way from bytes in memory: that is how
+``dataflow.extract_records`` reads one file exactly as a run does. Error messages are made safe for
+the tables (hostile file names hold bytes that are not UTF-8) by ``safe_message``.
+
 Ids are ``sha1(uri + '#' + locator)[:16]`` with the locator the WARC-Record-ID, the JSONL line number or
 Parquet row number (or the record's own id field when present), '' for single-record files: stable
 across runs and unique across files.
@@ -38,9 +42,10 @@ from datatrove.data import Document
 
 from dataflow.config import ReadConfig
 from dataflow.document import Meta, reject
-from dataflow.readers.decode import charset_from_content_type, decode_text
+from dataflow.readers.decode import charset_from_content_type, decode_detail
 from dataflow.readers.discover import InputFile
 from dataflow.readers.sniff import SNIFF_BYTES, sniff_container, sniff_record
+from schemas.corpus import INPUT_FAILED, INPUT_PARTIAL, INPUT_READ
 
 STAGE = "read"
 READ_CHUNK = 1 << 20  # 1 MiB reads: large enough to be I/O bound, small enough to keep memory flat
@@ -68,9 +73,21 @@ def doc_id(uri: str, locator: str | int) -> str:
     return hashlib.sha1(f"{uri}#{locator}".encode()).hexdigest()[:16]
 
 
+def open_source(source: Any) -> Any:
+    """A binary file object over a path, or over bytes held in memory."""
+    if isinstance(source, bytes | bytearray | memoryview):
+        return io.BytesIO(source)
+    return open(source, "rb")  # noqa: SIM115 (the caller closes it)
+
+
+def safe_message(message: str) -> str:
+    """One line of valid UTF-8: lone surrogates (undecodable file-name bytes) escaped, line breaks spaced."""
+    return message.encode("utf-8", "backslashreplace").decode("utf-8").replace("\n", " ").replace("\r", " ")
+
+
 def file_sha256(path: Any) -> str:
     digest = hashlib.sha256()
-    with open(path, "rb") as f:
+    with open_source(path) as f:
         while chunk := f.read(READ_CHUNK):
             digest.update(chunk)
     return digest.hexdigest()
@@ -130,7 +147,7 @@ class _Stream:
 
     def __init__(self, path: Any, gz: bool) -> None:
         # the file outlives this constructor: the reader closes it in a finally block
-        raw = open(path, "rb")  # noqa: SIM115
+        raw = open_source(path)
         self._gunzip = _Gunzip(raw) if gz else None
         self._stream = io.BufferedReader(self._gunzip, READ_CHUNK) if self._gunzip else raw
 
@@ -153,7 +170,7 @@ class _Stream:
 
 def _gunzip_head(path: Any) -> bytes:
     """First decompressed bytes of a gzip file, whatever follows (a cut file still sniffs)."""
-    with open(path, "rb") as f:
+    with open_source(path) as f:
         compressed = f.read(64 * 1024)
     try:
         return zlib.decompressobj(wbits=31).decompress(compressed, SNIFF_BYTES)
@@ -168,8 +185,8 @@ def failed_manifest(f: InputFile, records: int, err: BaseException) -> dict[str,
         size_bytes=f.size,
         content_hash="",
         format="",
-        status="partial" if records else "failed",
-        error=f"{type(err).__name__}: {err}",
+        status=INPUT_PARTIAL if records else INPUT_FAILED,
+        error=safe_message(f"{type(err).__name__}: {err}"),
         records=records,
     )
 
@@ -177,15 +194,16 @@ def failed_manifest(f: InputFile, records: int, err: BaseException) -> dict[str,
 class InputReader:
     """Iterate the documents of one input file; ``manifest`` describes the file afterwards."""
 
-    def __init__(self, input: InputFile, config: ReadConfig | None = None) -> None:
+    def __init__(self, input: InputFile, config: ReadConfig | None = None, data: bytes | None = None) -> None:
         self.input = input
         self.config = config or ReadConfig()
+        self.source: Any = data if data is not None else input.path  # what is opened: a path or the bytes
         self.manifest: dict[str, Any] = dict(
             uri=input.uri,
             size_bytes=input.size,
             content_hash="",
             format="",
-            status="read",
+            status=INPUT_READ,
             error=None,
             records=0,
         )
@@ -205,11 +223,11 @@ class InputReader:
         return doc
 
     def _failed(self, locator: str | int, reason: str, error: BaseException | str, status: str = "") -> Document:
-        message = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
+        message = safe_message(error if isinstance(error, str) else f"{type(error).__name__}: {error}")
         doc = self._doc(locator)
         reject(doc, STAGE, reason, error=message)
         self.manifest["error"] = self.manifest["error"] or message
-        self.manifest["status"] = status or ("partial" if self.manifest["records"] > 1 else "failed")
+        self.manifest["status"] = status or (INPUT_PARTIAL if self.manifest["records"] > 1 else INPUT_FAILED)
         return doc
 
     def _text_doc(self, locator: str | int, text: str, raw_size: int, url: str | None, kind: Any) -> Document:
@@ -222,6 +240,17 @@ class InputReader:
             doc.text = text
         return doc
 
+    def _decoded_doc(self, locator: str | int, content: bytes, hints: dict, url: str | None) -> Document:
+        """A plain-text record decoded here; NUL bytes removed and mixed-encoding spans repaired are kept
+        in the document's extractor metadata (documents.metadata), as the text extractor does."""
+        d = decode_detail(content, hints, scan_meta=False)
+        doc = self._text_doc(locator, d.text, len(content), url, None)
+        if d.repaired_spans or d.nul_bytes:
+            doc.metadata[Meta.EXTRACT_META] = dict(
+                encoding=d.encoding, repaired_spans=d.repaired_spans, nul_bytes=d.nul_bytes
+            )
+        return doc
+
     # -- iteration ------------------------------------------------------------------------------
 
     def __iter__(self) -> Iterator[Document]:
@@ -231,17 +260,18 @@ class InputReader:
             yield self._failed("!read_error", "read_error", err)
         finally:
             try:
-                self.manifest["content_hash"] = file_sha256(self.input.path)
+                self.manifest["content_hash"] = file_sha256(self.source)
             except OSError as err:
-                self.manifest.update(status="failed", error=self.manifest["error"] or f"{type(err).__name__}: {err}")
+                message = safe_message(f"{type(err).__name__}: {err}")
+                self.manifest.update(status=INPUT_FAILED, error=self.manifest["error"] or message)
 
     def _read(self) -> Iterator[Document]:
-        path, size = self.input.path, self.input.size
+        path, size = self.source, self.input.size
         if size == 0:
             self.manifest["format"] = "empty"
             yield self._rejected("", "empty")
             return
-        with open(path, "rb") as f:
+        with open_source(path) as f:
             head = f.read(SNIFF_BYTES)
         container = sniff_container(head, self.input.uri)
         gz = container == "gzip"
@@ -264,12 +294,12 @@ class InputReader:
             yield from self._read_single(gz)
 
     def _open(self, gz: bool) -> _Stream:
-        return _Stream(self.input.path, gz)
+        return _Stream(self.source, gz)
 
     def _read_single(self, gz: bool) -> Iterator[Document]:
         limit = self.config.max_record_bytes
         if not gz and self.input.size > limit:
-            self.manifest["format"] = sniff_record(_head(self.input.path), self.input.uri, {})
+            self.manifest["format"] = sniff_record(_head(self.source), self.input.uri, {})
             yield self._rejected("", "too_large", raw_size=self.input.size)
             return
         stream = self._open(gz)
@@ -289,7 +319,7 @@ class InputReader:
         elif fmt == "empty":
             yield self._rejected("", "empty", raw_size=len(content))
         elif fmt == "text":
-            yield self._text_doc("", decode_text(content)[0], len(content), None, None)
+            yield self._decoded_doc("", content, {}, None)
         else:
             doc = self._doc("", len(content))
             doc.metadata.update({Meta.RAW: content, Meta.RAW_HINTS: {}, Meta.FORMAT: fmt})
@@ -337,8 +367,7 @@ class InputReader:
                     continue
                 hints = {"content_type": content_type, "charset": charset_from_content_type(content_type)}
                 if record.rec_type == "conversion":
-                    text, _ = decode_text(payload, hints)
-                    yield self._text_doc(locator, text, len(payload), url, None)
+                    yield self._decoded_doc(locator, payload, hints, url)
                     continue
                 doc = self._doc(locator, len(payload), url)
                 doc.metadata[Meta.RAW] = payload
@@ -408,7 +437,8 @@ class InputReader:
         import pyarrow.parquet as pq
 
         cfg = self.config
-        with pq.ParquetFile(self.input.path) as pf:
+        source = io.BytesIO(self.source) if isinstance(self.source, bytes) else self.source
+        with pq.ParquetFile(source) as pf:
             names = set(pf.schema_arrow.names)
             if cfg.text_field not in names:
                 yield self._failed("", "read_error", f"no column {cfg.text_field!r} (columns: {sorted(names)})")
@@ -434,5 +464,5 @@ class InputReader:
 
 
 def _head(path: Any) -> bytes:
-    with open(path, "rb") as f:
+    with open_source(path) as f:
         return f.read(SNIFF_BYTES)

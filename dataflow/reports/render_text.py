@@ -110,7 +110,7 @@ def table(headers: list[str], rows: list[list[str]], right: set[int] | None = No
 
 def _run_lines(report: Report) -> list[str]:
     run = report.run
-    keys = ("snapshot_id", "committed_at", "config_hash", "code_version", "engine", "tag", "inputs")
+    keys = ("snapshot_id", "committed_at", "config_hash", "code_version", "engine", "tag", "inputs", "files")
     shown = [k for k in keys if run.get(k) not in (None, "")]
     parts = [f"{k.replace('_id', '').replace('_', ' ')} {meta_value(run[k])}" for k in shown]
     lines = [f"FILTERING REPORT  run {run.get('run_id', '?')}"]

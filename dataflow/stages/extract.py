@@ -1,4 +1,5 @@
-"""The ``extract`` stage: raw record bytes to text, through the same ``dataflow.extractors.extract`` a notebook calls.
+"""The ``extract`` stage: raw record bytes to text, through ``dataflow.extractors.extract_record`` (what
+``dataflow.extract`` calls on each record after the same reader).
 
 Records that arrive with text already (JSONL / Parquet / plain-text inputs, format ``text``) pass
 through untouched apart from a default source kind. Raw records (HTML, PDF, HWP, patents, ...) are
@@ -11,7 +12,7 @@ from datatrove.data import Document
 
 from dataflow.config import ExtractConfig
 from dataflow.document import Meta
-from dataflow.extractors import extract
+from dataflow.extractors import extract_record
 from dataflow.stages.base import Stage
 
 DEFAULT_TEXT_KIND = "text"  # source kind of text records whose reader named none
@@ -41,7 +42,7 @@ class ExtractStage(Stage):
         # the page's own address is the better name (trafilatura resolves links with it); the input
         # file's URI still gives the extension when there is none
         uri = meta.get(Meta.URL) or meta.get(Meta.SOURCE_URI)
-        ex = extract(raw, uri, hints=hints, config=self.config)
+        ex = extract_record(raw, uri, hints=hints, config=self.config)
         meta[Meta.FORMAT] = ex.format
         if ex.error:
             raise ExtractionError(f"{ex.format} extractor: {ex.error}")

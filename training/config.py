@@ -74,10 +74,18 @@ class StageSpec:
 @dataclass
 class EvalSpec:
     kmmlu_dir: str | None = None  # directory with dev/ and test/ CSVs in KMMLU's format
-    kormedmcqa_dir: str | None = None  # directory with dev/test files in KorMedMCQA's format
+    # KorMedMCQA as HF sean0042/KorMedMCQA lays it out (<exam type>/{dev,test}-*.parquet, every exam type), or
+    # CSV / JSONL files with "dev" / "test" in their names
+    kormedmcqa_dir: str | None = None
     shots: int = 5  # few-shot examples per question, from the dev split of the same subject
     method: str = "loglik"  # "loglik" (answer-letter log-likelihood) or "generate" (greedy, then extract the letter)
     max_questions: int | None = None  # per subject, for quick checks
+    # a subject with fewer dev rows than `shots` is an error (a silently 0-shot subject skews the average); True
+    # scores it with what there is and marks it in the table
+    allow_fewer_shots: bool = False
+    # "auto": accelerate places the model's layers over every visible GPU (then CPU), for models larger than one
+    # device (102B in bf16 = 204 GB); None = one device
+    device_map: str | None = None
 
 
 @dataclass

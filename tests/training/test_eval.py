@@ -127,3 +127,119 @@ def test_rigged_model_scores_100(testdata, tmp_path, method):
         model = Rigged(tiny_model(len(tok)).config).eval().rig(tok, questions)
         result = evaluate(model, tok, suite_test, suite_dev, shots=2, method=method)
         assert result.micro == 1.0 and result.macro == 1.0, result.table()
+
+
+EXAMS = ("doctor", "nurse", "pharm", "dentist")
+
+
+def kormed_tree(root, n_test=3, n_dev=2, with_combined_copy=True):
+    """KorMedMCQA as HF sean0042/KorMedMCQA lays it out: <exam>/{dev,test}-00000-of-00001.parquet (rows name no
+    exam type in two of the folders), plus older revisions' combined copy under data/."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    combined = []
+    for e, exam in enumerate(EXAMS):
+        (root / exam).mkdir(parents=True)
+        for split, n in (("test", n_test), ("dev", n_dev)):
+            rows = [
+                {
+                    "subject": exam,
+                    "year": 2023,
+                    "period": 1,
+                    "q_number": i,
+                    "question": f"[{exam}] {split} 문항 {i}: 다음 중 옳은 것은?",
+                    "A": "가",
+                    "B": "나",
+                    "C": "다",
+                    "D": "라",
+                    "E": "마",
+                    "answer": (i + e) % 5 + 1,
+                    "cot": "",
+                    "exam_type": exam,
+                }
+                for i in range(n)
+            ]
+            combined += [dict(r) for r in rows] if split == "test" else []
+            if e % 2:
+                rows = [{k: v for k, v in r.items() if k != "exam_type"} for r in rows]
+            pq.write_table(pa.Table.from_pylist(rows), root / exam / f"{split}-00000-of-00001.parquet")
+    if with_combined_copy:
+        (root / "data").mkdir()
+        pq.write_table(pa.Table.from_pylist(combined), root / "data" / "test.parquet")
+    return root
+
+
+def test_kormedmcqa_reads_every_exam_type_once(tmp_path):
+    from training.eval.formats import read_kormedmcqa_dir
+
+    root = kormed_tree(tmp_path / "kormed")
+    test, dev = read_kormedmcqa_dir(root, "test"), read_kormedmcqa_dir(root, "dev")
+    assert sorted(test) == sorted(EXAMS) and sorted(dev) == sorted(EXAMS)
+    assert all(len(test[e]) == 3 and len(dev[e]) == 2 for e in EXAMS)  # the combined copy adds no duplicates
+    assert test["nurse"][1].answer == 2 and len(test["nurse"][1].choices) == 5  # folder names the exam type
+    with pytest.raises(FileNotFoundError, match="no KorMedMCQA train files"):
+        read_kormedmcqa_dir(root, "train")
+
+
+@pytest.mark.parametrize("method", ["loglik", "generate"])
+def test_rigged_model_scores_every_kormedmcqa_exam_type(tmp_path, method):
+    from training.eval.formats import read_kormedmcqa_dir
+
+    root = kormed_tree(tmp_path / "kormed")
+    test, dev = read_kormedmcqa_dir(root, "test"), read_kormedmcqa_dir(root, "dev")
+    tok = build_byte_bpe([build_prompt(q, []) for qs in test.values() for q in qs], vocab_size=600)
+    torch.manual_seed(0)
+    questions = [q for qs in test.values() for q in qs]
+    model = Rigged(tiny_model(len(tok)).config).eval().rig(tok, questions)
+    result = evaluate(model, tok, test, dev, shots=2, method=method)
+    assert sorted(result.per_subject) == sorted(EXAMS)
+    assert all(result.per_subject[e] == (3, 3) for e in EXAMS), result.table()
+
+
+def test_subject_with_too_few_dev_rows_is_an_error_or_marked(tmp_path):
+    from training.eval.formats import read_kormedmcqa_dir
+
+    root = kormed_tree(tmp_path / "kormed", n_dev=1)
+    test, dev = read_kormedmcqa_dir(root, "test"), read_kormedmcqa_dir(root, "dev")
+    dev.pop("pharm")
+    tok = build_byte_bpe([build_prompt(q, []) for qs in test.values() for q in qs], vocab_size=400)
+    model = tiny_model(len(tok))
+    with pytest.raises(ValueError, match=r"dentist \(1\), doctor \(1\), nurse \(1\), pharm \(0\)"):
+        evaluate(model, tok, test, dev, shots=2)
+    result = evaluate(model, tok, test, dev, shots=1, allow_fewer_shots=True)
+    assert result.shots == {"dentist": 1, "doctor": 1, "nurse": 1, "pharm": 0}
+    assert "| pharm (0-shot) |" in result.table() and "| doctor |" in result.table()
+
+
+def test_eval_entry_point_loads_with_a_device_map(tmp_path, testdata, capsys):
+    from pathlib import Path
+
+    from training.eval.run import main
+
+    root = kormed_tree(tmp_path / "kormed")
+    tok = build_byte_bpe(["정답: A B C D E 문항"] * 5, vocab_size=300)
+    tiny_model(len(tok)).save_pretrained(tmp_path / "model")
+    tok.save_pretrained(tmp_path / "model")
+    recipe = Path(__file__).resolve().parents[2] / "training" / "recipes" / "tiny-cpu.yaml"
+    results = main(
+        [
+            "--recipe",
+            str(recipe),
+            "--model",
+            str(tmp_path / "model"),
+            "--device-map",
+            "auto",
+            "--set",
+            f"eval.kmmlu_dir={testdata / 'kmmlu'}",
+            "--set",
+            f"eval.kormedmcqa_dir={root}",
+            "--set",
+            "eval.shots=2",
+            "--set",
+            "eval.max_questions=2",
+        ]
+    )
+    assert sorted(results["KorMedMCQA"].per_subject) == sorted(EXAMS)
+    assert len(results["KMMLU"].per_subject) == 9
+    assert "## KorMedMCQA (2-shot, loglik)" in capsys.readouterr().out

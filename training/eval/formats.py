@@ -6,8 +6,11 @@
   Columns are read by name, and each row is checked: if ``Category`` holds a number and ``Human Accuracy`` a
   word, the two are swapped back.
 - KorMedMCQA (Kweon et al. 2024, arXiv:2403.01469; HF ``sean0042/KorMedMCQA``): rows with ``subject, year,
-  period, q_number, question, A..E, answer (1-5), cot, exam_type`` (doctor, nurse, pharm, dentist), as CSV or
-  JSONL; the subject used for averages is ``exam_type``.
+  period, q_number, question, A..E, answer (1-5), cot, exam_type`` (doctor, nurse, pharm, dentist). The HF
+  repository keeps one folder per exam type (``doctor/test-00000-of-00001.parquet``, ``dev-...``, ``train-...``);
+  ``read_kormedmcqa_dir`` reads every file of a split in a directory tree (Parquet, CSV or JSONL), takes the
+  exam type from the row or else from the folder, and drops repeated questions (older revisions also keep
+  combined copies under ``data/``). The subject used for averages is the exam type.
 Malformed rows (missing options, answer out of range) are skipped and counted, never raised.
 """
 
@@ -77,18 +80,47 @@ def read_kmmlu(directory: str | Path, split: str, subjects: list[str] | None = N
     return out
 
 
-def read_kormedmcqa(path: str | Path) -> dict[str, list[Question]]:
-    """{exam_type: questions} from a KorMedMCQA CSV or JSONL file."""
-    path = Path(path)
+KORMED_FORMATS = (".parquet", ".csv", ".jsonl", ".json")
+
+
+def _rows(path: Path) -> list[dict]:
+    if path.suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        return pq.read_table(path).to_pylist()
     if path.suffix in (".jsonl", ".json"):
-        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    else:
-        with path.open(newline="", encoding="utf-8") as f:
-            rows = list(csv.DictReader(f))
+        return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    with path.open(newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def read_kormedmcqa(path: str | Path, exam_type: str = "unknown") -> dict[str, list[Question]]:
+    """{exam_type: questions} from one KorMedMCQA Parquet, CSV or JSONL file (`exam_type` where rows name none)."""
     out: dict[str, list[Question]] = {}
-    for row in rows:
+    for row in _rows(Path(path)):
         row = {k: (str(v) if v is not None else "") for k, v in row.items()}
-        q = _question(row.get("exam_type") or "unknown", row, 5)
+        q = _question(row.get("exam_type") or exam_type, row, 5)
         if q is not None:
             out.setdefault(q.subject, []).append(q)
+    return out
+
+
+def read_kormedmcqa_dir(directory: str | Path, split: str) -> dict[str, list[Question]]:
+    """{exam_type: questions} of one split from every matching file under `directory` (see module docstring)."""
+    directory = Path(directory)
+    paths = sorted(
+        p for p in directory.rglob(f"*{split}*") if p.is_file() and p.suffix in KORMED_FORMATS and split in p.stem
+    )
+    if not paths:
+        raise FileNotFoundError(f"{directory}: no KorMedMCQA {split} files (*{split}*.parquet, .csv or .jsonl)")
+    out: dict[str, list[Question]] = {}
+    seen: set[tuple] = set()
+    for path in paths:
+        folder = path.parent.name if path.parent != directory else "unknown"
+        for subject, questions in read_kormedmcqa(path, folder).items():
+            for q in questions:
+                key = (q.subject, q.question, q.choices)
+                if key not in seen:
+                    seen.add(key)
+                    out.setdefault(subject, []).append(q)
     return out

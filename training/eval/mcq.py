@@ -63,9 +63,14 @@ def letter_continuations(tokenizer, prompt: str, n_choices: int) -> tuple[str, l
     return prompt, [tokenizer(f" {LETTERS[i]}", add_special_tokens=False)["input_ids"] for i in range(n_choices)]
 
 
+def input_device(model) -> torch.device:
+    """Where the token ids go: the embedding's device (with a device_map the layers span several devices)."""
+    return model.get_input_embeddings().weight.device
+
+
 @torch.no_grad()
 def predict_loglik(model, tokenizer, prompt: str, n_choices: int) -> int:
-    device = next(model.parameters()).device
+    device = input_device(model)
     prompt, conts = letter_continuations(tokenizer, prompt, n_choices)
     ctx = tokenizer(prompt, add_special_tokens=True)["input_ids"]
     if all(len(c) == 1 for c in conts):  # one forward of the context; read the next-token distribution
@@ -89,7 +94,7 @@ def predict_loglik(model, tokenizer, prompt: str, n_choices: int) -> int:
 
 @torch.no_grad()
 def predict_generate(model, tokenizer, prompt: str, n_choices: int, max_new_tokens: int = 4) -> int | None:
-    device = next(model.parameters()).device
+    device = input_device(model)
     ids = torch.tensor([tokenizer(prompt, add_special_tokens=True)["input_ids"]], device=device)
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     out = model.generate(
@@ -105,6 +110,8 @@ def predict_generate(model, tokenizer, prompt: str, n_choices: int, max_new_toke
 @dataclass
 class EvalResult:
     per_subject: dict[str, tuple[int, int]] = field(default_factory=dict)  # subject -> (correct, total)
+    shots: dict[str, int] = field(default_factory=dict)  # subject -> few-shot examples its prompts had
+    requested_shots: int = 0
 
     @property
     def micro(self) -> float:
@@ -117,8 +124,12 @@ class EvalResult:
         return sum(accs) / len(accs) if accs else 0.0
 
     def table(self) -> str:
+        def name(s: str) -> str:  # a subject scored with fewer shots than asked says so
+            k = self.shots.get(s, self.requested_shots)
+            return s if k >= self.requested_shots else f"{s} ({k}-shot)"
+
         lines = ["| subject | questions | accuracy |", "|---|---:|---:|"]
-        lines += [f"| {s} | {t} | {c / t:.3f} |" for s, (c, t) in sorted(self.per_subject.items()) if t]
+        lines += [f"| {name(s)} | {t} | {c / t:.3f} |" for s, (c, t) in sorted(self.per_subject.items()) if t]
         total = sum(t for _, t in self.per_subject.values())
         lines += [
             f"| **micro (per question)** | {total} | {self.micro:.3f} |",
@@ -135,15 +146,28 @@ def evaluate(
     shots: int = 5,
     method: str = "loglik",
     max_questions: int | None = None,
+    allow_fewer_shots: bool = False,
 ) -> EvalResult:
-    """Score every subject of `test` with `shots` examples from the same subject of `dev`."""
+    """Score every subject of `test` with `shots` examples from the same subject of `dev`.
+
+    A subject with fewer than `shots` dev examples raises ValueError (naming it) unless `allow_fewer_shots`, in
+    which case it is scored with what there is and the table marks it.
+    """
     if method not in ("loglik", "generate"):
         raise ValueError(f"method must be 'loglik' or 'generate', not {method!r}")
+    short = {s: len(dev.get(s, [])) for s in test if len(dev.get(s, [])) < shots}
+    if short and not allow_fewer_shots:
+        raise ValueError(
+            f"{shots}-shot evaluation, but these subjects have fewer dev examples: "
+            + ", ".join(f"{s} ({n})" for s, n in sorted(short.items()))
+            + " (eval.allow_fewer_shots=true scores them with what there is, marked in the table)"
+        )
     was_training = model.training
     model.eval()
-    result = EvalResult()
+    result = EvalResult(requested_shots=shots)
     for subject, questions in sorted(test.items()):
         examples = dev.get(subject, [])[:shots]
+        result.shots[subject] = len(examples)
         correct = 0
         questions = questions[:max_questions] if max_questions else questions
         for q in questions:

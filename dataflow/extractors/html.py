@@ -1,11 +1,16 @@
-"""Main text of a web page with trafilatura (Barbaresi, ACL 2021 demo: https://aclanthology.org/2021.acl-demo.15).
+"""Main text of a web page: page-type-aware extraction over one fast parse, trafilatura where it wins.
 
 The bytes are decoded here first (``dataflow.readers.decode``: BOM, HTTP/WARC charset, meta charset,
-detection, with EUC-KR read as CP949), so Korean legacy pages reach trafilatura as correct text.
-trafilatura's settings come from ``HtmlConfig``; they were chosen by F1 on the ScrapingHub
-article-extraction benchmark (``bench/bench_extraction.py``). ``deduplicate`` stays off: trafilatura's
-duplicate cache is process-wide, so with it on a page's output would depend on which pages the same
-worker saw before (the pipeline deduplicates globally instead).
+detection, with EUC-KR read as CP949), so Korean legacy pages reach the parsers as correct text.
+With ``HtmlConfig.page_types`` (the default) the page is parsed once with lexbor (``html_dom``), its
+type detected from that parse (``page_type``: article, documentation, forum, product, collection,
+listing, service) and extracted by the strategy configured for that type (``html_types``): trafilatura
+(Barbaresi, ACL 2021 demo: https://aclanthology.org/2021.acl-demo.15) for articles, forums and
+products, the DOM extractor for listings, category grids and service pages. The type goes into the
+metadata (``page_type``, with ``html_strategy``). Without it, trafilatura runs with the configured
+settings on every page. ``deduplicate`` stays off: trafilatura's duplicate cache is process-wide, so
+with it on a page's output would depend on which pages the same worker saw before (the pipeline
+deduplicates globally instead).
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ import unicodedata
 from typing import Any
 
 from dataflow.config import ExtractConfig
+from dataflow.extractors import html_dom, html_types
+from dataflow.extractors.page_type import PageType, detect
 from dataflow.extractors.result import Extraction
 from dataflow.readers.decode import decode_html
 
@@ -38,33 +45,46 @@ def html_title(markup: str) -> str | None:
 
 
 def extract_html(content: bytes, uri: str | None, hints: dict, config: ExtractConfig) -> Extraction:
-    """Extract one HTML page; reason ``no_main_text`` when trafilatura finds none (or too little)."""
-    import trafilatura
-
+    """Extract one HTML page; reason ``no_main_text`` when nothing (or too little) is found."""
     cfg = config.html
     markup, encoding = decode_html(content, hints)
     url = page_url(uri)
-    doc = trafilatura.bare_extraction(
-        markup,
-        url=url,
-        fast=cfg.fast,
-        favor_precision=cfg.favor_precision,
-        favor_recall=cfg.favor_recall,
-        include_comments=cfg.include_comments,
-        include_tables=cfg.include_tables,
-        deduplicate=cfg.deduplicate,
-        with_metadata=cfg.with_metadata,
-    )
     metadata: dict[str, Any] = {"encoding": encoding}
+    if cfg.page_types:
+        tree = html_dom.parse(markup)
+        facts = html_dom.read_facts(tree)
+        kind = detect(facts, url)
+        found = html_types.main_text(markup, tree, url, strategy_for(kind, config), cfg)
+        text, doc = found.text, found.document
+        if cfg.product_json_ld:
+            text = html_types.with_product_description(text, kind.name, facts.jsonld)
+        metadata.update(page_type=kind.name, html_strategy=found.strategy)
+    else:
+        settings = {"favor_precision": cfg.favor_precision, "favor_recall": cfg.favor_recall}
+        text, doc = html_types.run_trafilatura(markup, url, cfg, **settings)
     if doc is not None:
         metadata.update({k: v for k in METADATA_FIELDS if isinstance(v := getattr(doc, k, None), str) and v})
     if "title" not in metadata and (title := html_title(markup)):
         metadata["title"] = title
     if url and "url" not in metadata:
         metadata["url"] = url
-    parts = [doc.text, doc.comments if cfg.include_comments else None] if doc is not None else []
-    # what trafilatura.extract(output_format="txt") returns: body, then comments, NFC-normalized
-    text = unicodedata.normalize("NFC", "\n".join(p for p in parts if p)).strip()
+    text = unicodedata.normalize("NFC", text).strip()
     if len(text) < max(cfg.min_chars, 1):
         return Extraction(None, "html", SOURCE_KIND, metadata, reason="no_main_text")
     return Extraction(text, "html", SOURCE_KIND, metadata)
+
+
+def strategy_for(kind: PageType, config: ExtractConfig) -> str:
+    """The configured strategy of a detected type; the fallback one for a page without evidence."""
+    cfg = config.html
+    return cfg.strategies.get(kind.name, cfg.fallback_strategy) if kind.evidence else cfg.fallback_strategy
+
+
+def explain_html(content: bytes, uri: str | None, config: ExtractConfig | None = None) -> str:
+    """Why a page gets its type and strategy: the evidence, one line each (``dataflow extract --explain``)."""
+    markup, encoding = decode_html(content, {})
+    url = page_url(uri)
+    kind = detect(html_dom.read_facts(html_dom.parse(markup)), url)
+    strategy = strategy_for(kind, config or ExtractConfig())
+    head = [f"encoding: {encoding}", f"url: {url or '(none: pass --url to use the address shape)'}"]
+    return "\n".join([*head, kind.explain(), f"strategy: {strategy}"])

@@ -1,0 +1,378 @@
+"""One fast parse of a web page (selectolax/lexbor) and the DOM facts the other HTML modules read.
+
+lexbor parses a page about 10x faster than lxml builds trafilatura's tree (bench/bench_extraction.py,
+"parsers"), so the page is parsed once here and everything cheap is read from that tree: JSON-LD
+objects and their schema.org types, OpenGraph and other meta tags, counts of structural elements
+for the page-type detector, and the visible text blocks left after boilerplate regions are pruned
+(the DOM extractor that listings, collections, products and service pages use; see
+``html_types.py``).
+
+Pruning removes what is never main content on any page type: scripts, styles, forms' controls,
+``<nav>``/``<aside>``/``<footer>``, page-level ``<header>``, ARIA landmark roles for navigation and
+banners, hidden elements, and containers whose class or id names them as menus, cookie banners,
+share bars and the like. Text is then emitted block by block (one line per paragraph, heading,
+list item or table row), and a block that is mostly link text is dropped unless the page type says
+links are content (``keep_link_blocks``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+# removed before anything is read: not visible text on any page
+_INVISIBLE = "script, style, noscript, template, svg, canvas, iframe, object, embed, head, link, meta"
+# controls and chrome: never main text
+_CHROME_TAGS = "nav, aside, footer, dialog, button, select, option, input, textarea, menu"
+_CHROME_ROLES = ",".join(
+    f'[role="{role}"]'
+    for role in ("navigation", "banner", "contentinfo", "complementary", "search", "dialog", "menu", "menubar")
+)
+_HIDDEN = '[hidden], [aria-hidden="true"], [style*="display:none"], [style*="display: none"]'
+# class/id words that name chrome, matched as whole tokens split on - _ and spaces (so "menu" does
+# not match "menuitem-description" but does match "main-menu")
+_CHROME_WORDS = frozenset(
+    [
+        "nav",
+        "navbar",
+        "navigation",
+        "menu",
+        "megamenu",
+        "breadcrumb",
+        "breadcrumbs",
+        "cookie",
+        "cookies",
+        "consent",
+        "gdpr",
+        "newsletter",
+        "subscribe",
+        "signup",
+        "login",
+        "share",
+        "sharing",
+        "social",
+        "sidebar",
+        "footer",
+        "masthead",
+        "topbar",
+        "toolbar",
+        "skip",
+        "skiplink",
+        "popup",
+        "modal",
+        "overlay",
+        "banner",
+        "advert",
+        "advertisement",
+        "ads",
+        "adsense",
+        "sponsored",
+        "promo",
+        "related",
+        "recommended",
+        "pagination",
+        "pager",
+        "offcanvas",
+        "drawer",
+    ]
+)
+_CONTENT_WORDS = frozenset(
+    ["content", "main", "article", "post", "entry", "body", "text", "story", "page", "wrap", "wrapper", "container"]
+)
+# a chrome-looking element holding more than this share of the body's text is a layout wrapper, not chrome
+MAX_CHROME_SHARE = 0.4
+_TOKEN_SPLIT = re.compile(r"[\s_\-]+")
+# elements that end a line of text
+_BLOCK_TAGS = frozenset(
+    [
+        "p",
+        "div",
+        "section",
+        "article",
+        "main",
+        "li",
+        "dt",
+        "dd",
+        "tr",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "pre",
+        "blockquote",
+        "figcaption",
+        "table",
+        "ul",
+        "ol",
+        "dl",
+        "br",
+        "hr",
+        "address",
+        "details",
+        "summary",
+        "caption",
+        "header",
+        "form",
+        "fieldset",
+        "legend",
+    ]
+)
+_HEADINGS = frozenset(["h1", "h2", "h3", "h4", "h5", "h6"])
+LONG_PARAGRAPH = 150  # characters: two sentences of English prose, about five of Korean
+# a block that is mostly link text is navigation (readability uses 0.5 for its link-density test)
+MAX_LINK_SHARE = 0.5
+
+
+@dataclass
+class PageFacts:
+    """What the page says about itself, read from one parse (inputs of the page-type detector)."""
+
+    jsonld_types: list[str] = field(default_factory=list)  # schema.org @type values, lower-cased
+    jsonld: list[dict] = field(default_factory=list)  # the JSON-LD objects themselves (flattened @graph)
+    og_type: str = ""  # <meta property="og:type">, lower-cased
+    generator: str = ""  # <meta name="generator"> (forum software names itself here)
+    counts: dict[str, int] = field(default_factory=dict)  # structural element counts (see _count)
+    text_chars: int = 0  # visible characters after pruning
+    link_chars: int = 0  # of those, inside links
+
+
+_NOSCRIPT_TAG = re.compile(r"<(/?)noscript\b", re.IGNORECASE)
+
+
+def parse(markup: str) -> LexborHTMLParser:
+    """The page as a lexbor tree (never raises on malformed markup).
+
+    A parser with scripting on reads ``<noscript>`` as raw text. Some sites (Discourse forums, for
+    one) serve the whole thread inside ``<noscript>`` for clients without JavaScript; when that raw
+    text outweighs the rest of the body, the page is parsed again with those elements as ``<div>``.
+    """
+    tree = LexborHTMLParser(markup)
+    body = tree.body
+    if body is None:
+        return tree
+    hidden = sum(len(node.text(deep=True)) for node in body.css("noscript"))
+    if hidden > 1000 and hidden > 2 * (len(body.text(deep=True)) - hidden):
+        tree = LexborHTMLParser(_NOSCRIPT_TAG.sub(r"<\1div", markup))
+    return tree
+
+
+def _jsonld(tree: LexborHTMLParser) -> list[dict]:
+    objects: list[dict] = []
+    for node in tree.css('script[type="application/ld+json"]'):
+        try:
+            data = json.loads(node.text(deep=True) or "null")
+        except (ValueError, RecursionError):
+            continue  # broken JSON-LD is common; it just says nothing
+        stack = data if isinstance(data, list) else [data]
+        while stack:
+            item = stack.pop(0)
+            if isinstance(item, list):
+                stack.extend(item)
+            elif isinstance(item, dict):
+                objects.append(item)
+                if isinstance(item.get("@graph"), list):
+                    stack.extend(item["@graph"])
+    return objects
+
+
+def _types(objects: list[dict]) -> list[str]:
+    types = []
+    for obj in objects:
+        value = obj.get("@type")
+        for name in value if isinstance(value, list) else [value]:
+            if isinstance(name, str):
+                types.append(name.rsplit("/", 1)[-1].lower())
+    return types
+
+
+def _meta(tree: LexborHTMLParser, attr: str, name: str) -> str:
+    node = tree.css_first(f'meta[{attr}="{name}"]')
+    return (node.attributes.get("content") or "").strip().lower() if node else ""
+
+
+def _count(tree: LexborHTMLParser) -> dict[str, int]:
+    """Structural counts the detector reads; each selector is one lexbor query (microseconds)."""
+    css = {
+        "article": "article",
+        "main": 'main, [role="main"]',
+        "h1": "h1",
+        "p": "p",
+        "li": "li",
+        "table": "table",
+        "pre": "pre, code",
+        "price": '[itemprop="price"], [class*="price"], [data-price]',
+        "add_to_cart": '[name="add-to-cart"], [class*="add-to-cart"], [class*="addtocart"], [id*="add-to-cart"]',
+        "post": '[class*="post"], [id^="post"], [class*="message"], [class*="reply"], [class*="answer"]',
+        "user": '[class*="author"], [class*="username"], [class*="user-info"], [class*="userinfo"]',
+        "product_card": '[class*="product"]',
+        "card": '[class*="card"], [class*="tile"], [class*="grid-item"], [class*="item"]',
+        "time": "time",
+        "form": "form",
+        "pricing": '[class*="pricing"], [class*="plan"], [class*="tier"]',
+        "linked_heading": "h2 > a, h3 > a, h4 > a, a > h2, a > h3, a > h4",
+    }
+    counts = {key: len(tree.css(selector)) for key, selector in css.items()}
+    # paragraphs of prose: an article has several, a landing page's blocks are short
+    # (an element's own text, so old pages that break paragraphs with <br> inside one <div> count too)
+    counts["long_p"] = sum(
+        len(node.text(deep=node.tag == "p", strip=True)) >= LONG_PARAGRAPH for node in tree.css("p, div, td")
+    )
+    return counts
+
+
+def read_facts(tree: LexborHTMLParser) -> PageFacts:
+    """JSON-LD, meta tags and structural counts; call before ``prune`` (it removes scripts)."""
+    objects = _jsonld(tree)
+    return PageFacts(
+        jsonld_types=_types(objects),
+        jsonld=objects,
+        og_type=_meta(tree, "property", "og:type"),
+        generator=_meta(tree, "name", "generator"),
+        counts=_count(tree),
+    )
+
+
+def _is_chrome_name(node: LexborNode) -> bool:
+    attrs = node.attributes
+    names = f"{attrs.get('class') or ''} {attrs.get('id') or ''}".lower()
+    if not names.strip():
+        return False
+    tokens = set(_TOKEN_SPLIT.split(names))
+    # readability's rule: a name that also says content ("content-sidebar-wrap") is not chrome
+    return not _CHROME_WORDS.isdisjoint(tokens) and _CONTENT_WORDS.isdisjoint(tokens)
+
+
+def _small(node: LexborNode, total: int) -> bool:
+    """A node whose removal cannot take the page's content with it: under MAX_CHROME_SHARE of the text.
+
+    Wrappers named after their layout ("container sidebar-right", "sticky-footer" around the whole
+    page) hold most of the text; real menus, banners and share bars hold little of it.
+    """
+    return len(node.text(deep=True)) <= MAX_CHROME_SHARE * total
+
+
+def prune(tree: LexborHTMLParser) -> LexborNode | None:
+    """Remove invisible and chrome elements in place; returns the body (None for a page without one)."""
+    body = tree.body
+    if body is None:
+        return None
+    for node in tree.css(_INVISIBLE):
+        node.decompose()
+    total = len(body.text(deep=True))
+    for selector in (_CHROME_TAGS, _CHROME_ROLES, _HIDDEN):
+        for node in body.css(selector):
+            if _small(node, total):
+                node.decompose()
+    # a page-level header (logo, menu) goes; a header inside an article or main holds its title
+    for node in body.css("header"):
+        if not _inside(node, ("article", "main")) and _small(node, total):
+            node.decompose()
+    for node in body.css("[class], [id]"):
+        if node.tag not in ("body", "main", "article", "html") and _is_chrome_name(node) and _small(node, total):
+            node.decompose()
+    return body
+
+
+def _inside(node: LexborNode, tags: tuple[str, ...]) -> bool:
+    parent = node.parent
+    while parent is not None:
+        if parent.tag in tags:
+            return True
+        parent = parent.parent
+    return False
+
+
+def main_root(body: LexborNode) -> LexborNode:
+    """The element that holds the page's main content: ``<main>``/role=main, a lone ``<article>``, or body.
+
+    A landmark is trusted only when it holds at least a third of the body's text: some sites wrap a
+    one-line banner in ``<main>`` and put the content beside it.
+    """
+    total = len(body.text(deep=True, strip=True))
+    candidates = body.css('main, [role="main"]')
+    articles = body.css("article")
+    if len(articles) == 1:
+        candidates.append(articles[0])
+    for node in candidates:
+        if total and len(node.text(deep=True, strip=True)) >= total / 3:
+            return node
+    return body
+
+
+@dataclass
+class Block:
+    text: str
+    link_chars: int
+    tag: str
+
+    @property
+    def link_share(self) -> float:
+        return self.link_chars / max(1, len(self.text))
+
+
+def blocks(root: LexborNode) -> list[Block]:
+    """Visible text of ``root`` as blocks (paragraphs, headings, items, rows), whitespace collapsed."""
+    out: list[Block] = []
+    parts: list[str] = []
+    state = {"links": 0, "tag": "div"}
+
+    def flush() -> None:
+        text = " ".join(" ".join(parts).split())
+        if text:
+            out.append(Block(text, min(state["links"], len(text)), state["tag"]))
+        parts.clear()
+        state["links"] = 0
+        state["tag"] = "div"
+
+    def walk(node: LexborNode, in_link: bool) -> None:
+        child = node.child
+        while child is not None:
+            tag = child.tag
+            if tag == "-text":
+                value = child.text_content or ""
+                if value.strip():
+                    parts.append(value)
+                    if in_link:
+                        state["links"] += len(value.strip())
+            elif tag in _BLOCK_TAGS:
+                flush()
+                state["tag"] = tag
+                walk(child, in_link)
+                flush()
+            elif tag != "_comment" and tag != "-comment":
+                if tag in ("td", "th"):
+                    parts.append(" ")
+                walk(child, in_link or tag == "a")
+            child = child.next
+
+    walk(root, False)
+    flush()
+    return out
+
+
+def block_text(found: list[Block], keep_link_blocks: bool = False) -> str:
+    """The blocks as lines; link-dominated blocks dropped unless links are the content."""
+    lines = [b.text for b in found if keep_link_blocks or b.tag in _HEADINGS or b.link_share <= MAX_LINK_SHARE]
+    return "\n".join(_dedupe_adjacent(lines))
+
+
+def _dedupe_adjacent(lines: list[str]) -> Iterator[str]:
+    previous = None
+    for line in lines:
+        if line != previous:
+            yield line
+        previous = line
+
+
+def dom_text(tree: LexborHTMLParser, keep_link_blocks: bool = False) -> str:
+    """Main text by pruning and block emission alone (the fast DOM extractor); mutates ``tree``."""
+    body = prune(tree)
+    if body is None:
+        return ""
+    return block_text(blocks(main_root(body)), keep_link_blocks)

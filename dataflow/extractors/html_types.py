@@ -1,0 +1,97 @@
+"""Per-page-type main-text extraction: which extractor each page type gets, and the extractors.
+
+Five strategies, chosen per detected type by ``HtmlConfig.strategies`` (defaults measured on the
+WCXB dev subset and ScrapingHub, ``bench/bench_extraction.py``):
+
+- ``precision``: trafilatura with ``favor_precision`` (best on news and blog articles: ScrapingHub
+  F1 0.964), guarded against its known failure, dropping most of a page: when its text is shorter
+  than ``recall_guard`` x the DOM extractor's, trafilatura's default run replaces it.
+- ``trafilatura`` / ``recall``: trafilatura default / ``favor_recall`` (forums and product pages:
+  trafilatura's comment and tab handling keeps posts and descriptions the DOM extractor mixes with
+  related items).
+- ``dom``: the lexbor DOM extractor (``html_dom``): boilerplate regions pruned, link-heavy blocks
+  dropped (service and feature pages, whose short blocks trafilatura's paragraph scoring discards).
+- ``dom_links``: the same, keeping link-heavy blocks (listings and category grids, whose item titles
+  are links and are the content).
+
+``json_ld_description``: product pages often carry their description only in JSON-LD (tabs rendered by
+script); when the extracted text lacks it, it is appended (``HtmlConfig.product_json_ld``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from dataflow.config import HTML_STRATEGIES, HtmlConfig
+from dataflow.extractors import html_dom
+from dataflow.extractors.page_type import PRODUCT
+
+PRECISION, TRAFILATURA, RECALL, DOM, DOM_LINKS = HTML_STRATEGIES
+_TRAFILATURA_STRATEGIES = {PRECISION: {"favor_precision": True}, TRAFILATURA: {}, RECALL: {"favor_recall": True}}
+
+
+@dataclass
+class MainText:
+    """The extracted text, the strategy that produced it, and trafilatura's document where it ran."""
+
+    text: str
+    strategy: str
+    document: Any = None  # trafilatura's Document (metadata fields) or None for the DOM strategies
+
+
+def run_trafilatura(markup: str, url: str | None, cfg: HtmlConfig, **settings: bool) -> tuple[str, Any]:
+    """trafilatura's body (+ comments when configured) as ``extract(output_format="txt")`` joins them."""
+    import trafilatura
+
+    doc = trafilatura.bare_extraction(
+        markup,
+        url=url,
+        fast=cfg.fast,
+        favor_precision=settings.get("favor_precision", False),
+        favor_recall=settings.get("favor_recall", False),
+        include_comments=cfg.include_comments,
+        include_tables=cfg.include_tables,
+        deduplicate=cfg.deduplicate,
+        with_metadata=cfg.with_metadata,
+    )
+    if doc is None:
+        return "", None
+    parts = [doc.text, doc.comments if cfg.include_comments else None]
+    return "\n".join(p for p in parts if p), doc
+
+
+def main_text(markup: str, tree, url: str | None, strategy: str, cfg: HtmlConfig) -> MainText:
+    """Main text of a page with ``strategy``; ``tree`` is the lexbor parse (pruned here, for the DOM text)."""
+    if strategy in (DOM, DOM_LINKS):
+        return MainText(html_dom.dom_text(tree, keep_link_blocks=strategy == DOM_LINKS), strategy)
+    text, doc = run_trafilatura(markup, url, cfg, **_TRAFILATURA_STRATEGIES[strategy])
+    if strategy == PRECISION and cfg.recall_guard > 0:
+        dom = html_dom.dom_text(tree)
+        if len(text) < cfg.recall_guard * len(dom):
+            text, doc = run_trafilatura(markup, url, cfg)
+            return MainText(text, f"{PRECISION}>{TRAFILATURA}", doc)
+    return MainText(text, strategy, doc)
+
+
+def json_ld_description(objects: list[dict]) -> str:
+    """The ``description`` of the page's JSON-LD Product (or ProductGroup), whitespace collapsed."""
+    for obj in objects:
+        kind = obj.get("@type")
+        kinds = kind if isinstance(kind, list) else [kind]
+        if any(isinstance(k, str) and k.lower() in ("product", "productgroup") for k in kinds):
+            value = obj.get("description")
+            if isinstance(value, str) and value.strip():
+                return " ".join(value.split())
+    return ""
+
+
+def with_product_description(text: str, page_type: str, objects: list[dict]) -> str:
+    """Append the JSON-LD product description when the text does not already hold its opening."""
+    if page_type != PRODUCT:
+        return text
+    description = json_ld_description(objects)
+    # its first 60 characters, whitespace collapsed: enough to tell whether the text already has it
+    if description and " ".join(description.split())[:60] not in " ".join(text.split()):
+        return f"{text}\n{description}" if text else description
+    return text

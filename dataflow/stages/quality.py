@@ -115,5 +115,5 @@ def quality_stages(cfg: QualityConfig) -> list[Stage]:
     if cfg.english:
         stages += english_stages(cfg.english_filters, cfg.source_kinds)
     if cfg.korean:
-        stages.append(KoreanQualityStage(cfg.source_kinds))
+        stages.append(KoreanQualityStage(cfg.source_kinds, cfg.korean_words))
     return stages

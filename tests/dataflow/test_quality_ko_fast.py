@@ -1,0 +1,112 @@
+"""Fast Korean words: the same keep/drop decisions as Kiwi on hard documents, the rule chain equal to datatrove's."""
+
+from __future__ import annotations
+
+import pytest
+from datatrove.data import Document
+
+from dataflow.document import Meta
+from dataflow.stages.korean_words import EXACT, UNSURE, fast_words, korean_rules, split_eojeol, word_stats
+from dataflow.stages.quality_ko import RULES, KoreanQualityStage, korean_filters, run_filters, single_spaced
+
+PROSE = (
+    "서울시는 올해 여름부터 한강 공원의 자전거 도로를 넓히는 공사를 시작했다. 시는 주말마다 자전거를 타는 시민이 "
+    "크게 늘어 보행자와 부딪히는 사고가 잦아졌다고 설명했다. 공사는 내년 봄까지 이어지며, 그동안 일부 구간은 "
+    "우회로를 이용해야 한다. 시민들은 불편하지만 안전을 위해 필요한 일이라는 반응을 보였다."
+)
+UNSPACED = (
+    "어제친구랑영화를보러갔는데생각보다너무재미있어서시간가는줄몰랐다배우들연기도좋았고음악도훌륭했다"
+    "다음에는가족이랑같이한번더보고싶다정말추천하고싶은영화다"
+)
+HANJA = (
+    "大韓民國은 民主共和國이다. 大韓民國의 主權은 國民에게 있고, 모든 權力은 國民으로부터 나온다. "
+    "國家는 法律이 정하는 바에 의하여 在外國民을 保護할 義務를 진다. 國民의 要件은 法律로 정한다."
+)
+MIXED = (
+    "이번 AI 컨퍼런스에서는 large language model의 fine-tuning 기법과 retrieval-augmented generation이 "
+    "주요 주제였다. 발표자는 GPU 메모리를 줄이기 위해 LoRA와 QLoRA를 함께 썼다고 말했다. 참가자들은 "
+    "benchmark 결과가 실제 서비스 품질과 다를 수 있다는 점을 지적했다."
+)
+LIST = "\n".join(f"- {i}번 항목: 사과 {i}개, 배 {i + 1}개" for i in range(1, 25))
+SHOP = "\n".join(["★특가★ 무료배송 #할인 #이벤트 010-1234-5678", "https://shop.example.co.kr/item?id=123"] * 8)
+NUMBERS = PROSE + "\n" + " ".join(f"{i}:{i * 7} ({i * 3}-{i * 5})," for i in range(40))
+
+HARD = {
+    "prose": PROSE,
+    "prose x3 lines": "\n".join([PROSE] * 3),
+    "unspaced review": UNSPACED,
+    "unspaced x4": "\n".join([UNSPACED] * 4),
+    "unspaced + prose": UNSPACED + "\n" + PROSE,
+    "hanja": HANJA,
+    "hanja + prose": HANJA + "\n" + PROSE,
+    "english-mixed": MIXED,
+    "english-mixed x2": MIXED + "\n" + PROSE,
+    "list": LIST,
+    "list + prose": PROSE + "\n" + LIST,
+    "shop spam": SHOP,
+    "numbers": NUMBERS,
+    "short": "안녕하세요. 반갑습니다.",
+    "ellipsis": "\n".join(["그래서 결국 어떻게 되었냐면..."] * 10),
+    "nouns only": " ".join(["서울 부산 대구 인천 광주 대전 울산 세종 수원 성남"] * 6) + ".",
+    "repeated phrase": ("최고의 상품을 지금 바로 만나보세요 " * 12) + PROSE,
+    "no punctuation": PROSE.replace(".", "").replace(",", ""),
+    "jamo chat": "ㅋㅋㅋㅋ 진짜 웃기다 ㅠㅠ " * 15 + "정말 재밌었어요.",
+}
+
+
+@pytest.fixture(scope="module")
+def stages() -> tuple[KoreanQualityStage, KoreanQualityStage]:
+    return KoreanQualityStage(words="kiwi"), KoreanQualityStage(words="fast")
+
+
+def ko(text: str) -> Document:
+    return Document(text=text, id="d", metadata={Meta.LANGUAGE: "ko"})
+
+
+def test_fast_decisions_equal_kiwi_on_hard_documents(stages):
+    kiwi, fast = stages
+    ref = {name: kiwi.apply(ko(t)) for name, t in HARD.items()}
+    got = {name: fast.apply(ko(t)) for name, t in HARD.items()}
+    assert {n: r is None for n, r in got.items()} == {n: r is None for n, r in ref.items()}
+    assert got == ref  # the reasons too: the first rule that fails is the same
+    # the fast path settled most of them without Kiwi (else this would only test Kiwi against itself)
+    assert fast.kiwi_calls <= len(HARD) // 2
+    kept = [n for n, r in ref.items() if r is None]
+    assert {"prose", "unspaced + prose", "hanja + prose", "english-mixed", "english-mixed x2"} <= set(kept)
+    assert ref["short"] == "gopher_short_doc" and ref["shop spam"] is not None
+
+
+def test_rule_chain_on_kiwi_numbers_equals_datatrove_filters(stages):
+    """korean_rules with exact bounds is datatrove's three filters, so only the numbers differ by mode."""
+    kiwi, _ = stages
+    filters = korean_filters(kiwi.tokenizer)
+    for name, text in HARD.items():
+        view = single_spaced(ko(text)).text
+        words = kiwi.tokenizer.word_tokenize(view)
+        stats = word_stats(view, words, RULES["stop_words"], (2, 3, 4), (5, 6, 7, 8, 9, 10))
+        expected = "gopher_short_doc" if stats.n_content < RULES["min_doc_words"] else run_filters(filters, ko(view))
+        assert korean_rules(view, stats, RULES, EXACT) == expected, name
+
+
+def test_fast_split_imitates_kiwi_units():
+    assert split_eojeol("시위를") == ("시위", "를")
+    assert split_eojeol("입수했다") == ("입수", "했", "했", "다")  # Kiwi returns 했 once per morpheme (하+었)
+    assert split_eojeol("참고") == ("참고",)  # a two-syllable noun keeps its last syllable
+    words = fast_words("오늘 #맛집 다녀왔다 https://blog.example.com/a/1 @kim_01 2020.05.12 3.14% ㅋㅋ!!!")
+    assert "#맛집" in words and "https://blog.example.com/a/1" in words and "@kim_01" in words
+    assert "2020.05.12" in words and "3.14" in words and "ㅋㅋ" in words and "!!!" in words
+    assert len(fast_words(UNSPACED)) > 40  # unspaced text is cut into Kiwi-sized pieces, not one word
+
+
+def test_undecided_rule_asks_kiwi():
+    """A document right at the 50-word minimum cannot be decided from the fast count."""
+    text = " ".join(["사과를"] * 26) + "."  # 53 Kiwi words (with the full stop), 52 fast content words
+    stats = word_stats(text, fast_words(text), RULES["stop_words"], (2, 3, 4), (5, 6, 7, 8, 9, 10), exact=False)
+    from dataflow.stages.quality_ko import KIWI_BOUNDS
+
+    assert korean_rules(text, stats, RULES, KIWI_BOUNDS) == UNSURE
+
+
+def test_unknown_word_mode_is_refused():
+    with pytest.raises(ValueError, match="words must be one of"):
+        KoreanQualityStage(words="regex")

@@ -7,7 +7,7 @@ import torch
 from transformers import LlamaConfig, LlamaForCausalLM
 
 from training.growth.depth import expand_depth, expand_depth_state_dict, layer_plan, new_layer_indices
-from training.growth.shapes import LLAMA3_70B, LLAMA3_MOTIF_102B, count_on_meta, param_counts
+from training.growth.shapes import LLAMA3_70B, LLAMA3_MOTIF_102B, PAPER_VOCAB_102B, count_on_meta, param_counts
 from training.growth.width import MaskSchedule, grow_width, grown_config, query_head_map, relative_error
 
 from .conftest import RECIPE
@@ -169,6 +169,8 @@ def test_shapes_reproduce_recipe_without_allocating():
     assert 101.5e9 < counts["total"] < 102.5e9
     assert 70.0e9 < param_counts(LLAMA3_70B)["total"] < 71.0e9
     assert count_on_meta(LLAMA3_MOTIF_102B) == counts["total"]
+    assert counts["total"] == 102_022_456_320  # Llama-3's vocabulary, 128,256
+    assert param_counts(PAPER_VOCAB_102B)["total"] == 102_017_737_728  # the paper's 128,000
 
 
 def test_offline_growth_shard_by_shard_equals_in_process_growth(tmp_path):

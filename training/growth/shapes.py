@@ -10,6 +10,10 @@ Run ``python -m training.growth.shapes`` for the table. Per decoder layer (no bi
 Llama-3-70B (L 80, d 8192, f 28672, h 64, g 8, V 128256):  70,553,706,496 parameters.
 Recipe's 102B (L 96, d 9216, f 30720, h 72, g 8, V 128256): 102,022,456,320 parameters (102.0B).
 Depth alone (96 layers at 70B widths) gives 84.2B; width alone (80 layers at 102B widths) gives 85.4B.
+
+Vocabulary: these counts use Llama-3's 128,256 tokens (the 70B checkpoint's embedding and LM head, which growth
+keeps). The paper states 128,000; with that vocabulary the grown model has 2 x 256 x 9,216 = 4,718,592 fewer
+parameters: 102,017,737,728 (``param_counts(PAPER_VOCAB_102B)``).
 """
 
 from __future__ import annotations
@@ -43,6 +47,9 @@ LLAMA3_MOTIF_102B = LlamaConfig(
         "head_dim": 128,
     }
 )
+
+# The same model with the paper's stated vocabulary of 128,000 (for comparing with its parameter count)
+PAPER_VOCAB_102B = LlamaConfig(**{**LLAMA3_MOTIF_102B.to_diff_dict(), "vocab_size": 128000})
 
 
 def param_counts(cfg: LlamaConfig) -> dict[str, int]:

@@ -4,6 +4,9 @@ dataflow run -c configs/default.yaml                 # run and commit a snapshot
 dataflow run -c my.yaml --engine spark --set engine.workers=4
 dataflow report --format html -o report.html         # report of the current snapshot's run
 dataflow snapshots list | show REF | tag REF NAME    # REF: tag, snapshot id, run:<run id>
+dataflow snapshots expire | remove-orphans | release # retention and release-YYYY-MM-DD tags: docs/nightly.md
+dataflow run --full | --strict | --log-json          # reread all inputs | exit 3 on drift | JSON-lines logs
+dataflow report --compare RUN_A RUN_B                # two runs side by side
 dataflow extract page.html                           # what the pipeline would extract
 dataflow config -c my.yaml                           # the effective config, defaults filled in
 dataflow instruct run | report | export-review | import-review   # instruction data: docs/instruct.md
@@ -52,6 +55,8 @@ def _overrides(args: argparse.Namespace) -> dict:
         value = getattr(args, flag, None)
         if value is not None:  # `--workers 0` is a value to refuse, not an absent flag
             out[key] = value
+    if getattr(args, "full", False):
+        out["read.incremental"] = False  # --full: read every input again, published content too
     return out
 
 
@@ -83,6 +88,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(
         f"read it: dataflow.snapshots.read_snapshot({c.snapshot_ids['documents']}, data_root={str(result.data_root)!r})"
     )
+    return _drift_exit(result.report, args.strict)
+
+
+DRIFT_EXIT = 3  # --strict and drift alerts: distinct from failures (1) and usage errors (2) for a scheduler
+
+
+def _drift_exit(report, strict: bool) -> int:
+    from dataflow.reports.drift import alerts_of
+
+    found = alerts_of(report.run)
+    if found and strict:
+        print(f"dataflow: drift: {len(found)} alert(s) and --strict: exit {DRIFT_EXIT}", file=sys.stderr)
+        return DRIFT_EXIT
     return 0
 
 
@@ -95,6 +113,11 @@ def cmd_report(args: argparse.Namespace) -> int:
         from dataflow.mixes.cli import mix_report
 
         return mix_report(args, cfg.data_root, cfg.snapshot)
+    if args.compare:
+        from dataflow.nightly import compare_runs
+
+        print(compare_runs(cfg, *args.compare))
+        return 0
     report = load_run_report(cfg, args.run)
     render = {
         "text": reports.render_text,
@@ -108,7 +131,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         print(f"wrote {args.output}", file=sys.stderr)
     else:
         print(out)
-    return 0
+    return _drift_exit(report, args.strict)
 
 
 def _when(ms: int) -> str:
@@ -147,6 +170,11 @@ def cmd_snapshots(args: argparse.Namespace) -> int:
         for table, metadata in recover_catalog(cfg.snapshot, cfg.data_root).items():
             print(f"registered {table} from {metadata}")
         print("catalog rebuilt from the warehouse; check it with `dataflow snapshots list`")
+    elif args.action in ("expire", "remove-orphans", "release"):
+        from dataflow.nightly import maintain
+
+        for line in maintain(cfg, args.action, args.older_than_days, args.dry_run, args.date, args.ref):
+            print(line)
     return 0
 
 
@@ -158,6 +186,12 @@ def cmd_extract(args: argparse.Namespace) -> int:
     if not path.is_file():
         raise FileNotFoundError(f"{args.file}: not a file (dataflow extract reads one file)")
     uri = path.absolute().as_uri()  # the run's URI for this file, so ids match its rows
+    if args.explain:  # the web page's detected type and the evidence for it, instead of the text
+        from dataflow.extractors.html import explain_file
+
+        text, ok = explain_file(path, args.url, cfg.extract)
+        print(text)
+        return EXIT_OK if ok else EXIT_FAILED
     result = extract(path, uri, config=cfg.extract, read=cfg.read)  # as a run reads it: caps, gzip, ...
     print(json.dumps(dataclasses.asdict(result), indent=2, ensure_ascii=False, default=str))
     if result.reason == CONTAINER:  # then every record, one JSON object per line
@@ -178,6 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="dataflow", description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="show engine logs")
+    parser.add_argument("--log-json", action="store_true", help="logs as JSON lines carrying the run id")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def common(p: argparse.ArgumentParser) -> None:
@@ -194,6 +229,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int)
     p.add_argument("--run-id")
     p.add_argument("--tag", help="tag the committed documents snapshot")
+    p.add_argument("--full", action="store_true", help="read every input again, also unchanged content")
+    p.add_argument("--strict", action="store_true", help=f"exit {DRIFT_EXIT} when drift alerts are raised")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("report", help="report of a committed run, from its stats tables")
@@ -202,20 +239,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mix", metavar="REF", help="report on a training mix instead: tag, snapshot id or run:<mix id>")
     p.add_argument("--format", choices=["text", "markdown", "json", "html"], default="text")
     p.add_argument("-o", "--output", help="write to this file instead of stdout")
+    p.add_argument("--compare", nargs=2, metavar=("RUN_A", "RUN_B"), help="two runs side by side (run ids)")
+    p.add_argument("--strict", action="store_true", help=f"exit {DRIFT_EXIT} when the run has drift alerts")
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("snapshots", help="list, show or tag snapshots")
     common(p)
-    p.add_argument("action", choices=["list", "show", "tag", "recover"], help="recover: rebuild a lost catalog")
+    p.add_argument(
+        "action",
+        choices=["list", "show", "tag", "recover", "expire", "remove-orphans", "release"],
+        help="recover: rebuild a lost catalog; expire, remove-orphans, release: retention (docs/nightly.md)",
+    )
     p.add_argument("ref", nargs="?", help="tag, snapshot id or run:<run id> (show, tag)")
     p.add_argument("name", nargs="?", help="tag name (tag)")
     p.add_argument("--table", default="documents", choices=["documents", "rejects", "stage_stats", "inputs"])
     p.add_argument("--force", action="store_true", help="move an existing tag")
+    p.add_argument("--older-than-days", type=float, help="expire: 30 (default); remove-orphans: 3 (default)")
+    p.add_argument("--dry-run", action="store_true", help="expire, remove-orphans: say what, change nothing")
+    p.add_argument("--date", help="release: the YYYY-MM-DD of the release-... tag (default: today, UTC)")
     p.set_defaults(func=cmd_snapshots)
 
     p = sub.add_parser("extract", help="extract the text of one file, as the pipeline would")
     common(p)
     p.add_argument("file")
+    p.add_argument("--explain", action="store_true", help="for a web page: its detected page type and why")
+    p.add_argument("--url", help="with --explain: the page's address (its path shape is evidence)")
     p.set_defaults(func=cmd_extract)
 
     p = sub.add_parser("config", help="print the effective config")
@@ -237,6 +285,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "snapshots" and args.action == "tag" and not (args.ref and args.name):
         parser.error("snapshots tag needs REF and NAME")
     _quiet_libraries(args.verbose)
+    if args.log_json:
+        from dataflow.nightly import log_json
+
+        log_json()
     try:
         return args.func(args)
     except KeyboardInterrupt:

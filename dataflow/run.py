@@ -22,6 +22,17 @@ from pathlib import Path
 from dataflow.config import PipelineConfig
 from dataflow.engines.result import EngineJob, EngineResult
 from dataflow.locks import hold
+from dataflow.nightly import (
+    CURRENT_RUN,
+    LATE_OVERLAP_ATTEMPTS,
+    LateOverlap,
+    check_no_late_overlap,
+    check_scope,
+    content_hashes,
+    drift_alerts,
+    index_parts,
+    plan_nightly,
+)
 from dataflow.preflight import check_run_config, check_tag
 from dataflow.readers.discover import Discovery, InputFile, discover_inputs, path_accounting_errors
 from dataflow.snapshots.catalog import open_catalog, open_table
@@ -46,12 +57,13 @@ class RunResult:
     data_root: Path
 
 
-def derive_run_id(cfg: PipelineConfig, files: list[InputFile]) -> str:
-    """A run id that is the same for the same config and the same input files (uri, size, mtime),
-    so rerunning an unchanged job commits nothing new."""
+def derive_run_id(cfg: PipelineConfig, files: list[InputFile], hashes: dict[str, str] | None = None) -> str:
+    """A run id that is the same for the same config and the same input content (uri, size, sha256 of
+    every file; never mtimes, so ``touch`` changes nothing): rerunning an unchanged job commits nothing new."""
+    hashes = hashes if hashes is not None else content_hashes(files)
     h = hashlib.sha256(cfg.hash().encode())
     for f in files:
-        h.update(f"{f.uri}\0{f.size}\0{f.path.stat().st_mtime_ns}\n".encode())
+        h.update(f"{f.uri}\0{f.size}\0{hashes[f.uri]}\n".encode())
     return "run-" + h.hexdigest()[:16]
 
 
@@ -100,8 +112,16 @@ def run_pipeline(cfg: PipelineConfig) -> RunResult:
     running the same run id gets ``LockHeld`` naming the first (pid, host, start).
     """
     check_run_config(cfg)
-    with ExitStack() as locks:
-        return _run_pipeline(cfg, locks)
+    check_scope(cfg)
+    for attempt in range(LATE_OVERLAP_ATTEMPTS):
+        try:
+            with ExitStack() as locks:
+                return _run_pipeline(cfg, locks)
+        except LateOverlap as err:  # nothing was committed: the same run id resumes on the new base
+            if attempt == LATE_OVERLAP_ATTEMPTS - 1:
+                raise
+            log.warning("%s", err)
+    raise AssertionError("unreachable")
 
 
 def _run_pipeline(cfg: PipelineConfig, locks: ExitStack) -> RunResult:
@@ -110,7 +130,9 @@ def _run_pipeline(cfg: PipelineConfig, locks: ExitStack) -> RunResult:
     engine = _engine(cfg.engine.name)
     discovery = discover_inputs(cfg.read.inputs, cfg.read.follow_symlinks)
     files = discovery.files
-    run_id = cfg.run_id or derive_run_id(cfg, files)
+    hashes = content_hashes(files)
+    run_id = cfg.run_id or derive_run_id(cfg, files, hashes)
+    CURRENT_RUN.set(run_id)  # --log-json lines carry it
     data_root = Path(cfg.data_root).resolve()
     catalog = open_catalog(cfg.snapshot, data_root)
     locks.enter_context(hold(data_root / "runs" / f"{run_id}.lock", f"run {run_id}"))
@@ -123,8 +145,11 @@ def _run_pipeline(cfg: PipelineConfig, locks: ExitStack) -> RunResult:
             commit = commit_run(catalog, cfg.snapshot.namespace, run_id, {}, {}, cfg.snapshot.mode, cfg.snapshot.tag)
         return RunResult(run_id, commit, load_run_report(cfg, run_id), data_root)
 
+    nightly = plan_nightly(cfg, tables, files, hashes)  # new content only; the published dedup index
     table_dirs = {name: run_data_dir(t.location(), run_id) for name, t in tables.items()}
-    result: EngineResult = engine(EngineJob(cfg, files, run_id, data_root / "runs" / run_id, table_dirs))
+    job = EngineJob(cfg, nightly.files, run_id, data_root / "runs" / run_id, table_dirs, published=nightly.index)
+    result: EngineResult = engine(job)
+    result.manifests += nightly.unchanged  # skipped files are accounted for too
 
     stats_rows = result.ledger.to_rows(run_id)
     # every path discovered has a row: the files the engine read, then the paths refused before reading
@@ -137,6 +162,7 @@ def _run_pipeline(cfg: PipelineConfig, locks: ExitStack) -> RunResult:
     files_out = dict(result.files)
     files_out["stage_stats"] = write_parts("stage_stats", table_dirs["stage_stats"], [stats_rows])
     files_out["inputs"] = write_parts("inputs", table_dirs["inputs"], [manifests])
+    files_out["dedup_index"] = index_parts(cfg, result.files["documents"], table_dirs["dedup_index"], run_id)
     manifest_hash = hashlib.sha256(
         json.dumps(sorted((m["uri"], m["content_hash"]) for m in manifests)).encode()
     ).hexdigest()
@@ -149,6 +175,8 @@ def _run_pipeline(cfg: PipelineConfig, locks: ExitStack) -> RunResult:
         "dataflow.input_files": str(len(manifests)),
         "dataflow.files": files_line(discovery),
         "dataflow.inputs_sha256": manifest_hash,
+        "dataflow.inputs_unchanged": str(len(nightly.unchanged)),
+        "dataflow.drift": drift_alerts(tables, stats_rows, run_id),
         "dataflow.docs_in": str(h.docs_in),
         "dataflow.docs_out": str(h.docs_out),
         "dataflow.samples_removed": _fraction(h.samples_removed),
@@ -160,6 +188,7 @@ def _run_pipeline(cfg: PipelineConfig, locks: ExitStack) -> RunResult:
         ),
     }
     with hold(data_root / "commit.lock", f"a commit to {data_root}", wait=COMMIT_WAIT_SECONDS):
+        check_no_late_overlap(cfg, tables, nightly, files_out["dedup_index"])  # LateOverlap: rerun on the new base
         commit = commit_run(
             catalog, cfg.snapshot.namespace, run_id, files_out, properties, cfg.snapshot.mode, cfg.snapshot.tag
         )

@@ -30,6 +30,7 @@ LAYERS = {
     "engines": 6,
     "mixes": 6,
     "run": 7,
+    "nightly": 7,
     "preflight": 7,
     "instruct": 7,
     "cli": 8,

@@ -137,7 +137,7 @@ def run_local(job: EngineJob, *, make_runner: Callable[[PipelineConfig], ShardRu
             keys = pq.read_table(part, columns=list(columns))
             yield from zip(*(keys.column(c).to_pylist() for c in columns), strict=True)
 
-    plan = plan_dedup(key_rows(), cfg.dedup)
+    plan = plan_dedup(key_rows(), cfg.dedup, job.published)
 
     def staged_rows() -> Iterator[dict]:
         for part in tqdm(staged, desc="dedup + write", unit="part", disable=None):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from dataflow.config import PipelineConfig
 from dataflow.ledger import Ledger
@@ -19,6 +20,8 @@ class EngineJob:
     run_id: str
     run_dir: Path  # the run's scratch directory (resumable work, logs)
     table_dirs: dict[str, str]  # table -> directory URI the run's Parquet parts go to (uncommitted)
+    # dedup.scope = corpus: dataflow.dedup.index.PublishedIndex of the published documents; None = run scope
+    published: Any = None
 
 
 @dataclass

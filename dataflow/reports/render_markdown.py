@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from dataflow.reports.drift import nightly_lines
 from dataflow.reports.model import Report, pct
 from dataflow.reports.render_text import docs, kind_cells, language_cells, meta_value, num, ratio, si
 
@@ -53,6 +54,9 @@ def render_markdown(report: Report) -> str:
     if report.accounting_errors:
         out += [f"## ❌ Accounting errors ({len(report.accounting_errors)})", ""]
         out += [f"- {esc(e)}" for e in report.accounting_errors] + [""]
+    nightly = nightly_lines(report.run)
+    if nightly:
+        out += ["## Nightly", "", "```", *nightly, "```", ""]
 
     out += ["## Per stage", ""]
     out += _table(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Callable
 
+from dataflow.reports.drift import nightly_lines
 from dataflow.reports.model import GroupRow, Report, pct
 
 WIDTH = 100  # columns the terminal report must fit: readable in a split pane or an 100-col CI log
@@ -142,7 +143,7 @@ def headline_lines(report: Report) -> list[str]:
 
 def render_text(report: Report) -> str:
     """The whole report as a terminal-friendly string (no colour codes, so it also suits CI logs)."""
-    out = _run_lines(report) + [""] + headline_lines(report)
+    out = _run_lines(report) + [""] + headline_lines(report) + nightly_lines(report.run)
     if report.accounting_errors:
         out += ["", f"!!! ACCOUNTING ERRORS ({len(report.accounting_errors)}): the numbers below do not add up !!!"]
         out += [f"  - {fit(e, WIDTH - 4)}" for e in report.accounting_errors]

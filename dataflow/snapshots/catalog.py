@@ -198,13 +198,27 @@ def open_table(catalog: SqlCatalog, namespace: str, name: str, create: bool = Tr
     identifier = f"{namespace}.{name}"
     if not create:
         return catalog.load_table(identifier)
-    catalog.create_namespace_if_not_exists(namespace)
-    table = catalog.create_table_if_not_exists(
-        identifier,
-        schema=TABLES[name],
-        properties={"dataflow.schema_version": CORPUS_SCHEMA_VERSION, "format-version": "2"},
-    )
+    from pyiceberg.exceptions import NamespaceAlreadyExistsError, TableAlreadyExistsError
+    from sqlalchemy.exc import IntegrityError
+
+    for attempt in range(CREATE_ATTEMPTS):
+        try:
+            catalog.create_namespace_if_not_exists(namespace)
+            table = catalog.create_table_if_not_exists(
+                identifier,
+                schema=TABLES[name],
+                properties={"dataflow.schema_version": CORPUS_SCHEMA_VERSION, "format-version": "2"},
+            )
+            break
+        except (IntegrityError, NamespaceAlreadyExistsError, TableAlreadyExistsError):
+            # two processes opening a fresh catalog at once: the other one created it between our
+            # "exists?" and "create"; the next attempt finds it
+            if attempt == CREATE_ATTEMPTS - 1:
+                raise
     return evolve(table, TABLES[name])
+
+
+CREATE_ATTEMPTS = 3  # one race per namespace and per table at most; 3 covers both with room
 
 
 def evolve(table: Table, schema: pa.Schema) -> Table:

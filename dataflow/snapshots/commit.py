@@ -11,8 +11,17 @@ already holds a snapshot of that run, so:
 * a run killed before its documents commit leaves the last documents snapshot untouched
   (uncommitted Parquet files are not referenced by any snapshot, and a rerun overwrites them).
 
-Concurrent writers are handled by Iceberg's optimistic concurrency: a conflicting commit is
-retried on the refreshed table (after re-checking the run id).
+Concurrent writers are handled by Iceberg's optimistic concurrency. pyiceberg 0.12.0 does retry a
+``CommitFailedException`` itself (``Transaction.commit_transaction``: ``commit.retry.num-retries``,
+default 4, exponential back-off from 100 ms, snapshot producers rebuilt on the refreshed table),
+but it cannot know that a retry must first re-check whether the run already landed through
+another process. So ``_commit_one`` keeps its own bounded loop around it (``RETRIES``): refresh,
+re-check the run id, commit again; ``tests/dataflow/test_nightly_snapshots.py`` commits from two
+processes at once and checks that nothing is lost or duplicated.
+
+The ``dedup_index`` table (keys of the published documents, issue 13) commits just before the
+documents, so index rows of a run killed in between belong to no published run and are ignored
+(``incremental.committed_runs``) until the rerun commits its documents.
 """
 
 from __future__ import annotations
@@ -31,7 +40,7 @@ from dataflow.snapshots.catalog import open_table
 log = logging.getLogger(__name__)
 
 RUN_ID = "dataflow.run_id"
-COMMIT_ORDER = ("inputs", "stage_stats", "rejects", "documents")  # documents last: the commit point
+COMMIT_ORDER = ("inputs", "stage_stats", "rejects", "dedup_index", "documents")  # documents last: the commit point
 RETRIES = 5
 
 

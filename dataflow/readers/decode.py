@@ -235,12 +235,15 @@ def _decode(content: bytes, hints: dict, scan_meta: bool) -> tuple[str, str, int
 
 
 def _legacy_guess(content: bytes) -> str:
-    """The codec of the bytes that are not UTF-8 in a mostly-UTF-8 page: detected on them, else CP949."""
-    invalid = b" ".join(
-        w for w in _WORD_RE.findall(content) if _try(w, "utf-8") is None
-    )  # only the words that need it: the UTF-8 ones would pull the detector towards UTF-8
+    """The codec of the words that are not UTF-8 in a mostly-UTF-8 page: CP949 when it decodes all of them
+    (Korean first: Big5 and GB18030 also decode most CP949 byte pairs, so detection alone picks them on
+    short spans), else the detector's multibyte or windows-1252 guess, else CP949."""
+    words = [w for w in _WORD_RE.findall(content) if _try(w, "utf-8") is None]
+    if all(_try(w, "cp949") is not None for w in words):
+        return "cp949"
+    invalid = b" ".join(words)  # only these: the UTF-8 words would pull the detector towards UTF-8
     guess = detect_charset(invalid) if len(invalid) >= 8 else None
-    return guess if guess in _MULTIBYTE or guess == "cp1252" else "cp949"  # Korean first
+    return guess if guess in _MULTIBYTE or guess == "cp1252" else "cp949"
 
 
 def decode_html(content: bytes, hints: dict | None = None) -> tuple[str, str]:

@@ -19,6 +19,7 @@ with a ``PATN`` record (or the ``HHHHHT`` header of the weekly files).
 
 from __future__ import annotations
 
+import codecs
 import io
 import json
 import re
@@ -51,6 +52,7 @@ PATENT_ROOTS = frozenset(
 # bytes that never occur in text: C0 controls except \t \n \v \f \r and ESC (ISO-2022-KR uses it)
 _CONTROL = bytes(b for b in range(32) if b not in (9, 10, 11, 12, 13, 27)) + b"\x7f"
 _MAX_CONTROL_SHARE = 0.05  # random bytes have ~10% of these; real text has none
+_MAX_NUL_SHARE = 0.2  # NULs leaked into UTF-8 text; UTF-16 (no BOM) has ~50%, binary formats vary
 _HTML_RE = re.compile(
     rb"<!doctype\s+html|<html[\s>]|<head[\s>]|<body[\s>]|<meta\s|<title[\s>]|<div[\s>]|<p[\s>]|<br\s*/?>|<a\s+href",
     re.IGNORECASE,
@@ -76,12 +78,22 @@ def strip_bom(content: bytes) -> tuple[bytes, str | None]:
 
 
 def _is_binary(head: bytes) -> bool:
-    """Control bytes (NUL included) over 5% of the head. A few NULs in a page are a CMS leak that
-    decoding strips (``dataflow.readers.decode``), not a sign of a binary file."""
+    """Control bytes over 5% of the head. NUL bytes in what is otherwise valid UTF-8 are a CMS leak
+    that decoding strips (``dataflow.readers.decode``), not a sign of a binary file, up to a share
+    that UTF-16 without a byte-order mark (every other byte NUL) never stays under."""
     if not head:
         return False
     controls = len(head) - len(head.translate(None, _CONTROL))
-    return controls / len(head) > _MAX_CONTROL_SHARE
+    if controls / len(head) <= _MAX_CONTROL_SHARE:
+        return False
+    nuls = head.count(b"\x00")
+    if not nuls or nuls / len(head) > _MAX_NUL_SHARE or (controls - nuls) / len(head) > _MAX_CONTROL_SHARE:
+        return True
+    try:  # valid UTF-8 once the NULs are gone (a head may end inside a character)
+        codecs.getincrementaldecoder("utf-8")().decode(head.replace(b"\x00", b""), final=False)
+    except UnicodeDecodeError:
+        return True
+    return False
 
 
 def _is_pdf(content: bytes) -> bool:

@@ -156,3 +156,22 @@ def test_a_lock_names_its_live_holder_and_a_killed_holder_leaves_no_stale_lock(t
         if child.poll() is None:
             child.kill()
             child.wait()
+
+
+def test_progress_counts_across_tasks_and_is_quiet_off_a_terminal(tmp_path, capsys):
+    from dataflow.engines.progress import ProgressBar, TaskProgress, read_progress
+
+    a, b = TaskProgress(tmp_path, 0), TaskProgress(tmp_path, 1)
+    for uri in ["f1", "f1", "f2"]:
+        a.record(uri)
+    b.record("f3")
+    a.done(2)
+    b.flush()
+    assert read_progress(tmp_path) == (2, 4)  # task 1's file is not done until the next file or done()
+    b.done(1)
+    assert read_progress(tmp_path) == (3, 4)
+    (tmp_path / "00002.json").write_text("{cut")  # a counter file mid-rewrite is skipped, not fatal
+    assert read_progress(tmp_path) == (3, 4)
+    with ProgressBar(tmp_path, 3) as bar:  # pytest's stderr is not a terminal
+        assert bar.bar.disable
+    assert capsys.readouterr().err == ""

@@ -47,10 +47,9 @@ def test_nul_bytes_are_stripped_and_the_page_is_text():
     assert sniff_record(page) == "html"
     d = decode_detail(page)
     assert d.nul_bytes == 5 and "\x00" not in d.text and "섞인 정상" in d.text
-    ex = extract(
-        ("<html><body><article>" + "<p>널 문자가 섞인 문단입니다.\x00</p>" * 10 + "</article></body></html>").encode()
-    )
-    assert ex.ok and "\x00" not in ex.text
+    article = "".join(p.replace("문단", "문단\x00") for p in UTF8_PARAS)
+    ex = extract(f"<html><head><title>t</title></head><body><article>{article}</article></body></html>".encode())
+    assert ex.ok and "\x00" not in ex.text and "정상적인 UTF-8 문단 7번" in ex.text
     text = extract("평범한 글\x00입니다.\n".encode(), "notes.txt")
     assert text.ok and text.text.startswith("평범한 글입니다")
     assert sniff_record(b"\x00" * 40 + b"abc") == "binary"  # mostly NULs is still binary

@@ -15,7 +15,7 @@ Each method runs in a fresh process with ``RAYON_NUM_THREADS`` = 1 (per core) an
 * ours: ``TokenCounter.count`` = the Rust ``encode_batch_fast`` on 1,000 documents, lengths only.
 
 Mix build: a synthetic corpus of N documents (KorQuAD sentences, 9 in 10 Korean, 1 in 10 English,
-5 source kinds, ~300 bytes each) committed as a corpus snapshot, then ``build_mix`` with a 9:1 recipe
+5 source kinds, 1-2 sentences: ~300 bytes each) committed as a corpus snapshot, then ``build_mix`` with a 9:1 recipe
 and paper/patent/report shares, down-sampling, in a child process: wall time, documents per second,
 and the child's peak RSS, at N/4 and N (flat memory: the text is streamed; what grows is ~40 bytes
 of per-document arrays).
@@ -144,7 +144,7 @@ def write_corpus(root: Path, n: int, seed: int = 0) -> None:
                 for i in range(start, min(n, start + 50_000)):
                     lang = "en" if rng.random() < 0.1 else "ko"
                     pool = en if lang == "en" else ko
-                    text = " ".join(rng.choice(pool) for _ in range(rng.randint(1, 4)))
+                    text = " ".join(rng.choice(pool) for _ in range(rng.randint(1, 2)))
                     kind = rng.choice(["web"] * 7 + ["text", "paper", "patent", "report"])
                     rows.append(dict(id=f"{i:016x}", text=text, source_kind=kind, source_uri="file:///bench",
                                      url=None, language=lang, language_score=0.99, quality_signals={},

@@ -47,7 +47,7 @@ def cmd_mix(args: argparse.Namespace) -> int:
     state = "already committed (nothing new)" if result.already_committed else "committed"
     print(f"\nmix {result.mix_id}: {state} as snapshot {result.snapshot_id} of {recipe.namespace}.documents, "
           f"tagged {result.tag!r}", file=sys.stderr)  # fmt: skip
-    print(f"train on it: --set cpt.data.snapshot={result.tag} --set cpt.data.table={recipe.namespace}.documents "
+    print(f"train on it: --set cpt.data.snapshot={result.tag} --set cpt.data.namespace={recipe.namespace} "
           f"--set cpt.data.data_root={recipe.data_root}", file=sys.stderr)  # fmt: skip
     return 0
 

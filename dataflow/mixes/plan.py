@@ -2,8 +2,8 @@
 
 Every source document falls in one cell of the recipe (language x source kind, ``recipe.cells``) or
 is left out with a named reason. A cell c holds T_c tokens and must contribute B_c = share_c x total.
-The total is the token budget, or, with budget 0, the largest mix the sources allow at the shares
-without exceeding the repeat cap: min over cells of cap x T_c / share_c. A budget above that is an
+The total is the token budget, or, with budget 0 (down-sampling only), the largest mix the sources
+allow at the shares: min over cells of cap x T_c / share_c, with cap 1. A budget above that is an
 error naming every short cell and by how much (``MixError``).
 
 Inside a cell, document d gets ``repeats_d = min(cap, floor(s x w_d + 1 - u_d))`` rows, where u_d in

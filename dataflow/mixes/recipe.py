@@ -66,7 +66,8 @@ class MixRecipe:
     sources: list[str]  # corpus documents snapshots: tag, snapshot id, "run:<run id>" or "current"
     languages: dict[str, LanguageShare]  # language -> share (and shares by source kind inside it)
     data_root: str = "data"  # where the corpus catalog and warehouse live; the mix is written there too
-    token_budget: int = 0  # tokens in the mix (the recipe's 194B); 0 = the largest the sources allow at the shares
+    # tokens in the mix (the recipe's 194B); 0 = the largest mix the sources allow at the shares without repeats
+    token_budget: int = 0
     # downsample: every document at most once (a budget the sources cannot fill at the shares is an error);
     # upsample: documents of a scarce cell repeat, at most max_repeats times each
     sampling: str = DOWNSAMPLE
@@ -121,6 +122,10 @@ def validate(recipe: MixRecipe) -> MixRecipe:
     for key in ("max_repeats", "batch_docs", "shuffle_bucket_bytes"):
         if getattr(recipe, key) < 1:
             raise ConfigError(f"{key}: must be at least 1, got {getattr(recipe, key)}")
+    if recipe.sampling == UPSAMPLE and recipe.token_budget == 0:
+        raise ConfigError(
+            "token_budget: up-sampling needs a budget (0 = the largest mix without repeats: sampling: downsample)"
+        )
     if recipe.token_budget < 0:
         raise ConfigError(f"token_budget: must be >= 0 (0 = as large as the sources allow), got {recipe.token_budget}")
     total = 0.0

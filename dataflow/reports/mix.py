@@ -19,6 +19,7 @@ from dataflow.reports.model import pct
 from dataflow.reports.render_text import num, si, table
 
 MIX_REPORT_VERSION = "1"
+WIDE = 120  # columns of the mix tables: twelve numeric columns do not fit the corpus report's 100
 
 
 @dataclass(frozen=True)
@@ -126,7 +127,7 @@ def _pp(x: float | None) -> str:
     return "—" if x is None else f"{x:+.2f} pp"
 
 
-HEADERS = ["share of", "target", "achieved", "error", "docs", "tokens", "bytes", "chars", "mix tokens",
+HEADERS = ["", "target", "achieved", "error", "docs", "tokens", "bytes", "chars", "mix tokens",
            "mix rows", "repeated", "left out"]  # fmt: skip
 
 
@@ -150,9 +151,9 @@ def _head_lines(rep: MixReport) -> list[str]:
 
 def render_mix_text(rep: MixReport) -> str:
     out = _head_lines(rep) + ["", "BY LANGUAGE (token shares)"]
-    out.append(table(HEADERS, [_cells(r) for r in rep.languages]))
+    out.append(table(["language", *HEADERS[1:]], [_cells(r) for r in rep.languages], width=WIDE))
     out += ["", "BY CELL (language / source kind)"]
-    out.append(table(HEADERS, [_cells(r) for r in rep.cells]))
+    out.append(table(["cell", *HEADERS[1:]], [_cells(r) for r in rep.cells], width=WIDE))
     if rep.left_out:
         out += ["", "LEFT OUT (source documents with no row in the mix)"]
         out.append(table(["reason", "docs"], [[k, num(v)] for k, v in sorted(rep.left_out.items())]))

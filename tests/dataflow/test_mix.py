@@ -255,6 +255,8 @@ def test_recipe_errors_name_the_key(tokenizer, tmp_path):
         load_recipe(None, {**good, "budget": 5})
     with pytest.raises(ConfigError, match="sampling"):
         load_recipe(None, {**good, "sampling": "shuffle"})
+    with pytest.raises(ConfigError, match="token_budget: up-sampling needs a budget"):
+        load_recipe(None, {**good, "sampling": "upsample"})
     with pytest.raises(ConfigError, match="languages.ko.sources"):
         load_recipe(None, {**good, "languages": {"ko": {"share": 1.0, "sources": {"paper": 0.7, "report": 0.6}}}})
     with pytest.raises(ConfigError, match="tokenizer"):

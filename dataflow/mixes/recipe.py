@@ -100,8 +100,15 @@ class MixRecipe:
         return [c for c in out if c[2] > 0]
 
     def to_json(self) -> str:
-        """The recipe as canonical JSON (sorted keys): what the mix summary records and its id hashes."""
-        return json.dumps(dataclasses.asdict(self), sort_keys=True, ensure_ascii=False)
+        """The recipe as canonical JSON (sorted keys): what the mix summary records and its id hashes.
+
+        Where things live (``catalog``: its URL may carry a password; ``data_root``) and ``batch_docs`` (a
+        speed knob) are left out: they do not change the mix.
+        """
+        data = dataclasses.asdict(self)
+        for key in ("catalog", "data_root", "batch_docs"):
+            data.pop(key)
+        return json.dumps(data, sort_keys=True, ensure_ascii=False)
 
     def fingerprint(self) -> str:
         return hashlib.sha256(self.to_json().encode()).hexdigest()

@@ -138,7 +138,9 @@ def test_lineage_and_nothing_the_sources_lack(corpus, tokenizer):
         assert r["source_snapshot_id"] == source.snapshot_id and r["mix_id"] == snap.summary["dataflow.mix_id"]
     sources = json.loads(snap.summary["dataflow.mix_sources"])
     assert [s["snapshot_id"] for s in sources] == [source.snapshot_id]
-    assert json.loads(snap.summary["dataflow.mix_recipe"])["seed"] == 1 and snap.summary["dataflow.mix_seed"] == "1"
+    recorded = json.loads(snap.summary["dataflow.mix_recipe"])
+    assert recorded["seed"] == 1 and snap.summary["dataflow.mix_seed"] == "1"
+    assert recorded["languages"]["ko"]["sources"]["paper"] == 0.05 and "catalog" not in recorded  # no catalog URL
     # token counts stored beside the documents are the tokenizer's
     counter = TokenCounter(tokenizer)
     sample = mix[:50]

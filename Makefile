@@ -4,7 +4,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 LID    := models/lid.176.ftz
 
-.PHONY: setup demo test test-fast lint format bench bench-gpu cluster-up cluster-down clean
+.PHONY: setup demo demo-mix test test-fast lint format bench bench-gpu cluster-up cluster-down clean
 
 setup: $(STAMP) $(LID)
 
@@ -24,6 +24,11 @@ demo: setup
 	$(VENV)/bin/dataflow run -c configs/default.yaml
 	$(VENV)/bin/dataflow report -c configs/default.yaml --format html -o data/demo/report.html
 	@echo "HTML report: data/demo/report.html"
+
+# a 9:1 ko:en training mix of the demo snapshot, in tokens of a tokenizer trained on it (docs/mixes.md)
+demo-mix: demo
+	test -f data/demo/tokenizer/tokenizer.json || $(PY) -m dataflow.mixes.tokens --data-root data/demo -o data/demo/tokenizer
+	$(VENV)/bin/dataflow mix configs/mix-demo.yaml
 
 test: setup
 	PYSPARK_PYTHON=$(abspath $(PY)) HF_HUB_OFFLINE=1 $(VENV)/bin/pytest -q

@@ -370,3 +370,27 @@ def test_training_reads_a_mix_like_any_snapshot(corpus, tokenizer):
     assert row["input_ids"].shape[0] == 32
     first = next(tdata.snapshot_texts(snap))
     assert first == snap.to_arrow(columns=["text"]).column("text")[0].as_py()
+
+
+@pytest.mark.slow
+def test_cpt_trains_on_a_mix_and_names_it_in_lineage(corpus, tokenizer, tmp_path):
+    """The tiny recipe's CPT, pinned to a mix by tag: lineage.json carries the mix's snapshot and id."""
+    import dataclasses
+
+    from training import config as tconfig
+
+    if "namespace" not in {f.name for f in dataclasses.fields(tconfig.DataSpec)}:
+        pytest.skip("training's DataSpec has no namespace field yet (issue 16 adds it)")
+    from training.cpt import run_cpt
+    from training.data import read_lineage
+
+    root, _ = corpus
+    result = build_mix(recipe(root, tokenizer, seed=1), progress=False)
+    recipe_path = ROOT / "training" / "recipes" / "tiny-cpu.yaml"
+    sets = [f"cpt.data.data_root={root}", "cpt.data.snapshot=mix-test", "cpt.data.namespace=mixes",
+            f"cpt.args.output_dir={tmp_path}", "cpt.args.max_steps=2", "cpt.args.save_steps=2"]  # fmt: skip
+    plan = tconfig.load_recipe(recipe_path, sets)
+    run_cpt(plan.cpt, None, plan.name)
+    lineage = read_lineage(tmp_path / "final")
+    assert lineage["snapshot_id"] == str(result.snapshot_id) and lineage["snapshot_run_id"] == result.mix_id
+    assert lineage["snapshot_tags"] == ["mix-test"] and lineage["table"] == "mixes.documents"

@@ -36,6 +36,7 @@ def document_row(doc: Document, run_id: str) -> dict[str, Any]:
         n_chars=n_chars,
         metadata=json.dumps(meta.get(Meta.EXTRACT_META) or {}, ensure_ascii=False, default=_json_default),
         run_id=run_id,
+        page_type=(meta.get(Meta.EXTRACT_META) or {}).get("page_type"),
     )
 
 

@@ -91,6 +91,13 @@ DOCUMENTS = _schema(
             "(the mix summary names the tokenizer), null in corpus snapshots.",
             True,
         ),
+        _field(
+            "page_type",
+            pa.string(),
+            "Detected type of a web page: article, documentation, forum, product, collection, listing or "
+            "service (dataflow/extractors/page_type.py); null for other sources and when detection is off.",
+            True,
+        ),
     ],
     "Documents kept by a pipeline run: the table training reads.",
 )

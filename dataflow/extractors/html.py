@@ -15,9 +15,11 @@ deduplicates globally instead).
 
 from __future__ import annotations
 
+import gzip
 import html as html_lib
 import re
 import unicodedata
+from pathlib import Path
 from typing import Any
 
 from dataflow.config import ExtractConfig
@@ -54,10 +56,11 @@ def extract_html(content: bytes, uri: str | None, hints: dict, config: ExtractCo
         tree = html_dom.parse(markup)
         facts = html_dom.read_facts(tree)
         kind = detect(facts, url)
-        found = html_types.main_text(markup, tree, url, strategy_for(kind, config), cfg)
+        min_words = cfg.min_block_words.get(kind.name, 0)
+        found = html_types.main_text(markup, tree, url, strategy_for(kind, config), cfg, min_words)
         text, doc = found.text, found.document
         if cfg.product_json_ld:
-            text = html_types.with_product_description(text, kind.name, facts.jsonld)
+            text = html_types.with_product_parts(text, kind.name, facts.jsonld, facts.heading)
         metadata.update(page_type=kind.name, html_strategy=found.strategy)
     else:
         settings = {"favor_precision": cfg.favor_precision, "favor_recall": cfg.favor_recall}
@@ -88,3 +91,16 @@ def explain_html(content: bytes, uri: str | None, config: ExtractConfig | None =
     strategy = strategy_for(kind, config or ExtractConfig())
     head = [f"encoding: {encoding}", f"url: {url or '(none: pass --url to use the address shape)'}"]
     return "\n".join([*head, kind.explain(), f"strategy: {strategy}"])
+
+
+def explain_file(path: Path, url: str | None, config: ExtractConfig) -> tuple[str, bool]:
+    """``explain_html`` for a file (gzip-compressed pages too); (message, False) when it is not a web page."""
+    from dataflow.readers.sniff import sniff_record
+
+    content = path.read_bytes()
+    if content[:2] == b"\x1f\x8b":
+        content = gzip.decompress(content)
+    fmt = sniff_record(content, url or path.name, {})
+    if fmt != "html":
+        return f"{path}: {fmt}, not a web page (--explain covers HTML)", False
+    return explain_html(content, url, config), True

@@ -78,6 +78,13 @@ _CHROME_WORDS = frozenset(
         "pager",
         "offcanvas",
         "drawer",
+        "avatar",
+        "signature",
+        "byline",
+        "votes",
+        "vote",
+        "reactions",
+        "badges",
     ]
 )
 _CONTENT_WORDS = frozenset(
@@ -137,6 +144,7 @@ class PageFacts:
     jsonld: list[dict] = field(default_factory=list)  # the JSON-LD objects themselves (flattened @graph)
     og_type: str = ""  # <meta property="og:type">, lower-cased
     generator: str = ""  # <meta name="generator"> (forum software names itself here)
+    heading: str = ""  # the first <h1>, whitespace collapsed
     counts: dict[str, int] = field(default_factory=dict)  # structural element counts (see _count)
     text_chars: int = 0  # visible characters after pruning
     link_chars: int = 0  # of those, inside links
@@ -150,14 +158,15 @@ def parse(markup: str) -> LexborHTMLParser:
 
     A parser with scripting on reads ``<noscript>`` as raw text. Some sites (Discourse forums, for
     one) serve the whole thread inside ``<noscript>`` for clients without JavaScript; when that raw
-    text outweighs the rest of the body, the page is parsed again with those elements as ``<div>``.
+    text outweighs the rest of the body (and is over 1,000 characters), the page is parsed again with
+    those elements as ``<div>``.
     """
     tree = LexborHTMLParser(markup)
     body = tree.body
     if body is None:
         return tree
     hidden = sum(len(node.text(deep=True)) for node in body.css("noscript"))
-    if hidden > 1000 and hidden > 2 * (len(body.text(deep=True)) - hidden):
+    if hidden > 1000 and hidden > len(body.text(deep=True)) - hidden:
         tree = LexborHTMLParser(_NOSCRIPT_TAG.sub(r"<\1div", markup))
     return tree
 
@@ -229,7 +238,9 @@ def _count(tree: LexborHTMLParser) -> dict[str, int]:
 def read_facts(tree: LexborHTMLParser) -> PageFacts:
     """JSON-LD, meta tags and structural counts; call before ``prune`` (it removes scripts)."""
     objects = _jsonld(tree)
+    h1 = tree.css_first("h1")
     return PageFacts(
+        heading=" ".join(h1.text(deep=True).split()) if h1 is not None else "",
         jsonld_types=_types(objects),
         jsonld=objects,
         og_type=_meta(tree, "property", "og:type"),
@@ -356,10 +367,18 @@ def blocks(root: LexborNode) -> list[Block]:
     return out
 
 
-def block_text(found: list[Block], keep_link_blocks: bool = False) -> str:
-    """The blocks as lines; link-dominated blocks dropped unless links are the content."""
-    lines = [b.text for b in found if keep_link_blocks or b.tag in _HEADINGS or b.link_share <= MAX_LINK_SHARE]
-    return "\n".join(_dedupe_adjacent(lines))
+def block_text(found: list[Block], keep_link_blocks: bool = False, min_words: int = 0) -> str:
+    """The blocks as lines; link-dominated blocks dropped unless links are the content, and blocks of
+    fewer than ``min_words`` words (bylines, counters, buttons) unless they are headings."""
+
+    def keep(b: Block) -> bool:
+        if b.tag in _HEADINGS:
+            return True
+        if min_words and len(b.text.split()) < min_words:
+            return False
+        return keep_link_blocks or b.link_share <= MAX_LINK_SHARE
+
+    return "\n".join(_dedupe_adjacent([b.text for b in found if keep(b)]))
 
 
 def _dedupe_adjacent(lines: list[str]) -> Iterator[str]:
@@ -370,9 +389,9 @@ def _dedupe_adjacent(lines: list[str]) -> Iterator[str]:
         previous = line
 
 
-def dom_text(tree: LexborHTMLParser, keep_link_blocks: bool = False) -> str:
+def dom_text(tree: LexborHTMLParser, keep_link_blocks: bool = False, min_words: int = 0) -> str:
     """Main text by pruning and block emission alone (the fast DOM extractor); mutates ``tree``."""
     body = prune(tree)
     if body is None:
         return ""
-    return block_text(blocks(main_root(body)), keep_link_blocks)
+    return block_text(blocks(main_root(body)), keep_link_blocks, min_words)

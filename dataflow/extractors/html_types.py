@@ -14,8 +14,9 @@ WCXB dev subset and ScrapingHub, ``bench/bench_extraction.py``):
 - ``dom_links``: the same, keeping link-heavy blocks (listings and category grids, whose item titles
   are links and are the content).
 
-``json_ld_description``: product pages often carry their description only in JSON-LD (tabs rendered by
-script); when the extracted text lacks it, it is appended (``HtmlConfig.product_json_ld``).
+``with_product_parts``: product pages often carry their description only in JSON-LD (tabs rendered by
+script), and trafilatura leaves the product's name (the ``<h1>``) out; both are added where the text
+lacks them (``HtmlConfig.product_json_ld``).
 """
 
 from __future__ import annotations
@@ -61,10 +62,13 @@ def run_trafilatura(markup: str, url: str | None, cfg: HtmlConfig, **settings: b
     return "\n".join(p for p in parts if p), doc
 
 
-def main_text(markup: str, tree, url: str | None, strategy: str, cfg: HtmlConfig) -> MainText:
-    """Main text of a page with ``strategy``; ``tree`` is the lexbor parse (pruned here, for the DOM text)."""
+def main_text(markup: str, tree, url: str | None, strategy: str, cfg: HtmlConfig, min_words: int = 0) -> MainText:
+    """Main text of a page with ``strategy``; ``tree`` is the lexbor parse (pruned here, for the DOM text).
+
+    ``min_words``: the DOM strategies drop non-heading blocks shorter than this (``HtmlConfig.min_block_words``).
+    """
     if strategy in (DOM, DOM_LINKS):
-        return MainText(html_dom.dom_text(tree, keep_link_blocks=strategy == DOM_LINKS), strategy)
+        return MainText(html_dom.dom_text(tree, strategy == DOM_LINKS, min_words), strategy)
     text, doc = run_trafilatura(markup, url, cfg, **_TRAFILATURA_STRATEGIES[strategy])
     if strategy == PRECISION and cfg.recall_guard > 0:
         dom = html_dom.dom_text(tree)
@@ -86,12 +90,19 @@ def json_ld_description(objects: list[dict]) -> str:
     return ""
 
 
-def with_product_description(text: str, page_type: str, objects: list[dict]) -> str:
-    """Append the JSON-LD product description when the text does not already hold its opening."""
+def with_product_parts(text: str, page_type: str, objects: list[dict], heading: str) -> str:
+    """A product page's name (its ``<h1>``) first and its JSON-LD description last, where the text lacks them.
+
+    trafilatura treats the name as metadata and skips script-rendered description tabs; WCXB's product
+    ground truth starts with the name.
+    """
     if page_type != PRODUCT:
         return text
+    flat = " ".join(text.split())
     description = json_ld_description(objects)
     # its first 60 characters, whitespace collapsed: enough to tell whether the text already has it
-    if description and " ".join(description.split())[:60] not in " ".join(text.split()):
-        return f"{text}\n{description}" if text else description
+    if description and description[:60] not in flat:
+        text = f"{text}\n{description}" if text else description
+    if heading and heading not in flat:
+        text = f"{heading}\n{text}"
     return text

@@ -1,0 +1,305 @@
+"""Page-type-aware web extraction: hand-built pages of each type (written for this project), detection
+and its explanation, the config's checks, the page type in the documents row, and the Korean pages."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+from pathlib import Path
+
+import pytest
+from datatrove.data import Document
+
+from dataflow.cli import main as cli_main
+from dataflow.config import ConfigError, ExtractConfig, HtmlConfig, load_config
+from dataflow.document import Meta
+from dataflow.extractors import extract
+from dataflow.extractors.html import explain_html
+from dataflow.extractors.html_dom import block_text, blocks, main_root, parse, prune, read_facts
+from dataflow.extractors.html_types import json_ld_description
+from dataflow.extractors.page_type import detect
+from dataflow.records import document_row
+
+# the chrome every fixture carries; none of these words may reach the text
+NAV_WORDS = ["Bellhaven Home", "Careers", "Gift Cards", "Sign in", "Store Locator", "Cookie settings", "Newsletter"]
+
+
+def page(body: str, head: str = "", title: str = "Bellhaven") -> str:
+    return f"""<!doctype html><html><head><title>{title}</title>{head}</head><body>
+<header class="site-header"><a href="/">Bellhaven Home</a>
+  <nav class="main-menu"><ul><li><a href="/careers">Careers</a></li><li><a href="/gift">Gift Cards</a></li>
+  <li><a href="/login">Sign in</a></li><li><a href="/stores">Store Locator</a></li></ul></nav></header>
+<div id="cookie-banner"><p>We use cookies. <a href="/cookies">Cookie settings</a></p></div>
+{body}
+<footer><div class="newsletter"><p>Newsletter: subscribe for offers</p></div>
+  <ul><li><a href="/terms">Terms</a></li><li><a href="/privacy">Privacy</a></li></ul></footer>
+</body></html>"""
+
+
+FORUM_POSTS = [
+    (
+        "marin_k",
+        "My sourdough starter stopped rising after I moved it to the fridge for a week. It smells sharp "
+        "and there is a grey liquid on top. Is it dead, or can I still revive it before the weekend bake?",
+    ),
+    (
+        "oldbaker",
+        "The grey liquid is hooch, a sign that the yeast is hungry, not dead. Pour it off, feed it twice a "
+        "day at room temperature with equal weights of flour and water, and it should double again within two days.",
+    ),
+    (
+        "marin_k",
+        "Thank you! Two feedings later it doubled in six hours. I also switched to rye flour for the first "
+        "feeding, which seemed to wake it up faster than the white flour did.",
+    ),
+]
+FORUM = page(
+    '<main><h1>Starter stopped rising after the fridge</h1><div class="topic">'
+    + "".join(
+        f'<div class="post" id="post-{i}"><div class="post-author"><span class="username">{user}</span>'
+        f'<time datetime="2026-11-0{i + 1}">Nov {i + 1}</time></div><div class="post-body"><p>{text}</p></div>'
+        f'<div class="post-actions"><a href="#r{i}">Reply</a> <a href="#q{i}">Quote</a></div></div>'
+        for i, (user, text) in enumerate(FORUM_POSTS)
+    )
+    + "</div></main>"
+    + '<aside class="sidebar"><h3>Similar topics</h3><ul><li><a href="/t/1">Rye ratios</a></li></ul></aside>',
+    head='<script type="application/ld+json">{"@context":"https://schema.org","@type":"DiscussionForumPosting",'
+    '"headline":"Starter stopped rising after the fridge"}</script>',
+)
+
+PRODUCT_DESCRIPTION = (
+    "A hand-thrown stoneware mug with a speckled oatmeal glaze, fired at 1,240 degrees so it is safe in the "
+    "dishwasher and the microwave. Each mug holds 350 ml and is made in our studio in small batches."
+)
+PRODUCT = page(
+    '<main><div class="product-detail"><h1>Oatmeal Speckle Mug</h1>'
+    '<p class="price" itemprop="price">$28.00</p>'
+    "<p>Stoneware, 350 ml. Ships in two days from our studio.</p>"
+    '<form><button name="add-to-cart" class="add-to-cart">Add to cart</button></form>'
+    '<div class="tabs"><div class="tab-panel" data-tab="description"></div></div></div>'
+    '<section class="related"><h2>You may also like</h2><ul><li><a href="/p/bowl">Glazed Bowl</a></li>'
+    '<li><a href="/p/plate">Side Plate</a></li></ul></section></main>',
+    head='<script type="application/ld+json">'
+    + json.dumps(
+        {
+            "@context": "https://schema.org",
+            "@graph": [
+                {"@type": "BreadcrumbList", "itemListElement": []},
+                {"@type": "Product", "name": "Oatmeal Speckle Mug", "description": PRODUCT_DESCRIPTION},
+            ],
+        }
+    )
+    + "</script>",
+)
+
+GRID_ITEMS = [(f"Linen Tea Towel No. {i}", f"${12 + i}.00") for i in range(1, 13)]
+CATEGORY = page(
+    "<main><h1>Kitchen Linens</h1><p>Woven linen for the kitchen, washed soft and finished by hand.</p>"
+    '<ul class="product-grid">'
+    + "".join(
+        f'<li class="product-card"><a href="/products/towel-{i}"><h3>{name}</h3></a>'
+        f'<span class="price">{price}</span></li>'
+        for i, (name, price) in enumerate(GRID_ITEMS)
+    )
+    + '</ul><nav class="pagination"><a href="?page=2">Next page</a></nav></main>',
+    head='<meta property="og:type" content="product.group">',
+)
+
+PLANS = {
+    "Starter": ["One project board", "Two team members", "Email support within two days"],
+    "Team": ["Unlimited project boards", "Up to twenty team members", "Shared calendars and time tracking"],
+    "Business": ["Single sign-on for the whole company", "Audit log kept for one year", "A named account manager"],
+}
+PRICING = page(
+    "<main><h1>Plans for every team</h1><p>Start free and upgrade when your team grows.</p>"
+    + "".join(
+        f'<div class="pricing-plan"><h2>{name}</h2><p class="price">${9 * (i + 1)} per month</p><ul>'
+        + "".join(f"<li>{feature}</li>" for feature in features)
+        + f'</ul><a class="button" href="/signup?plan={name}">Choose {name}</a></div>'
+        for i, (name, features) in enumerate(PLANS.items())
+    )
+    + "</main>"
+)
+
+
+def squash(text: str) -> str:
+    return " ".join(text.split())
+
+
+def assert_no_chrome(text: str) -> None:
+    for word in NAV_WORDS:
+        assert word not in text, word
+
+
+# -- each page type: main content in, navigation out ----------------------------------------------
+
+
+def test_forum_thread_keeps_every_post() -> None:
+    ex = extract(FORUM.encode(), "https://bread.example.org/t/starter-stopped-rising/4412")
+    assert ex.ok and ex.metadata["page_type"] == "forum"
+    for _, text in FORUM_POSTS:  # the replies are the content, not comments to drop
+        assert text in squash(ex.text)
+    assert_no_chrome(ex.text)
+
+
+def test_product_page_gets_its_json_ld_description() -> None:
+    ex = extract(PRODUCT.encode(), "https://pottery.example.com/products/oatmeal-speckle-mug")
+    assert ex.ok and ex.metadata["page_type"] == "product"
+    assert ex.text.startswith("Oatmeal Speckle Mug")  # the name leads, as on the page
+    assert PRODUCT_DESCRIPTION in squash(ex.text)  # only in JSON-LD: the tab is filled by script
+    assert "Glazed Bowl" not in ex.text  # the related-items rail is not this product
+    assert_no_chrome(ex.text)
+
+
+def test_category_grid_keeps_item_titles_and_prices() -> None:
+    ex = extract(CATEGORY.encode(), "https://linen.example.com/collections/kitchen")
+    assert ex.ok and ex.metadata["page_type"] == "collection"
+    text = squash(ex.text)
+    for name, price in GRID_ITEMS:
+        assert name in text and price in text
+    assert "Woven linen for the kitchen" in text
+    assert_no_chrome(ex.text)
+    assert "Next page" not in text
+
+
+def test_pricing_page_keeps_plans_and_features() -> None:
+    ex = extract(PRICING.encode(), "https://boards.example.com/pricing")
+    assert ex.ok and ex.metadata["page_type"] == "service"
+    for name, features in PLANS.items():
+        assert name in ex.text
+        for feature in features:
+            assert feature in ex.text
+    assert_no_chrome(ex.text)
+
+
+def test_json_ld_description_from_a_graph_and_absent_without_product() -> None:
+    assert json_ld_description([{"@type": "WebPage"}, {"@type": ["Product"], "description": " a \n b "}]) == "a b"
+    assert json_ld_description([{"@type": "Article", "description": "not a product"}]) == ""
+
+
+# -- detection and its explanation ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("markup", "url", "expected"),
+    [
+        (FORUM, None, "forum"),  # declared (JSON-LD) and structural, no URL needed
+        (PRODUCT, None, "product"),
+        (CATEGORY, None, "collection"),
+        (page("<p>" + "Docs text. " * 30 + "</p>"), "https://example.com/docs/install", "documentation"),
+        (page("<p>x</p>", head='<meta name="generator" content="Discourse 3.2">'), None, "forum"),
+        (page("<p>x</p>", head='<meta property="og:type" content="article">'), None, "article"),
+    ],
+)
+def test_detect(markup: str, url: str | None, expected: str) -> None:
+    kind = detect(read_facts(parse(markup)), url)
+    assert kind.name == expected and kind.evidence and kind.reasons
+
+
+def test_a_page_without_evidence_is_labelled_by_its_prose() -> None:
+    prose = page("<div>" + "".join(f"<p>{'A sentence of plain prose here. ' * 6}</p>" for _ in range(4)) + "</div>")
+    kind = detect(read_facts(parse(prose)), None)
+    assert (kind.name, kind.evidence) == ("article", False)
+    assert detect(read_facts(parse(page("<div><h2>Fast. Simple.</h2></div>"))), None).name == "service"
+
+
+def test_explain_names_the_type_the_evidence_and_the_strategy() -> None:
+    out = explain_html(PRODUCT.encode(), "https://pottery.example.com/products/mug")
+    assert "page type: product" in out and "JSON-LD @type product" in out
+    assert "a product path" in out and "strategy: trafilatura" in out
+
+
+def test_cli_extract_explain(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "grid.html.gz"
+    path.write_bytes(gzip.compress(CATEGORY.encode()))
+    assert cli_main(["extract", str(path), "--explain", "--url", "https://linen.example.com/collections/a"]) == 0
+    out = capsys.readouterr().out
+    assert "page type: collection" in out and "og:type product.group" in out and "strategy: dom_links" in out
+    text = tmp_path / "notes.txt"
+    text.write_text("plain notes, not a web page\n")
+    assert cli_main(["extract", str(text), "--explain"]) != 0
+    assert "not a web page" in capsys.readouterr().out
+
+
+# -- the DOM extractor's pieces ------------------------------------------------------------------
+
+
+def test_prune_keeps_an_article_header_and_drops_the_page_header() -> None:
+    tree = parse(
+        "<body><header><a href='/'>Logo</a></header><article><header><h1>Real Title</h1></header>"
+        "<p>Body text of the story.</p></article><div class='share-bar'>Share on X</div></body>"
+    )
+    text = block_text(blocks(main_root(prune(tree))))
+    assert text.splitlines() == ["Real Title", "Body text of the story."]
+
+
+def test_a_layout_wrapper_named_sidebar_is_not_chrome() -> None:
+    # "container sidebar-right" wraps the whole documentation page: removing it would empty the page
+    body = "<p>" + "Install the package, then configure it. " * 20 + "</p>"
+    tree = parse(f"<body><div class='container sidebar-right'>{body}</div><div class='sidebar'>Menu</div></body>")
+    text = block_text(blocks(main_root(prune(tree))))
+    assert "Install the package" in text and "Menu" not in text
+
+
+def test_link_blocks_drop_unless_links_are_the_content() -> None:
+    tree = parse("<body><p>Prose that stays.</p><ul><li><a href='/a'>Item one</a></li></ul></body>")
+    found = blocks(prune(tree))
+    assert block_text(found) == "Prose that stays."
+    assert block_text(found, keep_link_blocks=True) == "Prose that stays.\nItem one"
+
+
+def test_noscript_thread_is_read_when_it_holds_the_page() -> None:
+    posts = "".join(f"<div class='post'><p>{text}</p></div>" for _, text in FORUM_POSTS) * 3
+    markup = f"<html><body><div id='app'></div><noscript><main>{posts}</main></noscript></body></html>"
+    assert FORUM_POSTS[1][1] in block_text(blocks(main_root(prune(parse(markup)))))
+
+
+# -- config, metadata, row -----------------------------------------------------------------------
+
+
+def test_strategies_are_checked_with_the_key_named(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="extract.html.strategies.forum: unknown strategy 'fast'"):
+        HtmlConfig(strategies={"forum": "fast"})
+    with pytest.raises(ConfigError, match="unknown page type 'blog'"):
+        HtmlConfig(strategies={"blog": "dom"})
+    path = tmp_path / "c.yaml"
+    path.write_text("extract:\n  html:\n    fallback_strategy: none\n")
+    with pytest.raises(ConfigError, match="extract.html.fallback_strategy"):
+        load_config(path)
+
+
+def test_page_types_off_is_plain_trafilatura() -> None:
+    config = ExtractConfig()
+    config.html.page_types = False
+    ex = extract(FORUM.encode(), None, config=config)
+    assert "page_type" not in ex.metadata and "html_strategy" not in ex.metadata
+
+
+def test_page_type_reaches_the_documents_row() -> None:
+    ex = extract(CATEGORY.encode(), "https://linen.example.com/collections/kitchen")
+    doc = Document(text=ex.text, id="d", metadata={Meta.SOURCE_KIND: "web", Meta.EXTRACT_META: ex.metadata})
+    assert document_row(doc, "r")["page_type"] == "collection"
+    plain = Document(text="x", id="e", metadata={Meta.SOURCE_KIND: "text"})
+    assert document_row(plain, "r")["page_type"] is None
+
+
+# -- Korean pages ----------------------------------------------------------------------------------
+
+
+def _og_title(markup: bytes) -> str:
+    match = re.search(rb'<meta[^>]+property="og:title"[^>]+content="([^"]+)"', markup)
+    assert match, "the page declares its title"
+    return squash(match.group(1).decode("utf-8"))
+
+
+@pytest.mark.parametrize("name", ["n.news.naver.com-607", "news.chosun.com-2020082704301"])
+def test_korean_news_pages_start_with_their_story(testdata: Path, name: str) -> None:
+    raw = gzip.decompress((testdata / "web" / "korean_pages" / f"{name}.html.gz").read_bytes())
+    ex = extract(raw, None)
+    assert ex.ok and ex.metadata["page_type"] == "article"
+    title = _og_title(raw)
+    opening = [squash(line) for line in ex.text.splitlines()[:3]]
+    # the story opens the text (its headline, or a dateline then a sentence of it): no menu lines first
+    assert title[:12] in " ".join(opening) or any(len(line) > 40 for line in opening), (title, opening)
+    assert "로그인" not in " ".join(opening)

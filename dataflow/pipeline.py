@@ -119,18 +119,26 @@ class ShardRunner:
         return run_stages(self.stages, self.read(files))
 
 
-def split_rows(docs: Iterable[Document], run_id: str, cfg: PipelineConfig) -> Iterator[tuple[str, dict]]:
-    """('staging', row) for kept documents, ('rejects', row) for the rest."""
-    from dataflow.dedup import dedup_keys
+KEY_BATCH = 256  # documents per dedup-key batch (bench/bench_dedup.py: 64-1024 all within noise of each other)
 
-    for doc in docs:
-        if is_live(doc):
-            row = document_row(doc, run_id)
-            keys = dedup_keys(doc.text, cfg.dedup)
-            row["dedup_exact"], row["dedup_bands"] = keys.exact, list(keys.bands)
-            yield "staging", row
-        else:
-            yield "rejects", reject_row(doc, run_id)
+
+def split_rows(docs: Iterable[Document], run_id: str, cfg: PipelineConfig) -> Iterator[tuple[str, dict]]:
+    """('staging', row) for kept documents, ('rejects', row) for the rest, in input order."""
+    from itertools import islice
+
+    from dataflow.dedup.minhash import dedup_keys_batch
+
+    it = iter(docs)
+    while batch := list(islice(it, KEY_BATCH)):  # keys of a batch at once: ~2x the docs/s of one by one
+        keys = iter(dedup_keys_batch([d.text for d in batch if is_live(d)], cfg.dedup))
+        for doc in batch:
+            if is_live(doc):
+                row = document_row(doc, run_id)
+                k = next(keys)
+                row["dedup_exact"], row["dedup_bands"] = k.exact, list(k.bands)
+                yield "staging", row
+            else:
+                yield "rejects", reject_row(doc, run_id)
 
 
 def finish_rows(rows: Iterable[dict], plan, cfg: PipelineConfig, ledger: Ledger) -> Iterator[tuple[str, dict]]:

@@ -33,6 +33,8 @@ import xxhash
 _PUNCT_SYMBOL = regex.compile(r"[\p{P}\p{S}]+")  # every Unicode punctuation and symbol code point
 _FORMAT = regex.compile(r"\p{Cf}+")  # zero-width characters and soft hyphens hide inside words
 _WHITESPACE = regex.compile(r"\s+")
+_SEPARATORS = regex.compile("[\x1c-\x1f]")  # whitespace to str.split() but not to Unicode White_Space
+_SENTINEL = "\ue000"  # joins a batch of texts for canonical_batch (private use: no meaning to any step)
 _EMPTY_PREFIX = "\x00"  # marks keys of texts whose canonical form is empty (cannot occur in canonical text)
 
 
@@ -40,7 +42,24 @@ def canonical(text: str) -> str:
     """NFKC, casefolded, punctuation/symbols to spaces, whitespace collapsed (see module docstring)."""
     text = unicodedata.normalize("NFKC", text).casefold()
     text = _PUNCT_SYMBOL.sub(" ", _FORMAT.sub("", text))
+    if _SEPARATORS.search(text) is None:
+        # str.split() is ~4x faster than the regex; its whitespace equals Unicode White_Space except
+        # for the four C0 information separators (checked over every code point), handled below
+        return " ".join(text.split())
     return _WHITESPACE.sub(" ", text).strip()
+
+
+def canonical_batch(texts: list[str]) -> list[str]:
+    """``[canonical(t) for t in texts]`` in one pass over the texts joined by a private-use sentinel.
+
+    The sentinel (U+E000) is a letter to none of the steps: NFKC and casefold keep it, it is no
+    punctuation, symbol, format character or whitespace, and as a starter it stops composition
+    across texts; so cutting the joined result at it and stripping each piece gives each text's
+    canonical form (a test compares them). Texts that contain it go one by one.
+    """
+    if len(texts) < 2 or any(_SENTINEL in t for t in texts):
+        return [canonical(t) for t in texts]
+    return [piece.strip() for piece in canonical(_SENTINEL.join(texts)).split(_SENTINEL)]
 
 
 def exact_hash(text: str, canon: str | None = None) -> bytes:

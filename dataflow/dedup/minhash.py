@@ -15,11 +15,13 @@ Rajaraman & Ullman, *Mining of Massive Datasets* ch. 3.4):
 3. shingles: every run of ``cfg.ngram`` consecutive units, hashed to 32 bits by a polynomial over
    the unit ids (vectorised: one numpy pass per position in the n-gram) and the 64-bit
    MurmurHash3 finalizer. Word and morpheme ids are ``xxh3_64`` of their UTF-8 bytes;
-4. signature: datasketch's default ("affine32") scheme, vectorised. datasketch's own
+4. signature: datasketch's default ("affine32") scheme. datasketch's own
    ``MinHash(num_perm, seed)`` draws the permutation parameters, so the signature equals
    ``MinHash(num_perm, seed, hashfunc=lambda h: h).update_batch(shingle_hashes)`` exactly
-   (a test checks it); bench/bench_dedup.py: 5,800-9,200 docs/s end to end vs 2,100-3,100 for
-   ``MinHash.bulk`` hashing the same shingles with its default SHA-1;
+   (a test checks it). ``dedup_keys_batch`` does steps 1-4 for many texts at once: one
+   canonicalization pass, one n-gram pass over the texts end to end, and the per-text minimum of
+   every permutation in one compiled loop (``minhash_kernel``, numba); bench/bench_dedup.py
+   --speed compares it with ``MinHash.bulk`` on the same documents. ``dedup_keys`` is a batch of one;
 5. band keys: the signature cut into ``cfg.bands`` bands of ``cfg.rows`` values; each band's
    little-endian bytes hashed with ``xxh3_64`` seeded by the band index, so equal rows in
    different bands never collide. Keys are signed int64 Python ints (Arrow int64 / Spark
@@ -42,7 +44,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import xxhash
 
-from dataflow.dedup.exact import canonical, exact_hash
+from dataflow.dedup.exact import canonical_batch, exact_hash
 
 if TYPE_CHECKING:
     from dataflow.config import DedupConfig
@@ -50,7 +52,6 @@ if TYPE_CHECKING:
 UNITS = ("char", "word", "morph")
 _POLY = np.uint64(0x9E3779B97F4A7C15)  # odd 64-bit multiplier (golden ratio) for the n-gram polynomial
 _MAX32 = np.uint32(0xFFFFFFFF)  # datasketch's empty-slot value for affine32
-_CHUNK = 4096  # shingles per (chunk x num_perm) block: 4096 x 128 x 4 B = 2 MiB of scratch
 
 
 @dataclass(frozen=True)
@@ -132,13 +133,13 @@ def _permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 def signature(hashes: np.ndarray, num_perm: int, seed: int) -> np.ndarray:
     """MinHash signature (uint32[num_perm]) of a set of 32-bit shingle hashes; all 0xFFFFFFFF when empty."""
+    from dataflow.dedup.minhash_kernel import segment_minhash
+
     a, b = _permutations(num_perm, seed)
-    sig = np.full(num_perm, _MAX32, dtype=np.uint32)
-    hv = _fmix32(hashes.astype(np.uint32))
-    for start in range(0, len(hv), _CHUNK):
-        block = hv[start : start + _CHUNK, None] * a + b  # uint32 arithmetic wraps: mod 2^32
-        np.minimum(sig, block.min(axis=0), out=sig)
-    return sig
+    hv = _fmix32(np.ascontiguousarray(hashes, dtype=np.uint32))
+    out = np.empty((1, num_perm), dtype=np.uint32)
+    segment_minhash(hv, np.array([0, len(hv)], dtype=np.int64), a, b, out)
+    return out[0]
 
 
 def band_keys(sig: np.ndarray, bands: int, rows: int) -> list[int]:
@@ -154,13 +155,67 @@ def band_keys(sig: np.ndarray, bands: int, rows: int) -> list[int]:
     return keys
 
 
+def _concat_units(canons: list[str], unit: str) -> tuple[np.ndarray, np.ndarray]:
+    """(unit ids of all texts end to end, start offset of each text plus the total) for a batch."""
+    if unit == "char":  # one encode for the whole batch: a str's len is its code points, 4 bytes each in UTF-32
+        stripped = [c.replace(" ", "") for c in canons]
+        data = "".join(stripped).encode("utf-32-le")
+        ids = np.frombuffer(data, dtype="<u4").astype(np.uint64)
+        lengths = np.fromiter(map(len, stripped), np.int64, len(stripped))
+    else:
+        parts = [unit_ids(c, unit) for c in canons]
+        ids = np.concatenate(parts) if parts else np.empty(0, np.uint64)
+        lengths = np.fromiter(map(len, parts), np.int64, len(parts))
+    offsets = np.zeros(len(canons) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    return ids, offsets
+
+
+def batch_signatures(canons: list[str], unit: str, ngram: int, num_perm: int, seed: int) -> list[np.ndarray | None]:
+    """MinHash signature of each canonical text (None when it has no shingle), the whole batch at once.
+
+    Equal to ``signature(shingle_hashes(c, unit, ngram), num_perm, seed)`` per text (a test checks
+    it against values stored from the one-text implementation): the n-gram polynomial runs once over
+    the batch's units laid end to end, shingles that would cross from one text into the next are
+    cut out, and each text's minimum of every permutation over its shingles comes from one compiled
+    loop over the batch (``minhash_kernel``); no Python runs per shingle.
+    """
+    ids, offsets = _concat_units(canons, unit)
+    lengths = np.diff(offsets)
+    counts = np.maximum(lengths - ngram + 1, 0)  # shingles per text
+    out: list[np.ndarray | None] = [None] * len(canons)
+    if counts.sum() == 0:
+        return out
+    from dataflow.dedup.minhash_kernel import segment_minhash
+
+    hashes = ngram_hashes(ids, ngram)  # every window of the concatenation, also those across texts
+    first = np.cumsum(counts) - counts  # position of each text's first shingle among the kept ones
+    starts = np.repeat(offsets[:-1] - first, counts) + np.arange(counts.sum())
+    hv = _fmix32(hashes[starts])  # the windows inside one text, in text order
+    a, b = _permutations(num_perm, seed)
+    docs = np.flatnonzero(counts)
+    seg = np.zeros(len(docs) + 1, dtype=np.int64)
+    np.cumsum(counts[docs], out=seg[1:])
+    sigs = np.empty((len(docs), num_perm), dtype=np.uint32)
+    segment_minhash(hv, seg, a, b, sigs)
+    for j, d in enumerate(docs.tolist()):
+        out[d] = sigs[j]
+    return out
+
+
+def dedup_keys_batch(texts: list[str], cfg: DedupConfig) -> list[DedupKeys]:
+    """``dedup_keys`` of every text, computed together (see ``batch_signatures``); same values, faster."""
+    canons = canonical_batch(texts)
+    exacts = [exact_hash(t, c) for t, c in zip(texts, canons, strict=True)]
+    if not cfg.near:
+        return [DedupKeys(e, []) for e in exacts]
+    sigs = batch_signatures(canons, cfg.unit, cfg.ngram, cfg.bands * cfg.rows, cfg.seed)
+    return [
+        DedupKeys(e, [] if sig is None else band_keys(sig, cfg.bands, cfg.rows))
+        for e, sig in zip(exacts, sigs, strict=True)
+    ]
+
+
 def dedup_keys(text: str, cfg: DedupConfig) -> DedupKeys:
     """Exact key and LSH band keys of one document (no band keys when near dedup is off or the text is short)."""
-    canon = canonical(text)
-    exact = exact_hash(text, canon)
-    if not cfg.near:
-        return DedupKeys(exact, [])
-    hashes = shingle_hashes(canon, cfg.unit, cfg.ngram)
-    if len(hashes) == 0:
-        return DedupKeys(exact, [])
-    return DedupKeys(exact, band_keys(signature(hashes, cfg.bands * cfg.rows, cfg.seed), cfg.bands, cfg.rows))
+    return dedup_keys_batch([text], cfg)[0]

@@ -65,8 +65,10 @@ _SUFFIXES: dict[str, tuple[str, ...]] = {
     "다": ("다",), "지": ("지",), "게": ("게",), "서": ("서",),
 }  # fmt: skip
 _MAX_SUFFIX = max(map(len, _SUFFIXES))
-# peeled even after a one-syllable stem (책을, 물이); other endings need two (참고, 할인 are nouns)
-_PARTICLES = frozenset(["을", "를", "은", "는", "이", "가", "의", "에", "와", "과", "도", "로", "만", "에서", "으로"])
+# peeled even after a one-syllable stem (책을, 물이, 있다); other endings need two (참고, 할인 are nouns)
+_PARTICLES = frozenset(
+    ["을", "를", "은", "는", "이", "가", "의", "에", "와", "과", "도", "로", "만", "에서", "으로", "다"]
+)
 _LONG_STEM = 4  # longer stems are cut: Sino-Korean compounds are mostly two-syllable nouns
 _UNSPACED = 10  # an eojeol this long is text written without spaces (NSMC reviews): cut finer
 

@@ -212,6 +212,22 @@ class QualityConfig:
 
 
 @dataclass
+class QualityModelConfig:
+    # model-based quality filter (dataflow/stages/quality_model.py); off by default: it needs a trained model
+    # (`make setup` builds the default one into models/quality.bin, see docs/quality_model_card.md)
+    enabled: bool = False
+    model_path: str = ""  # fastText quality model from `python -m quality_models.train` (required when enabled)
+    # P(high quality) under which a document drops as low_quality_score; 0.5 on the hand-labelled set: precision
+    # and recall in docs/quality_model_card.md
+    threshold: float = 0.5
+    # > 0: keep about this top fraction instead, by the model card's score quantiles of its training texts
+    # (the threshold at quantile 1 - fraction; an exact top-k of one run would need a global pass)
+    keep_top_fraction: float = 0.0
+    filter: bool = True  # False: score and record only, drop nothing
+    max_chars: int = 20_000  # characters scored per document (the head of longer ones)
+
+
+@dataclass
 class BoilerplateConfig:
     enabled: bool = True  # line-level removal of Korean/English web chrome (bylines, copyright, share)
 
@@ -315,6 +331,7 @@ class PipelineConfig:
     langid: LangIdConfig = field(default_factory=LangIdConfig)
     boilerplate: BoilerplateConfig = field(default_factory=BoilerplateConfig)
     quality: QualityConfig = field(default_factory=QualityConfig)
+    quality_model: QualityModelConfig = field(default_factory=QualityModelConfig)
     pii: PIIConfig = field(default_factory=PIIConfig)
     dedup: DedupConfig = field(default_factory=DedupConfig)
     snapshot: SnapshotConfig = field(default_factory=SnapshotConfig)

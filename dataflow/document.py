@@ -29,6 +29,7 @@ class Meta:
     LANGUAGE_SCORE = "language_score"
     QUALITY_SIGNALS = "quality_signals"  # dict[str, float]
     QUALITY_SCORE = "quality_score"
+    QUALITY_MODEL = "quality_model"  # version (file name, content hash inside) of the model that scored
     PII_COUNTS = "pii_counts"  # dict[str, int]
     EXTRACT_META = "extract_meta"  # dict from the extractor: title, date, page_count, ...
     OUTCOME = "outcome"  # kept (default), dropped, failed

@@ -13,6 +13,7 @@ Stage order and why:
                  quality rules, so they judge the article, not its byline and share buttons
   4 langid       fastText lid.176: keep Korean and English
   5.. quality    per-language heuristic filters (Gopher/C4/FineWeb for English, FineWeb-2 Korean)
+  .. quality_model  fastText quality classifier (opt-in): score on every document, low_quality_score
   .. pii         redaction last among per-document stages, so filters see the original text
   .. exact_dedup, near_dedup   global: need every surviving document of the run
 """
@@ -61,6 +62,10 @@ def build_stages(cfg: PipelineConfig) -> list[Stage]:
         stages.append(BoilerplateStage(cfg.boilerplate))
     stages.append(LangIdStage(cfg.langid))
     stages += quality_stages(cfg.quality)
+    if cfg.quality_model.enabled:  # after the rules (cheaper per document), before PII: it scores the original text
+        from dataflow.stages.quality_model import QualityModelStage
+
+        stages.append(QualityModelStage(cfg.quality_model))
     if cfg.pii.enabled:
         stages.append(PIIStage(cfg.pii))
     return stages

@@ -37,6 +37,7 @@ def document_row(doc: Document, run_id: str) -> dict[str, Any]:
         metadata=json.dumps(meta.get(Meta.EXTRACT_META) or {}, ensure_ascii=False, default=_json_default),
         run_id=run_id,
         page_type=(meta.get(Meta.EXTRACT_META) or {}).get("page_type"),
+        quality_model=meta.get(Meta.QUALITY_MODEL),
     )
 
 
@@ -60,6 +61,7 @@ def reject_row(doc: Document, run_id: str) -> dict[str, Any]:
         n_chars=n_chars,
         duplicate_of=meta.get(Meta.DUPLICATE_OF),
         duplicate_snapshot=None,
+        quality_score=meta.get(Meta.QUALITY_SCORE),
     )
 
 
@@ -84,6 +86,7 @@ def duplicate_row(
         n_chars=row["n_chars"],
         duplicate_of=duplicate_of,
         duplicate_snapshot=duplicate_snapshot,
+        quality_score=row.get("quality_score"),
     )
 
 

@@ -38,6 +38,7 @@ from dataflow.readers.discover import Discovery, InputFile, discover_inputs, pat
 from dataflow.snapshots.catalog import open_catalog, open_table
 from dataflow.snapshots.commit import RunCommit, commit_run, run_snapshot
 from dataflow.snapshots.files import run_data_dir, write_parts
+from dataflow.stages.quality_model import model_version
 from schemas import CORPUS_SCHEMA_VERSION, TABLES
 
 log = logging.getLogger(__name__)
@@ -172,6 +173,8 @@ def _run_pipeline(cfg: PipelineConfig, locks: ExitStack) -> RunResult:
         "dataflow.code_version": code_version(),
         "dataflow.schema_version": CORPUS_SCHEMA_VERSION,
         "dataflow.engine": cfg.engine.name,
+        # the quality model's version (quality-<sha256[:12]>) when quality_model.enabled, else ""
+        "dataflow.quality_model": model_version(cfg.quality_model.model_path) if cfg.quality_model.enabled else "",
         "dataflow.input_files": str(len(manifests)),
         "dataflow.files": files_line(discovery),
         "dataflow.inputs_sha256": manifest_hash,

@@ -98,6 +98,13 @@ DOCUMENTS = _schema(
             "service (dataflow/extractors/page_type.py); null for other sources and when detection is off.",
             True,
         ),
+        _field(
+            "quality_model",
+            pa.string(),
+            "Version of the quality model that set `quality_score` (its file name, quality-<sha256[:12]>); "
+            "null where no model ran.",
+            True,
+        ),
     ],
     "Documents kept by a pipeline run: the table training reads.",
 )
@@ -122,6 +129,13 @@ REJECTS = _schema(
             "duplicate_snapshot",
             pa.int64(),
             "For a duplicate of an already published document: id of the documents snapshot holding it.",
+            True,
+        ),
+        _field(
+            "quality_score",
+            pa.float32(),
+            "Model-based quality score 0..1 of a document scored before it was dropped (the quality model's "
+            "own drops included), null otherwise.",
             True,
         ),
     ],

@@ -1,0 +1,111 @@
+"""Model-based quality filter: a fastText classifier trained by ``quality_models`` scores every document.
+
+DCLM (Li et al. 2024, https://arxiv.org/abs/2406.11794) keeps the top 10% of a fastText
+classifier's scores and found it beat every other filter it tried; FineWeb-Edu (Penedo et al.
+2024) thresholds a classifier distilled from LLM scores. This stage loads the model by path
+(``quality_model.model_path``; ``make setup`` builds the default one, see
+docs/quality_model_card.md), records ``Meta.QUALITY_SCORE`` = P(high quality) and
+``Meta.QUALITY_MODEL`` = the model's version (its file name, which holds the sha256 of its bytes)
+on every document it sees, and drops those under the threshold as ``low_quality_score``.
+
+``keep_top_fraction`` turns a fraction into a threshold through the score quantiles the model card
+(``<model>.json`` beside the model, written by ``quality_models.train``) lists for its training
+texts: a per-document stage cannot rank a whole run, and the same threshold on every shard keeps
+results identical on every engine.
+
+Text preparation is ``quality_models.classifier.prepare``'s (lower case, one line), repeated here
+because dataflow only loads a model and calls its scorer; a test checks the two agree.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from datatrove.data import Document
+
+from dataflow.config import QualityModelConfig
+from dataflow.document import Meta
+from dataflow.stages.base import Stage
+
+LOW_QUALITY_SCORE = "low_quality_score"
+HQ = "__label__hq"
+_SPACE = re.compile(r"\s+")
+_MODELS: dict[str, Any] = {}  # model path -> loaded fastText model, per process (stages are pickled)
+
+
+def prepare(text: str, max_chars: int) -> str:
+    return _SPACE.sub(" ", text[:max_chars].lower()).strip()
+
+
+def model_version(model_path: str) -> str:
+    """The version recorded for a model: its resolved file name without extension (``quality-<12 hex>``)."""
+    return Path(model_path).resolve().stem
+
+
+def check_config(cfg: QualityModelConfig) -> None:
+    """Refuse a bad quality_model section before any input is read."""
+    if not cfg.model_path:
+        raise ValueError("quality_model.model_path is empty: name a model (`make setup` builds models/quality.bin)")
+    if not Path(cfg.model_path).is_file():
+        raise FileNotFoundError(f"quality_model.model_path {cfg.model_path!r} does not exist (run `make setup`)")
+    if not 0.0 <= cfg.threshold <= 1.0:
+        raise ValueError(f"quality_model.threshold must be in [0, 1], got {cfg.threshold!r}")
+    if not 0.0 <= cfg.keep_top_fraction < 1.0:
+        raise ValueError(f"quality_model.keep_top_fraction must be in [0, 1), got {cfg.keep_top_fraction!r}")
+    if cfg.keep_top_fraction:
+        top_fraction_threshold(cfg)
+
+
+def card_path(model_path: str) -> Path:
+    return Path(model_path).resolve().with_suffix(".json")
+
+
+def top_fraction_threshold(cfg: QualityModelConfig) -> float:
+    """The score threshold that keeps ``keep_top_fraction`` of the model card's training-text scores."""
+    path = card_path(cfg.model_path)
+    if not path.is_file():
+        raise FileNotFoundError(f"quality_model.keep_top_fraction needs the model card {path} (quality_models.train)")
+    quantiles = {float(q): v for q, v in json.loads(path.read_text(encoding="utf-8"))["score_quantiles"].items()}
+    want = 1.0 - cfg.keep_top_fraction
+    q = min(quantiles, key=lambda x: (abs(x - want), x))  # the listed quantile nearest to 1 - fraction
+    return float(quantiles[q])
+
+
+def load_model(model_path: str) -> Any:
+    model = _MODELS.get(model_path)
+    if model is None:
+        from fasttext.FastText import _FastText  # fasttext.load_model only adds a deprecation warning
+
+        model = _MODELS[model_path] = _FastText(str(model_path))
+    return model
+
+
+def score(text: str, model_path: str, max_chars: int) -> float:
+    """P(high quality) of one text."""
+    labels, probs = load_model(model_path).predict(prepare(text, max_chars), k=2)
+    p = dict(zip(labels, probs, strict=True))
+    return min(1.0, float(p.get(HQ, 1.0 - sum(p.values()))))
+
+
+class QualityModelStage(Stage):
+    """Score every document with the quality model; drop those under the threshold."""
+
+    name = "quality_model"
+
+    def __init__(self, cfg: QualityModelConfig) -> None:
+        super().__init__()
+        check_config(cfg)
+        self.cfg = cfg
+        self.version = model_version(cfg.model_path)
+        self.threshold = top_fraction_threshold(cfg) if cfg.keep_top_fraction else cfg.threshold
+
+    def apply(self, doc: Document) -> str | None:
+        value = score(doc.text, self.cfg.model_path, self.cfg.max_chars)
+        doc.metadata[Meta.QUALITY_SCORE] = value
+        doc.metadata[Meta.QUALITY_MODEL] = self.version
+        if self.cfg.filter and value < self.threshold:
+            return LOW_QUALITY_SCORE
+        return None

@@ -1,0 +1,131 @@
+"""The model-based quality stage with a tiny model trained here: scores, drops, version, pickling, config errors."""
+
+from __future__ import annotations
+
+import json
+import pickle
+
+import pytest
+from datatrove.data import Document
+
+from dataflow.config import QualityModelConfig, load_config
+from dataflow.document import Meta
+from dataflow.records import document_row, reject_row
+from dataflow.stages import quality_model as qm
+from dataflow.stages.quality_model import LOW_QUALITY_SCORE, QualityModelStage
+from quality_models import classifier
+from schemas import DOCUMENTS, REJECTS
+
+GOOD = [
+    "대한민국의 주권은 국민에게 있고, 모든 권력은 국민으로부터 나온다. "
+    "국가는 개인이 가지는 불가침의 기본적 인권을 확인하고 보장할 의무를 진다.",
+    "The committee published its annual report on Tuesday, describing how the new rules changed "
+    "funding for local schools.",
+    "광합성은 식물이 빛 에너지를 이용하여 이산화 탄소와 물로부터 포도당을 합성하는 과정이다. "
+    "이 과정에서 산소가 부산물로 만들어진다.",
+    "The patent describes a heat exchanger in which the coolant flows through a helical channel "
+    "formed in the housing wall.",
+]
+BAD = [
+    "ㅋㅋㅋㅋ 개웃기네 진짜 ㅋㅋ 이거 실화냐 ㅋㅋㅋ 대박",
+    "lol this is so bad omg who even watches this trash lmao",
+    "무직자대출 당일대출 저신용대출 비상금대출 지금 바로 클릭 지금 바로 클릭",
+    "click here click here best price buy now free shipping buy now",
+]
+
+
+@pytest.fixture(scope="module")
+def model_path(tmp_path_factory):
+    """A tiny model trained on the planted texts (repeated so fastText sees enough lines)."""
+    texts = (GOOD + BAD) * 30
+    labels = ([1] * len(GOOD) + [0] * len(BAD)) * 30
+    params = classifier.TrainParams(epoch=25, bucket=20_000, dim=8)
+    model = classifier.train(texts, labels, params)
+    out = tmp_path_factory.mktemp("qm")
+    path = classifier.save(model, out)
+    card = {"score_quantiles": {"0.5": 0.5, "0.9": 0.97}}
+    path.with_suffix(".json").write_text(json.dumps(card))
+    return path
+
+
+def run(stage, texts):
+    docs = [
+        Document(text=t, id=str(i), metadata={Meta.LANGUAGE: "ko", Meta.SOURCE_KIND: "web"})
+        for i, t in enumerate(texts)
+    ]
+    return list(stage.run(docs))
+
+
+def test_planted_good_kept_and_bad_dropped_with_reason(model_path):
+    stage = QualityModelStage(QualityModelConfig(enabled=True, model_path=str(model_path)))
+    docs = run(stage, GOOD + BAD)
+    kept = [d for d in docs if d.metadata.get(Meta.OUTCOME, "kept") == "kept"]
+    dropped = [d for d in docs if d.metadata.get(Meta.OUTCOME) == "dropped"]
+    assert [d.text for d in kept] == GOOD
+    assert [d.text for d in dropped] == BAD
+    assert all(d.metadata[Meta.REASON] == LOW_QUALITY_SCORE for d in dropped)
+    assert all(d.metadata[Meta.QUALITY_SCORE] >= 0.5 for d in kept)
+    assert all(d.metadata[Meta.QUALITY_MODEL] == model_path.stem for d in docs)  # every document, dropped too
+    assert model_path.stem.startswith("quality-") and len(model_path.stem) == len("quality-") + 12
+    rows = stage.ledger.to_rows("t")
+    assert sum(r["docs_in"] for r in rows if r["reason"] == LOW_QUALITY_SCORE) == len(BAD)
+
+
+def test_score_only_drops_nothing(model_path):
+    stage = QualityModelStage(QualityModelConfig(enabled=True, model_path=str(model_path), filter=False))
+    docs = run(stage, BAD)
+    assert all(d.metadata.get(Meta.OUTCOME, "kept") == "kept" for d in docs)
+    assert all(d.metadata[Meta.QUALITY_SCORE] < 0.5 for d in docs)
+
+
+def test_stage_scores_match_the_trainer(model_path):
+    model = classifier.load(model_path)
+    expected = classifier.scores(model, GOOD + BAD)
+    got = [qm.score(t, str(model_path), 20_000) for t in GOOD + BAD]
+    assert got == pytest.approx(expected, abs=1e-6)
+    assert qm.prepare("A  b\nC", 100) == classifier.prepare("A  b\nC", 100)
+
+
+def test_keep_top_fraction_reads_the_model_card(model_path):
+    cfg = QualityModelConfig(enabled=True, model_path=str(model_path), keep_top_fraction=0.1)
+    assert QualityModelStage(cfg).threshold == 0.97  # quantile 0.9 of the card
+
+
+def test_rows_carry_score_and_version(model_path):
+    stage = QualityModelStage(QualityModelConfig(enabled=True, model_path=str(model_path)))
+    good, bad = run(stage, [GOOD[0], BAD[0]])
+    row = document_row(good, "r")
+    assert set(row) <= set(DOCUMENTS.names) and row["quality_model"] == model_path.stem
+    rej = reject_row(bad, "r")
+    assert set(rej) == set(REJECTS.names) and rej["quality_score"] == bad.metadata[Meta.QUALITY_SCORE]
+
+
+def test_stage_pickles_without_the_model(model_path):
+    stage = QualityModelStage(QualityModelConfig(enabled=True, model_path=str(model_path)))
+    run(stage, GOOD[:1])
+    clone = pickle.loads(pickle.dumps(stage))
+    assert len(pickle.dumps(stage)) < 50_000
+    assert run(clone, GOOD[:1])[0].metadata[Meta.QUALITY_SCORE] > 0.5
+
+
+@pytest.mark.parametrize(
+    ("kw", "err", "match"),
+    [
+        ({}, ValueError, "quality_model.model_path is empty"),
+        ({"model_path": "/nonexistent/q.bin"}, FileNotFoundError, "quality_model.model_path"),
+    ],
+)
+def test_bad_config_is_refused(kw, err, match):
+    with pytest.raises(err, match=match):
+        QualityModelStage(QualityModelConfig(enabled=True, **kw))
+
+
+def test_bad_threshold_refused(model_path):
+    with pytest.raises(ValueError, match="quality_model.threshold"):
+        QualityModelStage(QualityModelConfig(enabled=True, model_path=str(model_path), threshold=2.0))
+
+
+def test_section_is_off_by_default_and_strict():
+    assert load_config().quality_model.enabled is False
+    with pytest.raises(ValueError, match="quality_model"):
+        load_config(overrides={"quality_model.treshold": 0.3})

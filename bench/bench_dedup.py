@@ -51,11 +51,11 @@ import numpy as np
 from dataflow.config import DedupConfig
 from dataflow.dedup import dedup_keys, plan_dedup
 from dataflow.dedup.exact import canonical
-from dataflow.dedup.minhash import band_keys, ngram_hashes, signature, token_ids, unit_ids
+from dataflow.dedup.minhash import band_keys, dedup_keys_batch, ngram_hashes, signature, token_ids, unit_ids
 
 TESTDATA = Path(__file__).resolve().parents[2] / "shared" / "testdata"
-KINDS = ["edit3", "edit5", "edit10", "edit15", "edit20", "edit30", "spacing", "reorder", "boiler", "combo"]
-LIGHT = {"edit3", "edit5", "edit10", "spacing", "reorder", "boiler", "combo"}
+KINDS = ["edit3", "edit5", "edit10", "edit15", "edit20", "edit30", "spacing", "reorder", "boiler", "boiler8", "combo"]
+LIGHT = {"edit3", "edit5", "edit10", "spacing", "reorder", "boiler", "boiler8", "combo"}
 BOILER = {
     "ko": [
         "홈 > 뉴스 > 사회 > 사건사고",
@@ -183,9 +183,9 @@ def reorder(text: str, rng: random.Random) -> str:
     return " ".join(shuffled)
 
 
-def boilerplate(text: str, lang: str, rng: random.Random) -> str:
-    lines = rng.sample(BOILER[lang], 4)
-    return "\n".join(lines[:2] + [text] + lines[2:])
+def boilerplate(text: str, lang: str, rng: random.Random, k: int = 4) -> str:
+    lines = rng.sample(BOILER[lang], k)
+    return "\n".join(lines[: k // 2] + [text] + lines[k // 2 :])
 
 
 def make_copy(text: str, kind: str, lang: str, vocab: list[str], rng: random.Random) -> str:
@@ -197,6 +197,8 @@ def make_copy(text: str, kind: str, lang: str, vocab: list[str], rng: random.Ran
         return reorder(text, rng)
     if kind == "boiler":
         return boilerplate(text, lang, rng)
+    if kind == "boiler8":  # every boilerplate line of the outlet around the text (a short text's copy)
+        return boilerplate(text, lang, rng, 8)
     return boilerplate(reorder(word_edits(text, 0.05, vocab, rng), rng), lang, rng)  # combo
 
 
@@ -307,6 +309,16 @@ def speed(texts: list[str], cfg: DedupConfig, n: int) -> float:
     return n / (time.perf_counter() - t)
 
 
+def batch_speed(texts: list[str], cfg: DedupConfig, n: int, batch: int = 256) -> float:
+    """dedup_keys_batch (exact key, signature and band keys) over batches of ``batch`` documents."""
+    docs = (texts * (n // len(texts) + 1))[:n]
+    dedup_keys_batch(docs[:2], cfg)  # warm: numba kernel, permutations
+    t = time.perf_counter()
+    for i in range(0, n, batch):
+        dedup_keys_batch(docs[i : i + batch], cfg)
+    return n / (time.perf_counter() - t)
+
+
 def datasketch_speed(texts: list[str], cfg: DedupConfig, n: int) -> float:
     """Same char shingles, signatures by datasketch's MinHash.bulk with its default SHA-1 hashing."""
     from datasketch import MinHash
@@ -321,16 +333,220 @@ def datasketch_speed(texts: list[str], cfg: DedupConfig, n: int) -> float:
     return n / (time.perf_counter() - t)
 
 
+def speed_table(texts: list[str], cfg: DedupConfig, quick: bool) -> None:
+    """Signatures from raw text, ours and datasketch's, on the same documents in one run (median of 3)."""
+    n = 4_000
+
+    def med(fn, *args) -> float:
+        return statistics.median(fn(*args) for _ in range(3))
+
+    ds = med(datasketch_speed, texts, cfg, n)
+    rows = [
+        ("dedup_keys_batch, 256 per batch (pipeline default)", med(batch_speed, texts, cfg, n)),
+        ("dedup_keys_batch, 1024 per batch", med(batch_speed, texts, cfg, n, 1024)),
+        ("dedup_keys, one document per call", med(speed, texts, cfg, n)),
+        ("dedup_keys, word 5-grams, one per call", med(speed, texts, DedupConfig(unit="word", ngram=5), n)),
+    ]
+    if not quick:
+        rows.append(("dedup_keys, morph 5-grams, one per call", speed(texts, DedupConfig(unit="morph", ngram=5), 500)))
+    print(f"## Speed (1 process; default config: {cfg.unit} {cfg.ngram}-grams, {cfg.bands}x{cfg.rows})\n")
+    print("| what | documents | docs/s | vs datasketch |")
+    print("|---|---|---|---|")
+    print(f"| datasketch MinHash.bulk, same char shingles from canonical text (anchor) | {n:,} | {ds:,.0f} | 1.0x |")
+    for name, v in rows:
+        print(f"| {name} | {n:,} | {v:,.0f} | {v / ds:.1f}x |")
+
+
 def fmt(x: float) -> str:
     return f"{x:.3f}"
+
+
+# ---------------------------------------------------------------- verified near-dup (pair level)
+def clusters_of(n: int, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """Component of every document (its smallest index) over the edges."""
+    import scipy.sparse as sp
+    from scipy.sparse.csgraph import connected_components as cc
+
+    g = sp.coo_matrix((np.ones(len(src)), (src, dst)), shape=(n, n))
+    _, labels = cc(g, directed=False)
+    smallest = np.full(labels.max() + 1, n)
+    np.minimum.at(smallest, labels, np.arange(n))
+    return smallest[labels]
+
+
+def bucket_pairs(keys: np.ndarray, cap: int = 64) -> tuple[np.ndarray, np.ndarray]:
+    """Every pair of every band bucket of up to ``cap`` members (larger buckets: their star), so that a
+    verified graph does not depend on which member happens to be the bucket's minimum."""
+    src, dst = [], []
+    for j in range(keys.shape[1]):
+        order = np.argsort(keys[:, j], kind="stable")
+        k = keys[order, j]
+        cuts = np.flatnonzero(np.r_[True, k[1:] != k[:-1], True])
+        for a, b in zip(cuts[:-1], cuts[1:], strict=True):
+            if b - a < 2:
+                continue
+            members = np.sort(order[a:b])
+            if b - a > cap:
+                src.append(np.full(b - a - 1, members[0]))
+                dst.append(members[1:])
+            else:
+                ii, jj = np.triu_indices(b - a, 1)
+                src.append(members[ii])
+                dst.append(members[jj])
+    if not src:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    return np.concatenate(src), np.concatenate(dst)
+
+
+def pair_scores(groups: np.ndarray, cluster: np.ndarray, judged: np.ndarray) -> dict[str, float]:
+    """Pair precision / recall / F1 of predicted clusters against planted groups over the ``judged``
+    documents (bases and copies with true Jaccard >= 0.5 to their base: heavier rewrites are neither
+    positives nor negatives), and the share of planted groups whose judged documents form exactly one
+    cluster holding no other group's judged document (so exactly one copy is kept)."""
+    from collections import Counter
+
+    def pairs(counter: Counter) -> int:
+        return sum(c * (c - 1) // 2 for c in counter.values())
+
+    g, c = groups[judged], cluster[judged]
+    tp = pairs(Counter(zip(c.tolist(), g.tolist(), strict=True)))
+    pred, true = pairs(Counter(c.tolist())), pairs(Counter(g.tolist()))
+    p, r = (tp / pred if pred else 1.0), tp / true
+    clusters_of_group: dict[int, set[int]] = {}
+    groups_of_cluster: dict[int, set[int]] = {}
+    for gi, ci in zip(g.tolist(), c.tolist(), strict=True):
+        clusters_of_group.setdefault(gi, set()).add(ci)
+        groups_of_cluster.setdefault(ci, set()).add(gi)
+    one = sum(len(cs) == 1 and len(groups_of_cluster[next(iter(cs))]) == 1 for cs in clusters_of_group.values()) / len(
+        clusters_of_group
+    )
+    return {"p": p, "r": r, "f1": 2 * p * r / (p + r) if p + r else 0.0, "one": one}
+
+
+JAC_BANDS = ((0.5, 0.6), (0.6, 0.7), (0.7, 0.8), (0.8, 0.9), (0.9, 1.01))
+
+
+def band_recall(groups, kinds, cluster, sets) -> list[float]:
+    """Recall of (base, copy) pairs by their true char-5-gram Jaccard band (JAC_BANDS)."""
+    base_of = {g: i for i, (g, k) in enumerate(zip(groups.tolist(), kinds, strict=True)) if k == "base"}
+    hits: dict[int, list[bool]] = {b: [] for b in range(len(JAC_BANDS))}
+    for i, k in enumerate(kinds):
+        if k == "base":
+            continue
+        b = base_of[int(groups[i])]
+        j = jaccard(sets[i], sets[b])
+        for n, (lo, hi) in enumerate(JAC_BANDS):
+            if lo <= j < hi:
+                hits[n].append(bool(cluster[i] == cluster[b]))
+    return [float(np.mean(v)) if v else float("nan") for v in hits.values()]
+
+
+def verified_study(lang: str, bases: list[str]) -> list[tuple[str, dict, list[float]]]:
+    """Pair-level scores of banding settings with and without verification, and of datasketch MinHashLSH."""
+    from datasketch import MinHash, MinHashLSH
+
+    from dataflow.dedup.minhash import batch_signatures
+    from dataflow.dedup.verify import verified_edges
+
+    ids, texts, groups, kinds = build_corpus(bases, lang)
+    order = np.argsort(np.array(ids))  # index order = id order, so "smallest index" is the keep rule's smallest id
+    texts = [texts[i] for i in order]
+    groups = np.array(groups)[order]
+    kinds = [kinds[i] for i in order]
+    canons = [canonical(t) for t in texts]
+    sets = [np.unique(ngram_hashes(u, 5)) for u in all_unit_ids(texts, "char")]
+    base_of = {int(g): i for i, (g, k) in enumerate(zip(groups, kinds, strict=True)) if k == "base"}
+    judged = np.array([jaccard(sets[i], sets[base_of[int(g)]]) >= 0.5 for i, g in enumerate(groups)])
+    print(f"<!-- {lang}: {len(texts)} documents, {int(judged.sum())} judged (J >= 0.5 to their base) -->")
+    from scipy.stats import binom
+
+    base_idx = [i for i, k in enumerate(kinds) if k == "base"]
+    background = pair_jaccards([sets[i] for i in base_idx])  # distinct documents sharing some shingle
+    n_pairs = len(base_idx) * (len(base_idx) - 1) / 2
+    klue = klue_pairs() if lang == "ko" else []
+    klue_canons = [canonical(x) for a, b_, _, _ in klue for x in (a, b_)]
+    out = []
+    for b, r in ((14, 8), (20, 5), (25, 4), (32, 4), (40, 3)):
+        sigs = batch_signatures(canons, "char", 5, b * r, 1)
+        ok = np.array([s is not None for s in sigs])
+        mat = np.stack([s if s is not None else np.full(b * r, 0xFFFFFFFF, np.uint32) for s in sigs])
+        keys = np.stack([np.array(band_keys(s, b, r)) if s is not None else -np.arange(1, b + 1) - 10 * i
+                         for i, s in enumerate(sigs)])  # fmt: skip
+        src, dst = bucket_pairs(keys)
+        keep = ok[src] & ok[dst]
+        src, dst = src[keep], dst[keep]
+        ksigs = batch_signatures(klue_canons, "char", 5, b * r, 1) if klue else []
+        for t in (None, 0.4, 0.5, 0.6):
+            m = np.ones(len(src), bool) if t is None else verified_edges(src, dst, mat, t)
+            cl = clusters_of(len(texts), src[m], dst[m])
+            name = f"ours {b}x{r} (thr {(1 / b) ** (1 / r):.2f})" + ("" if t is None else f", verified >= {t}")
+            scores = pair_scores(groups, cl, judged)
+            # expected false pairs per 1M documents: S-curve x P(verification passes) over the background
+            passes = 1.0 if t is None else binom.sf(np.ceil(t * b * r) - 1, b * r, background)
+            cand = 1 - (1 - background**r) ** b
+            scores["fp_1m"] = float((cand * passes).sum() / n_pairs * 1e6 * (1e6 - 1) / 2)
+            if klue:
+                flagged = []
+                for i in range(len(klue)):
+                    x, y = ksigs[2 * i], ksigs[2 * i + 1]
+                    hit = x is not None and y is not None and bool(set(band_keys(x, b, r)) & set(band_keys(y, b, r)))
+                    flagged.append(hit and (t is None or float((x == y).mean()) >= t))
+                scores["klue_neg"] = float(np.mean([f for f, (*_, lab) in zip(flagged, klue, strict=True) if lab == 0]))
+                scores["klue_hi"] = float(
+                    np.mean([f for f, (_, _, sc, _) in zip(flagged, klue, strict=True) if sc >= 4.5])
+                )
+            out.append((name, scores, band_recall(groups, kinds, cl, sets)))
+    for thr in (0.5, 0.7):
+        lsh = MinHashLSH(threshold=thr, num_perm=128)
+        mhs = []
+        for i, h in enumerate(sets):
+            mh = MinHash(num_perm=128, seed=1, hashfunc=lambda x: x)
+            mh.update_batch(h.tolist())
+            mhs.append(mh)
+            if len(h):
+                lsh.insert(i, mh)
+        src, dst = [], []
+        for i, h in enumerate(sets):
+            if len(h):
+                for j in lsh.query(mhs[i]):
+                    if j != i:
+                        src.append(i)
+                        dst.append(j)
+        cl = clusters_of(len(texts), np.array(src, dtype=np.int64), np.array(dst, dtype=np.int64))
+        out.append((f"datasketch MinHashLSH(threshold={thr}, 128)", pair_scores(groups, cl, judged),
+                    band_recall(groups, kinds, cl, sets)))  # fmt: skip
+    return out
+
+
+def print_verified(lang: str, rows: list[tuple[str, dict, list[float]]]) -> None:
+    bands = " | ".join(f"r J {lo:.1f}-{min(hi, 1):.1f}" for lo, hi in JAC_BANDS)
+    print(f"\n### {lang}: pair precision / recall / F1, exactly one kept per planted group\n")
+    extra = " | KLUE neg flagged | KLUE >=4.5 flagged" if lang == "ko" else ""
+    print(f"| method | pair P | pair R | pair F1 | one kept | FP/1M | {bands}{extra} |")
+    print("|---|---|---|---|---|---|" + "---|" * (len(JAC_BANDS) + (2 if extra else 0)))
+    for name, m, br in rows:
+        cells = " | ".join(f"{x:.2f}" for x in br)
+        fp = f"{m['fp_1m']:.3g}" if "fp_1m" in m else ""
+        tail = f" | {m.get('klue_neg', float('nan')):.3f} | {m.get('klue_hi', float('nan')):.3f}" if extra else ""
+        print(f"| {name} | {m['p']:.4f} | {m['r']:.3f} | {m['f1']:.3f} | {m['one']:.3f} | {fp} | {cells}{tail} |")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="n=5 only, two band settings, no morphemes")
+    ap.add_argument("--speed", action="store_true", help="only the speed table (signatures vs datasketch)")
+    ap.add_argument("--verify", action="store_true", help="only the pair-level study: bands x verification")
     args = ap.parse_args()
     if not TESTDATA.is_dir():
         raise SystemExit(f"test data not found at {TESTDATA}")
+    if args.speed:
+        speed_table(build_corpus(korean_bases(), "ko")[1], DedupConfig(), quick=True)
+        return
+    if args.verify:
+        print(f"# Verified near-dedup, pair level ({time.strftime('%Y-%m-%d')})")
+        for lang, raw in (("ko", korean_bases()), ("en", english_bases())):
+            print_verified(lang, verified_study(lang, distinct_bases(raw)))
+        return
     band_grid = [(9, 13), (14, 8), (16, 8), (20, 7), (20, 5)]
     ngrams = {"char": [3, 4, 5, 6, 7], "char+space": [3, 5, 7], "word": [3, 5, 7], "morph": [3, 5, 7]}
     units = {"ko": ["char", "char+space", "word", "morph"], "en": ["char", "char+space", "word"]}
@@ -395,14 +611,7 @@ def main() -> None:
     corpus = build_corpus(korean_bases(), "ko")
     texts = corpus[1]
     cfg = DedupConfig()
-    print(f"## Speed (1 process; default config: {cfg.unit} {cfg.ngram}-grams, {cfg.bands}x{cfg.rows})\n")
-    print("| what | documents | docs/s |")
-    print("|---|---|---|")
-    print(f"| dedup_keys, default | 10,000 | {speed(texts, cfg, 10_000):,.0f} |")
-    print(f"| dedup_keys, word 5-grams | 10,000 | {speed(texts, DedupConfig(unit='word', ngram=5), 10_000):,.0f} |")
-    if not args.quick:
-        print(f"| dedup_keys, morph 5-grams | 500 | {speed(texts, DedupConfig(unit='morph', ngram=5), 500):,.0f} |")
-    print(f"| datasketch MinHash.bulk, same char shingles | 2,000 | {datasketch_speed(texts, cfg, 2_000):,.0f} |")
+    speed_table(texts, cfg, args.quick)
     docs = (texts * 2)[:10_000]
     rows = [(hashlib.sha1(str(i).encode()).hexdigest()[:16], *dataclass_keys(d, cfg)) for i, d in enumerate(docs)]
     times = []
@@ -410,7 +619,7 @@ def main() -> None:
         t = time.perf_counter()
         plan = plan_dedup(rows, cfg)
         times.append(time.perf_counter() - t)
-    print(f"| plan_dedup (grouping only) | 10,000 | {10_000 / statistics.median(times):,.0f} |")
+    print(f"| plan_dedup (grouping only) | 10,000 | {10_000 / statistics.median(times):,.0f} | |")
     print(
         f"\n(plan_dedup dropped {len(plan.drops)}: {plan.count('exact_duplicate')} exact, "
         f"{plan.count('near_duplicate')} near)"

@@ -196,6 +196,16 @@ def _dup_chars_fast(lengths: np.ndarray, keys: np.ndarray, n: int) -> int:
     return int(lengths[np.cumsum(edge[:-1]) > 0].sum())
 
 
+_FLAGS: dict[str, tuple[bool, bool]] = {}  # word -> flags, per process (words repeat across documents)
+
+
+def _flags(word: str) -> tuple[bool, bool]:
+    f = (not PUNCTUATION_SET.issuperset(word), any(c.isalpha() for c in word))
+    if len(_FLAGS) < _CHUNK_CACHE:
+        _FLAGS[word] = f
+    return f
+
+
 def word_stats(
     text: str,
     words: Sequence[str],
@@ -211,8 +221,9 @@ def word_stats(
         return WordStats(0, 0, 0.0, 0.0, 0, tuple(0.0 for _ in top_ns), tuple(0.0 for _ in dup_ns))
     ids, vocab = _ids(words)
     vlen = np.fromiter(map(len, vocab), np.int64, len(vocab))
-    vcontent = np.fromiter((not PUNCTUATION_SET.issuperset(w) for w in vocab), bool, len(vocab))
-    valpha = np.fromiter((any(c.isalpha() for c in w) for w in vocab), bool, len(vocab))
+    flags = [_FLAGS.get(w) or _flags(w) for w in vocab]  # (has a non-punctuation char, has a letter)
+    vcontent = np.fromiter((f[0] for f in flags), bool, len(vocab))
+    valpha = np.fromiter((f[1] for f in flags), bool, len(vocab))
     lengths, content = vlen[ids], vcontent[ids]
     n_content = int(content.sum())
     mean = float(lengths[content].mean()) if n_content else 0.0

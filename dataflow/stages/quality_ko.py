@@ -41,7 +41,7 @@ from datatrove.utils.word_tokenizers import KiwiTokenizer
 
 from dataflow.document import Meta
 from dataflow.stages.base import Stage
-from dataflow.stages.korean_words import UNSURE, Bounds, fast_words, korean_rules, word_stats
+from dataflow.stages.korean_words import UNSURE, Bounds, WordStats, fast_words, korean_rules, word_stats
 
 _STOPWORDS = "의 다 이 는 에 을 한 년 하 은 를 했 고 에서 가 있 으로 인 월 로 되"
 # huggingface/fineweb-2 configs/kor_Hang.yml @ 05e6729567a5df985fbd814e862c48f796feb09f
@@ -111,18 +111,28 @@ def is_hangul(ch: str) -> bool:
     return 0xAC00 <= cp <= 0xD7A3 or 0x1100 <= cp <= 0x11FF or 0x3130 <= cp <= 0x318F
 
 
-def korean_signals(text: str, words: list[str]) -> dict[str, float]:
-    """Cheap statistics of a Korean document for reports and later tuning (``words``: Kiwi tokens)."""
-    visible = [c for c in text if not c.isspace()]
+_HANGUL = re.compile("[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]+")  # the ranges of is_hangul
+
+
+def korean_signals(text: str, words: list[str], stats: WordStats | None = None) -> dict[str, float]:
+    """Cheap statistics of a Korean document for reports and later tuning (``words``: Kiwi or fast
+    tokens; ``stats``: their word numbers when already computed)."""
+    visible = len("".join(text.split()))  # characters that are not whitespace
+    hangul = len(text) - len(_HANGUL.sub("", text))
     lines = [line for line in text.split("\n") if line.strip()]
-    content = [w for w in words if any(c not in PUNCTUATION_SET for c in w)]
+    if stats is None:
+        content = [w for w in words if any(c not in PUNCTUATION_SET for c in w)]
+        n, mean = len(content), sum(map(len, content)) / max(len(content), 1)
+        stops = len(set(KOR_HANG["stopwords"]).intersection(words))
+    else:
+        n, mean, stops = stats.n_content, stats.mean_length, stats.stop_words
     return {
-        "ko_hangul_ratio": sum(map(is_hangul, visible)) / max(len(visible), 1),
-        "ko_words": float(len(content)),
-        "ko_mean_word_length": sum(map(len, content)) / max(len(content), 1),
+        "ko_hangul_ratio": hangul / max(visible, 1),
+        "ko_words": float(n),
+        "ko_mean_word_length": float(mean),
         "ko_dup_line_frac": find_duplicates(lines)[0] / max(len(lines), 1),
         "ko_line_punct_ratio": sum(line.endswith(tuple(TERMINAL_PUNCTUATION)) for line in lines) / max(len(lines), 1),
-        "ko_stop_words": float(len(set(KOR_HANG["stopwords"]).intersection(words))),
+        "ko_stop_words": float(stops),
     }
 
 
@@ -237,14 +247,14 @@ class KoreanQualityStage(Stage):
         view = single_spaced(doc)
         if self.words == "fast":
             words = fast_words(view.text)
-            b = KIWI_BOUNDS
+            b, stats = KIWI_BOUNDS, None
             if len(words) * b.count_hi + b.count_pad < RULES["min_doc_words"]:  # short for sure: skip the n-grams
                 reason = "gopher_short_doc"
             else:
                 stats = word_stats(view.text, words, RULES["stop_words"], _TOP_NS, _DUP_NS, exact=False)
                 reason = korean_rules(view.text, stats, RULES, b)
             if reason != UNSURE:
-                doc.metadata.setdefault(Meta.QUALITY_SIGNALS, {}).update(korean_signals(view.text, words))
+                doc.metadata.setdefault(Meta.QUALITY_SIGNALS, {}).update(korean_signals(view.text, words, stats))
                 return reason
             self.kiwi_calls += 1
         words = split_into_words(view.text, self.tokenizer)  # cached: the filters reuse this split

@@ -62,10 +62,23 @@ def params_dict(params: TrainParams) -> dict[str, Any]:
     return asdict(params)
 
 
-def train(texts: list[str], labels: list[int], params: TrainParams = TrainParams()) -> Any:
-    """A fastText model trained on (text, 0/1 label) pairs (quantized when ``params.quantize``)."""
+def fit(path: str, params: TrainParams) -> Any:
+    """fastText ``train_supervised`` on a prepared file; on a NaN loss (seen with lr 0.5 on small, very
+    separable data) it retries at half the learning rate, twice at most."""
     import fasttext
 
+    kw = {k: v for k, v in asdict(params).items() if k not in ("max_chars", "quantize", "cutoff", "dsub")}
+    for attempt in range(3):
+        try:
+            return fasttext.train_supervised(input=path, verbose=0, **(kw | {"lr": params.lr / 2**attempt}))
+        except RuntimeError as err:
+            if "NaN" not in str(err) or attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def train(texts: list[str], labels: list[int], params: TrainParams = TrainParams()) -> Any:
+    """A fastText model trained on (text, 0/1 label) pairs (quantized when ``params.quantize``)."""
     if len(set(labels)) < 2:
         raise ValueError("training data needs both labels (1 = high quality, 0 = low quality)")
     with tempfile.TemporaryDirectory() as tmp:
@@ -73,8 +86,7 @@ def train(texts: list[str], labels: list[int], params: TrainParams = TrainParams
         with path.open("w", encoding="utf-8") as f:
             for text, label in zip(texts, labels, strict=True):
                 f.write(f"{HQ if label else LQ} {prepare(text, params.max_chars)}\n")
-        kw = {k: v for k, v in asdict(params).items() if k not in ("max_chars", "quantize", "cutoff", "dsub")}
-        model = fasttext.train_supervised(input=str(path), verbose=0, **kw)
+        model = fit(str(path), params)
         if params.quantize:
             model.quantize(input=str(path), retrain=True, cutoff=params.cutoff, dsub=params.dsub, qnorm=True, thread=1)
     return model

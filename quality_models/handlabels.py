@@ -3,8 +3,9 @@
 ``quality_models/eval/handlabels.jsonl`` holds one record per document: ``pointer`` (where the
 text is, never the text itself: third-party text is not copied into the repo), ``lang``,
 ``label`` (1 reference quality, 0 low quality, by the rubric in docs/quality_model_card.md), a
-short ``note`` giving the reason, and ``sha1`` of the resolved text, so a changed source is
-noticed instead of silently relabelled.
+short ``note`` giving the reason, and ``sha1`` of the resolved text (of the file's bytes for pages
+that are extracted, ``demo:`` and ``web_ko:``, whose text follows the extractor's version), so a
+changed source is noticed instead of silently relabelled.
 
 Pointer schemes (``resolve``): the unit pointers of ``quality_models.quality_data`` (``korquad:17``,
 ``nsmc:<review id>``, ``konlpy:<file>:<block>``, ``hate_dev:<row>``, ``hate_unlabeled:<line>``,
@@ -40,6 +41,16 @@ DEMO = ROOT / "samples" / "demo"
 
 def sha1(text: str) -> str:
     return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+
+def content_sha1(pointer: str, text: str, root: Path) -> str:
+    """The checksum stored for a pointer: of the file's bytes for extracted pages, else of the text."""
+    scheme, _, rest = pointer.partition(":")
+    if scheme == "demo":
+        return hashlib.sha1((DEMO / rest).read_bytes()).hexdigest()
+    if scheme == "web_ko":
+        return hashlib.sha1((root / "web/korean_pages" / rest).read_bytes()).hexdigest()
+    return sha1(text)
 
 
 def load_labels(path: Path = LABELS) -> list[dict]:

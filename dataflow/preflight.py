@@ -14,6 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from dataflow.config import ConfigError, PipelineConfig, validate
+from dataflow.readers.discover import input_covering
 from dataflow.snapshots.commit import RUN_ID
 
 
@@ -48,6 +49,12 @@ def check_run_config(cfg: PipelineConfig) -> PipelineConfig:
     root = Path(cfg.data_root)
     if root.exists() and not root.is_dir():
         problems.append(f"data_root: {root} is a file, not a directory; set data_root to a directory")
+    covering = input_covering(cfg.read.inputs, root)
+    if covering is not None:
+        problems.append(
+            f"data_root: {root} is inside input {covering!r}: the run would read its own catalog and warehouse; "
+            "put data_root outside the inputs"
+        )
     if problems:
         more = f" (and {len(problems) - 1} more: {'; '.join(problems[1:])})" if len(problems) > 1 else ""
         raise ConfigError(problems[0] + more)

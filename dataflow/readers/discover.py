@@ -292,6 +292,22 @@ def _roots(inputs: list[str]) -> tuple[list[Path], list[Path]]:
     return roots, full
 
 
+def input_covering(inputs: list[str], path: str | Path) -> str | None:
+    """The first input whose discovery would walk into ``path`` (a directory root above it, or a glob
+    matching it or a directory above it), or None."""
+    target = Path(os.path.realpath(path))
+    for entry, root in zip(inputs, _roots([str(e) for e in inputs])[0], strict=True):
+        if target != root and root not in target.parents:
+            continue
+        if os.path.lexists(Path(entry).expanduser()) or not (_GLOB_CHARS & set(entry)):
+            return entry  # a directory (or the file itself) walked entirely
+        rel = target.relative_to(root).parts
+        pattern = _glob_root(entry)[1]
+        if any(pattern.full(rel[:i]) for i in range(1, len(rel) + 1)):
+            return entry
+    return None
+
+
 def discover_inputs(inputs: list[str], follow_symlinks: str = FOLLOW_INSIDE) -> Discovery:
     """Every path the inputs name: the files to read (sorted, each file once) and the refused paths.
 

@@ -175,3 +175,21 @@ def test_progress_counts_across_tasks_and_is_quiet_off_a_terminal(tmp_path, caps
     with ProgressBar(tmp_path, 3) as bar:  # pytest's stderr is not a terminal
         assert bar.bar.disable
     assert capsys.readouterr().err == ""
+
+
+def test_a_data_root_inside_the_inputs_is_refused(capsys, tmp_path, inputs, model):
+    data = inputs / "data"  # the run would read its own catalog and warehouse on the next run
+    code, err = _run(
+        capsys, "run", "--input", str(inputs), "--data-root", str(data), "--set", f"langid.model_path={model}"
+    )
+    assert code == 2 and "data_root" in err and "inside input" in err and not data.exists()
+    glob_input = str(tmp_path / "*")
+    code, err = _run(
+        capsys, "run", "--input", glob_input, "--data-root", str(data), "--set", f"langid.model_path={model}"
+    )
+    assert code == 2 and "inside input" in err
+    # a glob that cannot match the data root is fine: the run is refused only for the missing model
+    code, err = _run(
+        capsys, "run", "--input", str(inputs / "*.txt"), "--data-root", str(data), "--set", "langid.model_path=x"
+    )
+    assert code == 2 and "inside input" not in err and "langid.model_path" in err

@@ -106,3 +106,25 @@ def code_commit(root: str | Path | None = None) -> str:
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return commit.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m training.checkpoint merge SHARDED_DIR OUT [--config-from CHECKPOINT]``: one process, no GPU."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Merge a sharded (torch.distributed.checkpoint) model into one")
+    parser.add_argument("command", choices=["merge"])
+    parser.add_argument("sharded", help="e.g. <output_dir>/checkpoint-1000/pytorch_model_fsdp_0")
+    parser.add_argument("out", help="directory for the merged safetensors checkpoint")
+    parser.add_argument("--config-from", default=None, help="directory whose config.json and tokenizer to copy")
+    args = parser.parse_args(argv)
+    out = merge_sharded(args.sharded, args.out)
+    if args.config_from:
+        for path in Path(args.config_from).iterdir():
+            if path.is_file() and (path.name == "config.json" or path.name.startswith(("tokenizer", "special_"))):
+                shutil.copy2(path, out / path.name)
+    print(f"merged checkpoint: {out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -18,7 +18,8 @@ from torch.distributed.device_mesh import init_device_mesh
 from torch.distributed.fsdp import fully_shard
 from transformers import LlamaConfig, LlamaForCausalLM
 
-from training.checkpoint import is_sharded, save_consolidated
+from training.checkpoint import is_sharded, save_consolidated, save_sharded
+from training.checkpoint import main as merge_cli
 from training.growth.width import MaskSchedule, grow_width, grown_config
 from training.losses import use_chunked_loss
 
@@ -86,16 +87,22 @@ def main(out: Path) -> None:
         sharded_logits = model.eval()(input_ids=probe).logits
     final = out / "final"
     save_consolidated(model, final, rank == 0, dist.barrier)
+    save_sharded(model, out / "sharded")  # an intermediate checkpoint, merged later by the CLI
+    dist.barrier()
     if rank == 0:
         reloaded = LlamaForCausalLM.from_pretrained(final, attn_implementation="sdpa").eval()
+        merge_cli(["merge", str(out / "sharded"), str(out / "merged"), "--config-from", str(final)])
+        merged = LlamaForCausalLM.from_pretrained(out / "merged", attn_implementation="sdpa").eval()
         with torch.no_grad():
             got = reloaded(input_ids=probe).logits
+            got_cli = merged(input_ids=probe).logits
         result = {
             "sharded": sharded,
             "losses": losses,
             "reference_losses": ref_losses,
             "max_diff_sharded_vs_reference": float((sharded_logits - expected).abs().max()),
             "max_diff_reloaded_vs_reference": float((got - expected).abs().max()),
+            "max_diff_cli_merge_vs_reference": float((got_cli - expected).abs().max()),
             "reloaded_class": type(reloaded).__name__,
             "reloaded_has_msg_growth": hasattr(reloaded.config, "msg_growth"),
             "files": sorted(p.name for p in final.iterdir()),

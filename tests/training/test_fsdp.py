@@ -44,5 +44,6 @@ def test_two_rank_fsdp_training_save_merge_reload_equals_unsharded(tmp_path):
     assert result["losses"][2] != result["losses"][1]  # the masks opened between steps (the hooks are live)
     assert result["max_diff_sharded_vs_reference"] <= 1e-5
     assert result["max_diff_reloaded_vs_reference"] <= 1e-5  # the merged checkpoint is the trained model
+    assert result["max_diff_cli_merge_vs_reference"] <= 1e-5  # python -m training.checkpoint merge, the same
     assert result["reloaded_class"] == "LlamaForCausalLM" and not result["reloaded_has_msg_growth"]
     assert "model.safetensors" in result["files"] and "sharded-dcp" not in result["files"]

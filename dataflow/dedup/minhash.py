@@ -158,10 +158,11 @@ def band_keys(sig: np.ndarray, bands: int, rows: int) -> list[int]:
 def _concat_units(canons: list[str], unit: str) -> tuple[np.ndarray, np.ndarray]:
     """(unit ids of all texts end to end, start offset of each text plus the total) for a batch."""
     if unit == "char":  # one encode for the whole batch: a str's len is its code points, 4 bytes each in UTF-32
-        stripped = [c.replace(" ", "") for c in canons]
-        data = "".join(stripped).encode("utf-32-le")
-        ids = np.frombuffer(data, dtype="<u4").astype(np.uint64)
-        lengths = np.fromiter(map(len, stripped), np.int64, len(stripped))
+        raw = np.frombuffer("".join(canons).encode("utf-32-le"), dtype="<u4")
+        text_of = np.repeat(np.arange(len(canons)), np.fromiter(map(len, canons), np.int64, len(canons)))
+        kept = raw != 32  # spaces dropped, as unit_ids does
+        ids = raw[kept].astype(np.uint64)
+        lengths = np.bincount(text_of[kept], minlength=len(canons)).astype(np.int64)
     else:
         parts = [unit_ids(c, unit) for c in canons]
         ids = np.concatenate(parts) if parts else np.empty(0, np.uint64)
@@ -171,8 +172,10 @@ def _concat_units(canons: list[str], unit: str) -> tuple[np.ndarray, np.ndarray]
     return ids, offsets
 
 
-def batch_signatures(canons: list[str], unit: str, ngram: int, num_perm: int, seed: int) -> list[np.ndarray | None]:
-    """MinHash signature of each canonical text (None when it has no shingle), the whole batch at once.
+def signature_matrix(
+    canons: list[str], unit: str, ngram: int, num_perm: int, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(indices of the texts that have a shingle, their signatures as uint32[len(indices), num_perm]).
 
     Equal to ``signature(shingle_hashes(c, unit, ngram), num_perm, seed)`` per text (a test checks
     it against values stored from the one-text implementation): the n-gram polynomial runs once over
@@ -181,11 +184,11 @@ def batch_signatures(canons: list[str], unit: str, ngram: int, num_perm: int, se
     loop over the batch (``minhash_kernel``); no Python runs per shingle.
     """
     ids, offsets = _concat_units(canons, unit)
-    lengths = np.diff(offsets)
-    counts = np.maximum(lengths - ngram + 1, 0)  # shingles per text
-    out: list[np.ndarray | None] = [None] * len(canons)
-    if counts.sum() == 0:
-        return out
+    counts = np.maximum(np.diff(offsets) - ngram + 1, 0)  # shingles per text
+    docs = np.flatnonzero(counts)
+    sigs = np.empty((len(docs), num_perm), dtype=np.uint32)
+    if len(docs) == 0:
+        return docs, sigs
     from dataflow.dedup.minhash_kernel import segment_minhash
 
     hashes = ngram_hashes(ids, ngram)  # every window of the concatenation, also those across texts
@@ -193,27 +196,40 @@ def batch_signatures(canons: list[str], unit: str, ngram: int, num_perm: int, se
     starts = np.repeat(offsets[:-1] - first, counts) + np.arange(counts.sum())
     hv = _fmix32(hashes[starts])  # the windows inside one text, in text order
     a, b = _permutations(num_perm, seed)
-    docs = np.flatnonzero(counts)
     seg = np.zeros(len(docs) + 1, dtype=np.int64)
     np.cumsum(counts[docs], out=seg[1:])
-    sigs = np.empty((len(docs), num_perm), dtype=np.uint32)
     segment_minhash(hv, seg, a, b, sigs)
+    return docs, sigs
+
+
+def batch_signatures(canons: list[str], unit: str, ngram: int, num_perm: int, seed: int) -> list[np.ndarray | None]:
+    """MinHash signature of each canonical text (None when it has no shingle), the whole batch at once."""
+    docs, sigs = signature_matrix(canons, unit, ngram, num_perm, seed)
+    out: list[np.ndarray | None] = [None] * len(canons)
     for j, d in enumerate(docs.tolist()):
         out[d] = sigs[j]
     return out
 
 
+def _signed(k: int) -> int:
+    return k - (1 << 64) if k >= 1 << 63 else k  # to int64 range, for Arrow and Spark
+
+
 def dedup_keys_batch(texts: list[str], cfg: DedupConfig) -> list[DedupKeys]:
-    """``dedup_keys`` of every text, computed together (see ``batch_signatures``); same values, faster."""
+    """``dedup_keys`` of every text, computed together (see ``signature_matrix``); same values, faster."""
     canons = canonical_batch(texts)
     exacts = [exact_hash(t, c) for t, c in zip(texts, canons, strict=True)]
     if not cfg.near:
         return [DedupKeys(e, []) for e in exacts]
-    sigs = batch_signatures(canons, cfg.unit, cfg.ngram, cfg.bands * cfg.rows, cfg.seed)
-    return [
-        DedupKeys(e, [] if sig is None else band_keys(sig, cfg.bands, cfg.rows))
-        for e, sig in zip(exacts, sigs, strict=True)
-    ]
+    docs, sigs = signature_matrix(canons, cfg.unit, cfg.ngram, cfg.bands * cfg.rows, cfg.seed)
+    bands: list[list[int]] = [[] for _ in texts]
+    data = memoryview(sigs.astype("<u4", copy=False).tobytes())  # band_keys' bytes, for the whole batch at once
+    width, row = cfg.rows * 4, cfg.num_perm * 4
+    digest = xxhash.xxh3_64_intdigest
+    for j, d in enumerate(docs.tolist()):
+        at = j * row
+        bands[d] = [_signed(digest(data[at + i * width : at + (i + 1) * width], i)) for i in range(cfg.bands)]
+    return [DedupKeys(e, b) for e, b in zip(exacts, bands, strict=True)]
 
 
 def dedup_keys(text: str, cfg: DedupConfig) -> DedupKeys:

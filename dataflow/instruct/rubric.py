@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import json
 import secrets
-import unicodedata
 from dataclasses import dataclass
+
+import regex
 
 from dataflow.instruct.example import Example
 
@@ -88,27 +89,23 @@ def get_rubric(rubric_id: str) -> Rubric:
         raise ValueError(f"judge.rubric {rubric_id!r} is unknown (known: {', '.join(sorted(RUBRICS))})") from None
 
 
-# Characters that could forge a marker, tag or role header, or hide one: ASCII < > and their look-alikes.
-_LOOKALIKES = set("<>‹›«»〈〉《》⟨⟩⟪⟫＜＞﹤﹥˂˃❮❯❬❭⦑⦒⧼⧽")
+# Characters that could forge a marker, tag or role header, or hide one: ASCII < > and their look-alikes,
+# control, format (zero-width, bidi), private-use and surrogate code points, and unusual separators.
+_LOOKALIKES = "<>‹›«»〈〉《》⟨⟩⟪⟫＜＞﹤﹥˂˃❮❯❬❭⦑⦒⧼⧽"
+_FORGING = regex.compile(
+    f"[{regex.escape(_LOOKALIKES)}\\p{{Cc}}\\p{{Cf}}\\p{{Co}}\\p{{Cs}}\\p{{Zl}}\\p{{Zp}}[\\p{{Zs}}--[ ]]]", regex.V1
+)
+
+
+def _escape(m: regex.Match) -> str:
+    data = m.group().encode("utf-16-be")
+    return "".join(f"\\u{int.from_bytes(data[i : i + 2], 'big'):04x}" for i in range(0, len(data), 2))
 
 
 def escape_data(obj: object) -> str:
     """``obj`` as JSON with structure-forging characters escaped as ``\\uXXXX`` (still valid JSON:
     ``json.loads`` gives back ``obj`` exactly)."""
-    text = json.dumps(obj, ensure_ascii=False)
-    out = []
-    for ch in text:
-        cat = unicodedata.category(ch)
-        if ch in _LOOKALIKES or cat in ("Cc", "Cf", "Co", "Cs", "Zl", "Zp") or (cat == "Zs" and ch != " "):
-            out.extend(f"\\u{unit:04x}" for unit in _utf16(ch))
-        else:
-            out.append(ch)
-    return "".join(out)
-
-
-def _utf16(ch: str) -> list[int]:
-    data = ch.encode("utf-16-be")
-    return [int.from_bytes(data[i : i + 2], "big") for i in range(0, len(data), 2)]
+    return _FORGING.sub(_escape, json.dumps(obj, ensure_ascii=False))
 
 
 def markers(nonce: str) -> tuple[str, str]:

@@ -212,3 +212,17 @@ def test_grown_config_keeps_attention_implementation():
     assert width_target(model)._attn_implementation == "eager"
     model.config._attn_implementation = "sdpa"
     assert width_target(model)._attn_implementation == "sdpa"
+
+
+def test_masks_attach_to_a_model_on_the_meta_device():
+    """Under FSDP's cpu-RAM-efficient loading, ranks other than 0 hold the model on meta until rank 0's weights
+    arrive; the masks (which depend only on the configs) must still be real tensors."""
+    from training.growth.width import MaskedGrowth
+
+    model = tiny()
+    target = width_target(model)
+    with torch.device("meta"):
+        grown = LlamaForCausalLM(target)
+    growth = MaskedGrowth(grown, model.config)
+    hidden = growth.components[1][0]
+    assert hidden.mask.device.type == "cpu" and hidden.mask.tolist() == [1.0] * 32 + [0.0] * 16

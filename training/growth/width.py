@@ -250,6 +250,8 @@ class MaskedGrowth:
     def __init__(self, model: LlamaForCausalLM, old: LlamaConfig):
         new = model.config
         device = model.lm_head.weight.device
+        if device.type == "meta":  # a rank that FSDP's cpu-RAM-efficient loading left on meta: masks are cheap and
+            device = torch.device("cpu")  # depend only on the configs, so they are built for real (FSDP moves them)
         self.model = model
         self.handles: list = []
         # Every checkpoint of the masked model says so in its config.json: its tensors have plain Llama names,

@@ -25,6 +25,8 @@ BENCHES = [
     ["bench_hwp.py"],
     ["bench_engines.py"],
     ["bench_spark_dedup.py"],
+    ["bench_nightly.py", "index"],
+    ["bench_nightly.py", "soak", "--docs", "10000"],
 ]
 
 
@@ -41,7 +43,8 @@ def main(words: list[str]) -> int:
         t = time.perf_counter()
         proc = subprocess.run([sys.executable, str(HERE / cmd[0]), *cmd[1:]], capture_output=True, text=True)
         print(proc.stdout)
-        (out_dir / f"{Path(cmd[0]).stem}.md").write_text(proc.stdout, encoding="utf-8")
+        part = f"-{cmd[1]}" if cmd[1:] and not cmd[1].startswith("-") else ""  # bench_nightly index / soak
+        (out_dir / f"{Path(cmd[0]).stem}{part}.md").write_text(proc.stdout, encoding="utf-8")
         if proc.returncode:
             failed.append(cmd[0])
             print(proc.stderr[-3000:], file=sys.stderr)

@@ -252,7 +252,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("ref", nargs="?", help="tag, snapshot id or run:<run id> (show, tag)")
     p.add_argument("name", nargs="?", help="tag name (tag)")
-    p.add_argument("--table", default="documents", choices=["documents", "rejects", "stage_stats", "inputs"])
+    p.add_argument(
+        "--table", default="documents", choices=["documents", "rejects", "stage_stats", "inputs", "dedup_index"]
+    )
     p.add_argument("--force", action="store_true", help="move an existing tag")
     p.add_argument("--older-than-days", type=float, help="expire: 30 (default); remove-orphans: 3 (default)")
     p.add_argument("--dry-run", action="store_true", help="expire, remove-orphans: say what, change nothing")

@@ -76,13 +76,17 @@ def check_scope(cfg: PipelineConfig) -> None:
 def plan_nightly(cfg: PipelineConfig, tables: dict[str, Table], files: list[InputFile], hashes: dict[str, str]):
     """Which files to read and which published documents to dedup against (module docstring, step 2)."""
     runs = committed_runs(tables["documents"])
-    selection = select_inputs(files, hashes, published_content(tables["inputs"], runs), not cfg.read.incremental)
+    # snapshot.mode = overwrite replaces the documents with this run's: it must read everything and
+    # dedup within itself (what it would dedup against is about to be deleted)
+    rebuild = cfg.snapshot.mode == "overwrite"
+    full = rebuild or not cfg.read.incremental
+    selection = select_inputs(files, hashes, published_content(tables["inputs"], runs), full)
     if selection.unchanged:
         log.info(
             "%d of %d input file(s) unchanged since a published run: skipped", len(selection.unchanged), len(files)
         )
     index = None
-    if cfg.dedup.scope == "corpus":
+    if cfg.dedup.scope == "corpus" and not rebuild:
         rows, snapshots = published_index(tables["dedup_index"], tables["documents"], runs)
         if rows.num_rows and cfg.engine.name != "local":
             raise ValueError(
@@ -104,7 +108,7 @@ def check_no_late_overlap(cfg: PipelineConfig, tables: dict[str, Table], plan: N
 
     Call it holding the commit lock, so no run can publish between the check and the commit.
     """
-    if cfg.dedup.scope != "corpus":
+    if plan.index is None:  # run scope, or an overwrite
         return
     late = new_runs(plan.runs, tables["documents"])
     if not late:

@@ -34,8 +34,14 @@ if TYPE_CHECKING:
 
 
 def committed_runs(documents: Table) -> set[str]:
-    """Run ids whose documents are published (module docstring)."""
-    runs = {s.summary.get(RUN_ID) for s in documents.metadata.snapshots if s.summary is not None}
+    """Run ids whose documents are published (module docstring). Runs before the last overwrite
+    (``snapshot.mode = overwrite`` deletes every earlier row) are not: their documents are gone."""
+    snaps = sorted(documents.metadata.snapshots, key=lambda s: s.sequence_number or 0)
+    start = 0
+    for i, snap in enumerate(snaps):
+        if snap.summary is not None and snap.summary.operation.value in ("delete", "overwrite"):
+            start = i
+    runs = {s.summary.get(RUN_ID) for s in snaps[start:] if s.summary is not None}
     if documents.current_snapshot() is not None:
         rows = documents.scan(selected_fields=("run_id",)).to_arrow().column("run_id")
         runs |= set(pc.unique(rows).to_pylist())

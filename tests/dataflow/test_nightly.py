@@ -242,3 +242,22 @@ def test_two_processes_at_once_lose_and_duplicate_nothing(tmp_path):
     index = rows(data, "dedup_index")
     assert sorted(r["id"] for r in index) == sorted(d["id"] for d in docs)
     assert {r["run_id"] for r in rows(data, "inputs")} == {d["run_id"] for d in docs}
+
+
+def test_an_overwrite_rebuilds_and_later_runs_ignore_what_it_deleted(tmp_path):
+    rng = random.Random(5)
+    a, b, data = tmp_path / "a", tmp_path / "b", tmp_path / "data"
+    a.mkdir(), b.mkdir()
+    only_before = korean(rng)
+    write_jsonl(a / "a.jsonl", [only_before, korean(rng)])
+    run_pipeline(config(data, [a]))
+    write_jsonl(b / "b.jsonl", [korean(rng), korean(rng)])
+    # overwrite: reads b (new) only as given, dedups within itself, replaces the table
+    rebuilt = run_pipeline(config(data, [b], **{"snapshot.mode": "overwrite"}))
+    assert {d["run_id"] for d in rows(data)} == {rebuilt.run_id} and len(rows(data)) == 2
+    # a copy of a document the overwrite deleted is new again: the index of deleted runs does not count
+    c = tmp_path / "c"
+    c.mkdir()
+    write_jsonl(c / "c.jsonl", [only_before])
+    again = run_pipeline(config(data, [c]))
+    assert [d["text"] for d in rows(data) if d["run_id"] == again.run_id] == [only_before]

@@ -381,8 +381,10 @@ class InputReader:
         cut = stream.error or cut
         if cut is not None:
             yield self._failed("!truncated", "truncated_input", cut)
-        elif failure is not None:
-            yield self._failed("!read_error", "read_error", failure)
+        elif failure is not None:  # warcio's own message names its internals (a record without a target
+            # URI, a header it cannot parse): say where in the file it stopped
+            where = f"malformed WARC after {self.manifest['records']} record(s)"
+            yield self._failed("!read_error", "read_error", f"{where}: {type(failure).__name__}: {failure}")
 
     # -- JSONL -----------------------------------------------------------------------------------
 

@@ -85,3 +85,10 @@ def test_nested_gzip_is_one_level_as_in_a_run():
     page = ("<html><body><article>" + "".join(UTF8_PARAS) + "</article></body></html>").encode()
     ex = extract(gzip.compress(gzip.compress(page)))
     assert not ex.ok and ex.reason == "unsupported_format"  # a gzip inside a gzip: not unwrapped twice
+
+
+def test_a_malformed_warc_record_fails_the_file_with_where_it_stopped():
+    bad = b"WARC/1.0\r\nWARC-Type: response\r\nContent-Length: 99999999999\r\n\r\nshort"  # no WARC-Target-URI
+    (rec,) = list(extract_records(bad, "file:///bad.warc"))
+    assert rec.extraction.reason == "read_error"
+    assert rec.extraction.error.startswith("malformed WARC after 0 record(s): ")

@@ -27,7 +27,7 @@ from itertools import islice
 from pathlib import Path
 
 from torch.utils.data import DataLoader
-from transformers import Trainer, TrainerCallback, TrainingArguments, default_data_collator
+from transformers import LlamaConfig, Trainer, TrainerCallback, TrainingArguments, default_data_collator
 
 from training.config import ConfigError, GrowthSpec, StageSpec
 from training.data import (
@@ -137,21 +137,30 @@ def apply_growth(model, growth: GrowthSpec, seed: int = 0):
     return grow_width(model, target, seed)
 
 
-def prepare_model(stage: StageSpec, growth: GrowthSpec | None, tokenizer):
-    """(model, MaskedGrowth or None): re-attach the masks of a grown checkpoint, or grow a tiny model in memory."""
-    model = load_model(stage.model, tokenizer, allow_masked=True)
-    if getattr(model.config, "msg_growth", None):
+def check_growth_plan(stage: StageSpec, growth: GrowthSpec | None) -> None:
+    """Refuse, from config.json alone (before any weights load), a checkpoint that would need growing here."""
+    if stage.model.path is None:
+        return
+    config = LlamaConfig.from_pretrained(stage.model.path)
+    if getattr(config, "msg_growth", None):
         if growth is None:
             raise ConfigError(f"{stage.model.path} is a masked grown checkpoint: the recipe needs a growth section")
-        return model, MaskedGrowth(model, base_config(model.config))
-    if not growth_to_do(model.config, growth):
-        return model, None
-    if stage.model.path is not None:
+    elif growth_to_do(config, growth):
         raise ConfigError(
             f"cpt.model.path {stage.model.path} is not grown yet: grow it once, offline (python -m "
             "training.growth.grow --base DIR --recipe RECIPE --out DIR) and point cpt.model.path at the result; "
             "to continue from a folded checkpoint, drop the growth section (--set growth=null)"
         )
+
+
+def prepare_model(stage: StageSpec, growth: GrowthSpec | None, tokenizer):
+    """(model, MaskedGrowth or None): re-attach the masks of a grown checkpoint, or grow a tiny model in memory."""
+    check_growth_plan(stage, growth)
+    model = load_model(stage.model, tokenizer, allow_masked=True)
+    if getattr(model.config, "msg_growth", None):
+        return model, MaskedGrowth(model, base_config(model.config))
+    if stage.model.path is not None or not growth_to_do(model.config, growth):
+        return model, None
     return apply_growth(model, growth)
 
 
@@ -166,6 +175,7 @@ def resume_state(resume_from: str | None, rank: int) -> DataState | None:
 def run_cpt(stage: StageSpec, growth: GrowthSpec | None = None, recipe_name: str = "", resume_from: str | None = None):
     """Train; returns the Trainer (its model is plain Llama once the masks are open, saved under `final`)."""
     args = TrainingArguments(**{"ignore_data_skip": resume_from is not None, **stage_args(stage, "cpt")})
+    check_growth_plan(stage, growth)  # before the snapshot is read
     rank, world = int(os.environ.get("RANK", "0")), world_size()
     snap = open_stage_snapshot(stage.data, "cpt")
     sample = islice(snapshot_texts(snap, stage.data.text_column), 2000)  # only read for the tiny BPE

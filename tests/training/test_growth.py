@@ -203,6 +203,9 @@ def test_offline_growth_shard_by_shard_equals_in_process_growth(tmp_path):
 
     MaskedGrowth(loaded, base_config(loaded.config))
     assert relative_error(logits(model, IDS), logits(loaded.eval(), IDS)) <= 1e-6
+    from training.data import read_lineage
+
+    assert read_lineage(out)["mask_step"] == 0 and read_lineage(out)["growth"]["num_key_value_heads"] == 3
     with pytest.raises(FileExistsError):
         main(["--base", str(tmp_path / "base"), "--recipe", str(RECIPE), "--out", str(out)])
 

@@ -19,6 +19,7 @@ checkpoint stays marked until the masks are open and folded.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -26,7 +27,9 @@ from pathlib import Path
 import torch
 from transformers import LlamaConfig, LlamaForCausalLM
 
+from training.checkpoint import code_commit
 from training.config import GrowthSpec, load_recipe
+from training.data import write_lineage
 from training.growth.depth import depth_config, depth_key_map
 from training.growth.width import check_growth, grow_width_tensor, grown_config, growth_record
 
@@ -142,6 +145,16 @@ def grow_checkpoint(
     for path in base.iterdir():
         if path.is_file() and path.name not in SKIPPED and not path.name.endswith(WEIGHT_FILES):
             shutil.copy2(path, out / path.name)
+    lineage = {
+        "stage": "growth",
+        "base_model": str(base),
+        "growth": dataclasses.asdict(growth),
+        "seed": seed,
+        "mask_step": 0,  # every new unit's mask is 0: the grown checkpoint computes the base model's function
+        "masks_open": False,
+        "code_commit": code_commit(),
+    }
+    write_lineage(out, lineage)
     return out
 
 

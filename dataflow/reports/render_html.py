@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from html import escape
 
+from dataflow.reports.drift import alerts_of, nightly_lines
 from dataflow.reports.model import ExampleGroup, GroupRow, Report, clean, pct
 from dataflow.reports.render_text import docs, fit, kind_cells, language_cells, meta_value, num, ratio, si
 
@@ -303,6 +304,10 @@ def render_html(report: Report) -> str:
             f'<div class="alarm"><h2>Accounting errors ({len(report.accounting_errors)})</h2>'
             f"<p>The stats do not add up, so the figures on this page are not trustworthy.</p><ul>{items}</ul></div>"
         )
+    nightly = nightly_lines(run)
+    if nightly:
+        drift = " alarm" if alerts_of(run) else ""
+        body.append(f'<div class="nightly{drift}"><h2>Nightly</h2><pre>{_e(chr(10).join(nightly))}</pre></div>')
     stage_rows = [
         [
             _e(s.index),

@@ -158,3 +158,42 @@ def test_drift_flags_a_tripled_stage_and_a_language_shift_but_not_noise():
     )
     assert alerts(shifted, trailing[:2]) == []  # too few runs for a baseline
     assert alerts(shifted, trailing, DriftRules(factor=10.0)) == []
+
+
+def test_cli_expire_release_and_json_logs(tmp_path, capsys):
+    import json
+    import logging
+
+    from dataflow.cli import main
+    from dataflow.nightly import CURRENT_RUN, JsonLines
+
+    commit(tmp_path, "r1", [1])
+    commit(tmp_path, "r2", [2])
+    assert main(["snapshots", "release", "run:r1", "--date", "2026-11-30", "--data-root", str(tmp_path)]) == 0
+    assert "release-2026-11-30" in capsys.readouterr().out
+    assert main(["snapshots", "expire", "--older-than-days", "0", "--dry-run", "--data-root", str(tmp_path)]) == 0
+    assert "documents: would expire 0 snapshot(s)" in capsys.readouterr().out  # r1 tagged, r2 current
+    assert main(["snapshots", "remove-orphans", "--dry-run", "--data-root", str(tmp_path)]) == 0
+    assert "documents: would remove 0 orphan file(s)" in capsys.readouterr().out
+
+    token = CURRENT_RUN.set("run-abc")
+    try:
+        record = logging.LogRecord("dataflow.run", logging.WARNING, __file__, 1, "drift: %s", ("language/en",), None)
+        line = json.loads(JsonLines().format(record))
+    finally:
+        CURRENT_RUN.reset(token)
+    assert line["run_id"] == "run-abc" and line["message"] == "drift: language/en" and line["level"] == "warning"
+
+
+def test_reports_show_drift_and_skipped_inputs():
+    from dataflow.reports import render_html, render_markdown, render_text
+    from dataflow.reports.drift import Alert, alerts_json
+    from dataflow.reports.model import build_report
+
+    drift = alerts_json([Alert("language/en", 0.7, 0.1, 4)])
+    report = build_report(
+        stats("r", {"ko": 3, "en": 7}, 1), [], {"run_id": "r", "drift": drift, "inputs_unchanged": "2"}
+    )
+    for render in (render_text, render_markdown, render_html):
+        out = render(report)
+        assert "language/en: 70.0% vs 10.0% median of 4 runs (x7.0)" in out and "2 file(s) unchanged" in out, render

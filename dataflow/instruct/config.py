@@ -86,6 +86,16 @@ class ReviewConfig:
 
 
 @dataclass
+class InstructSnapshotConfig(SnapshotConfig):
+    """The corpus catalog settings with the instruct defaults (a YAML ``snapshot:`` section that sets only
+    ``tag`` must not fall back to the corpus namespace)."""
+
+    namespace: str = INSTRUCT_NAMESPACE  # namespace 'instruct' of the same catalog as the corpus
+    # overwrite: each run's sft/kto is a whole dataset version (examples, verdicts, reviews always append)
+    mode: str = "overwrite"
+
+
+@dataclass
 class InstructConfig:
     inputs: list[InputSpec] = field(default_factory=list)  # required: the datasets to clean
     data_root: str = "data"  # catalog and warehouse (the same catalog as the corpus)
@@ -96,11 +106,7 @@ class InstructConfig:
     judge: JudgeConfig = field(default_factory=JudgeConfig)
     select: SelectConfig = field(default_factory=SelectConfig)
     review: ReviewConfig = field(default_factory=ReviewConfig)
-    # namespace 'instruct' of the same catalog; overwrite: each run's sft/kto is a whole dataset version
-    # (examples, verdicts and reviews always append); snapshot.tag names the sft and kto snapshots
-    snapshot: SnapshotConfig = field(
-        default_factory=lambda: SnapshotConfig(namespace=INSTRUCT_NAMESPACE, mode="overwrite")
-    )
+    snapshot: InstructSnapshotConfig = field(default_factory=InstructSnapshotConfig)
 
     def hash(self) -> str:
         """sha256 of what changes the output (not paths, run id, concurrency or rate)."""

@@ -229,3 +229,31 @@ def test_review_round_trip_reports_kappa(setup, suffix):
     assert "Cohen's kappa" in render_text(rep)
     reviews = read_snapshot(None, table="reviews", data_root=cfg.data_root, config=cfg.snapshot)
     assert reviews.summary["dataflow.review.kappa"] == f"{expected:.4f}"
+
+
+def test_cli_run_report_and_a_refused_config(setup, capsys):
+    import yaml
+
+    from dataflow.cli import main
+
+    make, srv, tmp_path = setup
+    cfg = make()
+    config = {
+        "inputs": [{"path": s.path, "source": s.source} for s in cfg.inputs],
+        "data_root": cfg.data_root,
+        "langid": {"model_path": cfg.langid.model_path},
+        "judge": {"base_url": srv.base_url, "model": "judge-t", "max_retries": 0, "parse_retries": 0},
+    }
+    path = tmp_path / "instruct.yaml"
+    path.write_text(yaml.safe_dump(config, allow_unicode=True), "utf-8")
+    assert main(["instruct", "run", "-c", str(path), "--run-id", "cli-1", "--tag", "cli-tag"]) == 0
+    assert "removed by stage and reason" in capsys.readouterr().out
+    assert main(["instruct", "report", "-c", str(path), "--format", "json"]) == 0
+    rep = json.loads(capsys.readouterr().out)
+    assert rep["run_id"] == "cli-1" and rep["examples_in"] == 16 and rep["accounting_ok"]
+    n = len(srv.requests)
+    assert main(["instruct", "run", "-c", str(path), "--set", "judge.concurrency=0"]) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == "dataflow: error: judge.concurrency must be >= 1" and len(srv.requests) == n
+    assert main(["instruct", "run", "-c", str(path), "--set", "judge.bogus=1"]) == 2
+    assert "unknown key(s) in judge: bogus" in capsys.readouterr().err

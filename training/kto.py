@@ -40,7 +40,7 @@ from trl import KTOConfig, KTOTrainer
 from training.checkpoint import checkpoint_fingerprint, is_sharded
 from training.config import StageSpec
 from training.data import base_lineage, load_table
-from training.modeling import cli, load_model, load_tokenizer, save_final, stage_args
+from training.modeling import check_loadable, cli, load_model, load_tokenizer, save_final, stage_args
 from training.tokenizer import tokenizer_fingerprint
 
 
@@ -178,6 +178,7 @@ class CachedRefKTOTrainer(KTOTrainer):
 
 def run_kto(stage: StageSpec, dataset=None, dataset_id: str | None = None, recipe_name: str = "", ref_model=None):
     """Train; the dataset needs columns prompt, completion, label (bool)."""
+    check_loadable(stage.model)  # a masked checkpoint is refused before the data is read
     source = {"dataset_id": dataset_id}
     if dataset is None:
         dataset, dataset_id, source = load_table(stage.data, "kto")

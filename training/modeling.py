@@ -39,6 +39,12 @@ def refuse_masked(config, path) -> None:
         )
 
 
+def check_loadable(spec: ModelSpec) -> None:
+    """Refuse a masked checkpoint from its config.json alone, before any data or weights are read."""
+    if spec.path is not None:
+        refuse_masked(LlamaConfig.from_pretrained(spec.path), spec.path)
+
+
 def load_model(spec: ModelSpec, tokenizer, allow_masked: bool = False) -> LlamaForCausalLM:
     """From `spec.path`, or a fresh random Llama from `spec.init` sized to the tokenizer.
 
@@ -47,7 +53,7 @@ def load_model(spec: ModelSpec, tokenizer, allow_masked: bool = False) -> LlamaF
     dtype = getattr(torch, spec.dtype)
     if spec.path is not None:
         if not allow_masked:
-            refuse_masked(LlamaConfig.from_pretrained(spec.path), spec.path)
+            check_loadable(spec)
         model = LlamaForCausalLM.from_pretrained(spec.path, dtype=dtype, attn_implementation=spec.attn_implementation)
         model.config.use_cache = False  # see below
         return model

@@ -13,7 +13,7 @@ from trl import SFTConfig, SFTTrainer
 
 from training.config import StageSpec
 from training.data import base_lineage, load_table
-from training.modeling import cli, load_model, load_tokenizer, save_final, stage_args
+from training.modeling import check_loadable, cli, load_model, load_tokenizer, save_final, stage_args
 from training.neftune import PerExampleNEFTune
 
 
@@ -37,6 +37,7 @@ class PerExampleNEFTuneSFTTrainer(SFTTrainer):
 
 def run_sft(stage: StageSpec, dataset=None, dataset_id: str | None = None, recipe_name: str = ""):
     """Train; `dataset` (a datasets.Dataset) and its id replace the stage's data source when given."""
+    check_loadable(stage.model)  # a masked checkpoint is refused before the data is read
     source = {"dataset_id": dataset_id}
     if dataset is None:
         dataset, dataset_id, source = load_table(stage.data, "sft")

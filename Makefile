@@ -3,10 +3,12 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 LID    := models/lid.176.ftz
+QUALITY := models/quality.bin
+TESTDATA ?= ../shared/testdata
 
 .PHONY: setup demo demo-mix test test-fast lint format bench bench-gpu cluster-up cluster-down clean
 
-setup: $(STAMP) $(LID)
+setup: $(STAMP) $(LID) $(QUALITY)
 
 # torch first, from the local CPU wheel: a bare `torch` requirement would pull a multi-GB CUDA build
 $(STAMP): requirements.txt pyproject.toml
@@ -19,6 +21,12 @@ $(STAMP): requirements.txt pyproject.toml
 
 $(LID): | $(STAMP)
 	$(PY) -m quality_models.lid176 $@
+
+# the default quality classifier, rebuilt from the test data (not committed: trained on third-party text);
+# deterministic (one thread, fixed seed), ~1 min; without the test data it is skipped, and the stage stays off
+$(QUALITY): | $(STAMP)
+	if [ -d $(TESTDATA) ]; then $(PY) -m quality_models.train --testdata $(TESTDATA) --link $@; \
+	else echo "quality model not built: $(TESTDATA) missing (quality_model.enabled needs one)"; fi
 
 demo: setup
 	$(VENV)/bin/dataflow run -c configs/default.yaml

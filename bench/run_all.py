@@ -18,6 +18,7 @@ BENCHES = [
     ["bench_extraction.py"],
     ["bench_pipeline.py", "--docs", "1000", "--workers", "1"],
     ["bench_text_stages.py"],
+    ["bench_quality_model.py"],
     ["bench_pii.py"],
     ["bench_dedup.py"],
     ["bench_pdf.py"],

@@ -66,6 +66,9 @@ def test_planted_good_kept_and_bad_dropped_with_reason(model_path):
     assert all(d.metadata[Meta.REASON] == LOW_QUALITY_SCORE for d in dropped)
     assert all(d.metadata[Meta.QUALITY_SCORE] >= 0.5 for d in kept)
     assert all(d.metadata[Meta.QUALITY_MODEL] == model_path.stem for d in docs)  # every document, dropped too
+    assert not any(qm._PENDING in d.metadata for d in docs)  # the batch's hand-over key is gone
+    scored = [qm.score(t, str(model_path), 20_000) for t in GOOD + BAD]
+    assert [d.metadata[Meta.QUALITY_SCORE] for d in docs] == pytest.approx(scored)  # batched == one by one
     assert model_path.stem.startswith("quality-") and len(model_path.stem) == len("quality-") + 12
     rows = stage.ledger.to_rows("t")
     assert sum(r["docs_in"] for r in rows if r["reason"] == LOW_QUALITY_SCORE) == len(BAD)
@@ -129,3 +132,30 @@ def test_section_is_off_by_default_and_strict():
     assert load_config().quality_model.enabled is False
     with pytest.raises(ValueError, match="quality_model"):
         load_config(overrides={"quality_model.treshold": 0.3})
+
+
+@pytest.mark.slow
+def test_pipeline_run_records_scores_reason_and_model_version(model_path, tmp_path, lid_model_path):
+    from dataflow.run import run_pipeline
+    from dataflow.snapshots import read_snapshot
+
+    src = tmp_path / "in"
+    src.mkdir()
+    lines = [json.dumps({"id": f"g{i}", "text": t}, ensure_ascii=False) for i, t in enumerate(GOOD)]
+    lines += [json.dumps({"id": f"b{i}", "text": t}, ensure_ascii=False) for i, t in enumerate(BAD)]
+    (src / "docs.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    data = tmp_path / "data"
+    overrides = {
+        "read.inputs": [str(src)], "data_root": str(data), "langid.model_path": str(lid_model_path),
+        "engine.workers": 1, "quality.english": False, "quality.korean": False, "pii.enabled": False,
+        "dedup.near": False, "quality_model.enabled": True, "quality_model.model_path": str(model_path),
+    }  # fmt: skip
+    result = run_pipeline(load_config(None, overrides))
+    assert result.report.accounting_errors == []
+    snap = read_snapshot(data_root=data)
+    assert snap.summary["dataflow.quality_model"] == model_path.stem
+    docs = snap.to_arrow().to_pylist()
+    assert docs and all(d["quality_model"] == model_path.stem and d["quality_score"] >= 0.5 for d in docs)
+    rejects = read_snapshot(f"run:{result.run_id}", table="rejects", data_root=data).to_arrow().to_pylist()
+    low = [r for r in rejects if r["reason"] == LOW_QUALITY_SCORE]
+    assert low and all(r["stage"] == "quality_model" and r["quality_score"] < 0.5 for r in low)

@@ -39,6 +39,7 @@ from dataflow.snapshots.catalog import open_catalog, open_table
 from dataflow.snapshots.commit import RunCommit, commit_run, run_snapshot
 from dataflow.snapshots.files import run_data_dir, write_parts
 from dataflow.stages.quality_model import model_version
+from dataflow.stages.quality_model import model_version
 from schemas import CORPUS_SCHEMA_VERSION, TABLES
 
 log = logging.getLogger(__name__)
@@ -175,6 +176,8 @@ def _run_pipeline(cfg: PipelineConfig, locks: ExitStack) -> RunResult:
         "dataflow.engine": cfg.engine.name,
         # the quality model's version (quality-<sha256[:12]>) when quality_model.enabled, else ""
         "dataflow.quality_model": model_version(cfg.quality_model.model_path) if cfg.quality_model.enabled else "",
+        # the quality model's version (quality-<sha256[:12]>) when quality_model.enabled, else ""
+        "dataflow.quality_model": model_version(cfg.quality_model.model_path) if cfg.quality_model.enabled else "",
         "dataflow.input_files": str(len(manifests)),
         "dataflow.files": files_line(discovery),
         "dataflow.inputs_sha256": manifest_hash,
@@ -227,8 +230,11 @@ def load_run_report(cfg: PipelineConfig, run_id: str | None = None, examples_per
     rejects = read_snapshot(f"run:{run_id}", table="rejects", data_root=root, config=cfg.snapshot)
     stats_rows = stats.to_arrow(row_filter=where).to_pylist()
     examples: dict[tuple[str, str], list[dict]] = {}
+    scored: list[tuple[str, str, float]] = []  # (language, outcome, quality score) for the score section
     for batch in rejects.batches(row_filter=where):
         for row in batch.to_pylist():
+            if row.get("quality_score") is not None:
+                scored.append((row["language"], row["outcome"], row["quality_score"]))
             bucket = examples.setdefault((row["stage"], row["reason"]), [])
             if len(bucket) < examples_per_reason:
                 bucket.append(row)
@@ -236,4 +242,13 @@ def load_run_report(cfg: PipelineConfig, run_id: str | None = None, examples_per
     snap = docs.table.snapshot_by_id(docs.snapshot_id)
     committed = datetime.fromtimestamp(snap.timestamp_ms / 1000, UTC).isoformat(timespec="seconds")
     run_meta.update(run_id=run_id, snapshot_id=docs.snapshot_id, committed_at=committed, tag=",".join(docs.tags))
-    return build_report(stats_rows, [r for rows in examples.values() for r in rows], run_meta)
+    report = build_report(stats_rows, [r for rows in examples.values() for r in rows], run_meta)
+    if run_meta.get("quality_model"):  # the kept documents' scores, only when a quality model ran
+        from dataclasses import replace
+
+        from dataflow.reports.quality_scores import score_rows
+
+        for batch in docs.batches(columns=["language", "quality_score"], row_filter=where):
+            scored += [(r["language"], "kept", r["quality_score"]) for r in batch.to_pylist()]
+        report = replace(report, quality_scores=score_rows(scored))
+    return report

@@ -203,6 +203,8 @@ class Report:
     examples: list[ExampleGroup]
     accounting_errors: list[str]
     definitions: dict[str, str] = field(default_factory=lambda: dict(DEFINITIONS))
+    # quality-model score distribution per language, kept vs dropped (reports/quality_scores.py); [] = no model ran
+    quality_scores: list[Any] = field(default_factory=list)
 
     @property
     def headline_text(self) -> str:
@@ -222,7 +224,10 @@ class Report:
         return f"samples {minus(self.headline.samples_removed)}, volume {minus(self.headline.volume_removed)}"
 
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "headline_text": self.headline_text, "headline_pair": self.headline_pair}
+        data = asdict(self)
+        if not data["quality_scores"]:  # the section exists only where a quality model ran
+            del data["quality_scores"]
+        return {**data, "headline_text": self.headline_text, "headline_pair": self.headline_pair}
 
 
 def pct(frac: float | None, digits: int = 2) -> str:

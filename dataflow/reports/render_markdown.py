@@ -105,6 +105,11 @@ def render_markdown(report: Report) -> str:
         ],
         [[esc(g.key), *language_cells(g)] for g in report.languages],
     )
+    if report.quality_scores:  # only when a quality model ran (reports/quality_scores.py)
+        from dataflow.reports.quality_scores import HEADERS, cells
+
+        out += ["", "## Quality-model scores", "", "Kept and dropped documents per language.", ""]
+        out += _table(HEADERS, [[esc(c) for c in cells(r)] for r in report.quality_scores], left=2)
     out += ["", "## By reason", ""]
     out += _table(
         ["stage", "reason", "outcome", "docs", "% of input", "chars", "% of volume"],

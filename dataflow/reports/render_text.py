@@ -187,6 +187,11 @@ def render_text(report: Report) -> str:
             [[g.key, *language_cells(g, si)] for g in report.languages],
         )
     )
+    if report.quality_scores:  # only when a quality model ran (reports/quality_scores.py)
+        from dataflow.reports.quality_scores import HEADERS, cells
+
+        out += ["", "QUALITY-MODEL SCORES (kept vs dropped, per language)"]
+        out.append(table(HEADERS, [cells(r) for r in report.quality_scores], right={2, 3, 4, 5, 6}))
     out += ["", "BY REASON (share: of documents read / of text at the volume base)"]
     out.append(
         table(

@@ -11,6 +11,9 @@ from datatrove.data import Document
 from dataflow.config import QualityModelConfig, load_config
 from dataflow.document import Meta
 from dataflow.records import document_row, reject_row
+from dataflow.reports.quality_scores import score_rows
+from dataflow.reports.render_markdown import render_markdown
+from dataflow.reports.render_text import render_text
 from dataflow.stages import quality_model as qm
 from dataflow.stages.quality_model import LOW_QUALITY_SCORE, QualityModelStage
 from quality_models import classifier
@@ -159,3 +162,22 @@ def test_pipeline_run_records_scores_reason_and_model_version(model_path, tmp_pa
     rejects = read_snapshot(f"run:{result.run_id}", table="rejects", data_root=data).to_arrow().to_pylist()
     low = [r for r in rejects if r["reason"] == LOW_QUALITY_SCORE]
     assert low and all(r["stage"] == "quality_model" and r["quality_score"] < 0.5 for r in low)
+    # the report: score distribution of kept and dropped documents per language
+    rows = {(r.language, r.outcome): r for r in result.report.quality_scores}
+    assert sum(r.docs for (_, o), r in rows.items() if o == "kept") == len(docs)
+    assert sum(r.docs for (_, o), r in rows.items() if o == "dropped") >= len(low)
+    assert all(r.p50 >= 0.5 for (_, o), r in rows.items() if o == "kept")
+    assert "QUALITY-MODEL SCORES" in render_text(result.report)
+    assert "## Quality-model scores" in render_markdown(result.report)
+
+
+def test_score_rows_by_hand():
+    rows = score_rows([("ko", "kept", 0.95), ("ko", "kept", 0.85), ("ko", "dropped", 0.05), ("en", "kept", 1.0)])
+    assert [(r.language, r.outcome, r.docs) for r in rows] == [
+        ("en", "kept", 1),
+        ("ko", "kept", 2),
+        ("ko", "dropped", 1),
+    ]
+    ko_kept = rows[1]
+    assert ko_kept.mean == pytest.approx(0.9) and ko_kept.histogram[8:] == [1, 1] and sum(ko_kept.histogram) == 2
+    assert rows[0].histogram[-1] == 1  # a score of exactly 1.0 falls in the last bin

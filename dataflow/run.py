@@ -39,7 +39,6 @@ from dataflow.snapshots.catalog import open_catalog, open_table
 from dataflow.snapshots.commit import RunCommit, commit_run, run_snapshot
 from dataflow.snapshots.files import run_data_dir, write_parts
 from dataflow.stages.quality_model import model_version
-from dataflow.stages.quality_model import model_version
 from schemas import CORPUS_SCHEMA_VERSION, TABLES
 
 log = logging.getLogger(__name__)
@@ -174,8 +173,6 @@ def _run_pipeline(cfg: PipelineConfig, locks: ExitStack) -> RunResult:
         "dataflow.code_version": code_version(),
         "dataflow.schema_version": CORPUS_SCHEMA_VERSION,
         "dataflow.engine": cfg.engine.name,
-        # the quality model's version (quality-<sha256[:12]>) when quality_model.enabled, else ""
-        "dataflow.quality_model": model_version(cfg.quality_model.model_path) if cfg.quality_model.enabled else "",
         # the quality model's version (quality-<sha256[:12]>) when quality_model.enabled, else ""
         "dataflow.quality_model": model_version(cfg.quality_model.model_path) if cfg.quality_model.enabled else "",
         "dataflow.input_files": str(len(manifests)),

@@ -62,7 +62,7 @@ class JudgeConfig:
     rate_limit_per_s: float = 0.0  # requests started per second, 0 = unlimited (hosted APIs publish one)
     timeout_s: float = 60.0  # one request, connect to last byte
     max_retries: int = 4  # transport retries (429, 5xx, timeouts, dropped connections): the openai client's,
-    #                       exponential backoff 0.5 s .. 8 s with 25 % jitter, Retry-After honoured up to 60 s
+    #                       exponential backoff 0.5 s .. 8 s with 25 % jitter, Retry-After honoured up to 120 s
     parse_retries: int = 2  # extra requests when the verdict is unparseable, then judge_unparseable
     temperature: float = 0.0  # greedy: the same example gets the same verdict
     max_tokens: int = 384  # a verdict is ~80 tokens of JSON plus a one-sentence rationale

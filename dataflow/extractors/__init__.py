@@ -136,12 +136,17 @@ def extract(
         ``metadata["container"]`` and ``metadata["records"]`` (``extract_records`` gives each
         record). It never raises for bad input.
     """
+    from dataflow.document import Meta
+    from schemas import FAILED
+
     config = config or ExtractConfig()
     reader = _reader(content, uri, read)
     docs = iter(reader)
     first = next(docs, None)
     if reader.manifest["format"] in CONTAINERS:
         records = (first is not None) + sum(1 for _ in docs)
+        if records == 1 and first is not None and first.metadata.get(Meta.OUTCOME) == FAILED:
+            return _record_result(first, hints, config)  # a container that failed as a whole: its reason
         return Extraction(
             None,
             reader.manifest["format"],

@@ -92,3 +92,5 @@ def test_a_malformed_warc_record_fails_the_file_with_where_it_stopped():
     (rec,) = list(extract_records(bad, "file:///bad.warc"))
     assert rec.extraction.reason == "read_error"
     assert rec.extraction.error.startswith("malformed WARC after 0 record(s): ")
+    assert extract(bad, "file:///bad.warc").reason == "read_error"  # not "container": nothing was read
+    assert extract(b"PAR1" + bytes(100) + b"PAR1", "file:///x.parquet").reason == "read_error"

@@ -193,3 +193,20 @@ def test_a_data_root_inside_the_inputs_is_refused(capsys, tmp_path, inputs, mode
         capsys, "run", "--input", str(inputs / "*.txt"), "--data-root", str(data), "--set", "langid.model_path=x"
     )
     assert code == 2 and "inside input" not in err and "langid.model_path" in err
+
+
+def test_extract_command_reads_a_container_record_by_record(capsys, tmp_path):
+    import json
+
+    path = tmp_path / "rows.jsonl"
+    path.write_text('{"id": "a", "text": "첫째 줄"}\n{"id": "b", "text": 3}\n', encoding="utf-8")
+    code = main(["extract", str(path)])
+    out = capsys.readouterr().out
+    head, *rows = out.split("\n}\n", 1)
+    assert code == 0 and json.loads(head + "}")["reason"] == "container"
+    records = [json.loads(line) for line in rows[0].splitlines()]
+    assert [(r["text"], r["reason"]) for r in records] == [("첫째 줄", None), (None, "bad_record")]
+    code, err = _run(capsys, "extract", str(tmp_path / "missing.html"))
+    assert code == 2 and "missing.html" in err and err.count("\n") == 1
+    code, err = _run(capsys, "extract", str(tmp_path))
+    assert code == 2 and "not a file" in err

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import yaml
 
-from dataflow.config import ConfigError, PipelineConfig, load_config, validate
+from dataflow.config import ENGINES, ConfigError, PipelineConfig, load_config, validate
 
 # Exit codes (README "Exit codes"): 0 done; 1 the run or command failed; 2 a usage, config, input-path or
 # catalog error, refused before any input was read or anything committed. Errors are one line naming the
@@ -225,7 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="run the pipeline and commit a snapshot")
     common(p)
     p.add_argument("--input", nargs="+", help="input files, directories or globs (config: read.inputs)")
-    p.add_argument("--engine", choices=["local", "spark", "beam"])
+    p.add_argument("--engine", choices=ENGINES)
     p.add_argument("--workers", type=int)
     p.add_argument("--run-id")
     p.add_argument("--tag", help="tag the committed documents snapshot")

@@ -35,6 +35,7 @@ from pyiceberg.exceptions import CommitFailedException
 from pyiceberg.expressions import AlwaysTrue
 from pyiceberg.table import Table
 
+from dataflow.config import SNAPSHOT_MODES
 from dataflow.snapshots.catalog import open_table
 
 log = logging.getLogger(__name__)
@@ -99,8 +100,8 @@ def commit_run(
     manifest hash, headline figures). ``mode="overwrite"`` replaces the documents table's rows
     with this run's; the other tables always append. ``tag`` names the documents snapshot.
     """
-    if mode not in ("append", "overwrite"):
-        raise ValueError(f"snapshot mode must be 'append' or 'overwrite', not {mode!r}")
+    if mode not in SNAPSHOT_MODES:
+        raise ValueError(f"snapshot mode must be one of {', '.join(SNAPSHOT_MODES)}, not {mode!r}")
     props = {k: str(v) for k, v in properties.items()} | {RUN_ID: run_id}
     ids: dict[str, int] = {}
     already = True

@@ -27,6 +27,7 @@ import logging
 import shutil
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,6 +38,7 @@ import pyarrow.parquet as pq
 from pyiceberg.catalog.sql import SqlCatalog
 from pyiceberg.exceptions import CommitFailedException
 from pyiceberg.expressions import AlwaysTrue
+from pyiceberg.io.pyarrow import ArrowScan
 from pyiceberg.table import Table
 
 from dataflow.config import ConfigError, SnapshotConfig
@@ -76,6 +78,20 @@ class MixResult:
     tag: str
     already_committed: bool
     summary: dict[str, str]
+
+
+def stream(snap: Snapshot, columns: list[str] | None = None) -> Iterator[pa.RecordBatch]:
+    """A snapshot's rows as record batches, one data file at a time, in the scan's stable order.
+
+    Not ``Snapshot.batches``: pyiceberg 0.12's batch reader maps every file of a scan onto its thread pool
+    at once and keeps each file's batches until they are consumed (``ArrowScan.to_record_batches``), so a
+    fast reader and a slow consumer hold the whole table: 1M documents took 640 bytes of RSS each. Given one
+    task at a time it holds one file (``bench/bench_mix.py``: flat).
+    """
+    scan = snap.table.scan(snapshot_id=snap.snapshot_id, **({"selected_fields": tuple(columns)} if columns else {}))
+    reader = ArrowScan(scan.table_metadata, scan.io, scan.projection(), scan.row_filter, scan.case_sensitive)
+    for task in scan.plan_files():
+        yield from reader.to_record_batches([task])
 
 
 def mix_config(recipe: MixRecipe) -> SnapshotConfig:
@@ -165,7 +181,7 @@ def count_pass(recipe, sources, counter: TokenCounter, cells, progress: bool) ->
         if recipe.rehydration.enabled:
             clusters, rejects_id = _cluster_counts(recipe, source)
         done.append(dataclasses.replace(source, rejects_snapshot_id=rejects_id))
-        for batch in snap.batches(columns=PASS1_COLUMNS):
+        for batch in stream(snap, PASS1_COLUMNS):
             for start in range(0, batch.num_rows, recipe.batch_docs):
                 b = batch.slice(start, recipe.batch_docs)
                 ids = b.column("id").to_pylist()
@@ -276,7 +292,7 @@ def spill_pass(recipe, sources, counts, repeats, keys, mix_id, scratch: Path, bu
     pos = 0
     bar = _progress(len(repeats), "draw", progress)
     for source, snap in sources:
-        for batch in snap.batches():
+        for batch in stream(snap):
             n = batch.num_rows
             if not np.array_equal(P.id_hash(batch.column("id").to_pylist()), counts.hashes[pos : pos + n]):
                 raise RuntimeError(f"snapshot {source.snapshot_id} returned its rows in another order on a second scan")

@@ -62,13 +62,13 @@ def params_dict(params: TrainParams) -> dict[str, Any]:
 
 def fit(path: str, params: TrainParams) -> Any:
     """fastText ``train_supervised`` on a prepared file; on a NaN loss (seen with lr 0.5 on small, very
-    separable data) it retries at half the learning rate, twice at most."""
+    separable data) it retries at a quarter of the learning rate, twice at most."""
     import fasttext
 
     kw = {k: v for k, v in asdict(params).items() if k not in ("max_chars", "quantize", "cutoff", "dsub")}
     for attempt in range(3):
         try:
-            return fasttext.train_supervised(input=path, verbose=0, **(kw | {"lr": params.lr / 2**attempt}))
+            return fasttext.train_supervised(input=path, verbose=0, **(kw | {"lr": params.lr / 4**attempt}))
         except RuntimeError as err:
             if "NaN" not in str(err) or attempt == 2:
                 raise

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import pickle
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from datatrove.data import Document
@@ -39,13 +42,18 @@ BAD = [
 
 @pytest.fixture(scope="module")
 def model_path(tmp_path_factory):
-    """A tiny model trained on the planted texts (repeated so fastText sees enough lines)."""
-    texts = (GOOD + BAD) * 30
-    labels = ([1] * len(GOOD) + [0] * len(BAD)) * 30
-    params = classifier.TrainParams(epoch=25, bucket=20_000, dim=8)
-    model = classifier.train(texts, labels, params)
+    """A tiny model trained on the planted texts (repeated so fastText sees enough lines).
+
+    Trained by the real command in a fresh process: fastText's training came out different (once
+    with a NaN loss) in a process that had run PyMuPDF or the LID evaluation before, so a test
+    model must not depend on which tests ran first."""
     out = tmp_path_factory.mktemp("qm")
-    path = classifier.save(model, out)
+    rows = [{"text": t, "label": 1} for t in GOOD] * 30 + [{"text": t, "label": 0} for t in BAD] * 30
+    data = out / "planted.jsonl"
+    data.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
+    cmd = [sys.executable, "-m", "quality_models.train", "--data", str(data), "--out", str(out), "--epoch", "25"]
+    subprocess.run(cmd, check=True, capture_output=True, cwd=Path(__file__).resolve().parents[2])
+    (path,) = out.glob("quality-*.bin")
     card = {"score_quantiles": {"0.5": 0.5, "0.9": 0.97}}
     path.with_suffix(".json").write_text(json.dumps(card))
     return path

@@ -15,6 +15,8 @@ from schemas.corpus import CORPUS_SCHEMA_VERSION, DOCUMENTS
 
 MIX_NAMESPACE = "mixes"  # the catalog namespace mixes live in, beside the corpus tables
 MIX_TABLE = "documents"  # so `read_snapshot(tag, table="documents")` in that namespace reads a mix
+# the source_kind of a recipe cell holding a language's source kinds its recipe does not name (mix summaries)
+REST = "*"
 
 LINEAGE_FIELDS = [
     pa.field("mix_id", pa.string(), False, {"doc": "Id of the mix (`dataflow.mix_id` in the snapshot summary)."}),

@@ -43,14 +43,14 @@ from pyiceberg.table import Table
 
 from dataflow.config import ConfigError, SnapshotConfig
 from dataflow.mixes import plan as P
-from dataflow.mixes.recipe import REST, MixRecipe
+from dataflow.mixes.recipe import MixRecipe
 from dataflow.mixes.tokens import TokenCounter
 from dataflow.snapshots.catalog import evolve, open_catalog
 from dataflow.snapshots.commit import RUN_ID, run_snapshot, tag_snapshot
 from dataflow.snapshots.files import PartWriter, run_data_dir
 from dataflow.snapshots.read import Snapshot, read_snapshot
 from schemas import CORPUS_SCHEMA_VERSION
-from schemas.mixes import MIX_DOCUMENTS, MIX_TABLE
+from schemas.mixes import MIX_DOCUMENTS, MIX_TABLE, REST
 
 log = logging.getLogger(__name__)
 

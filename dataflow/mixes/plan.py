@@ -26,6 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from schemas.mixes import REST
+
 # Reasons a source document is not in the mix, each defined once (the mix summary counts them).
 NOT_DRAWN = "not_drawn"  # in a cell of the recipe, but the draw gave it 0 rows (down-sampling)
 LANGUAGE_NOT_IN_RECIPE = "language_not_in_recipe"
@@ -109,7 +111,7 @@ class CellPlan:
     """One cell's numbers: what the sources hold, what the recipe asks, what the mix got."""
 
     language: str
-    source_kind: str  # a source kind, or recipe.REST for the kinds the recipe leaves unnamed
+    source_kind: str  # a source kind, or REST for the kinds the recipe leaves unnamed
     kinds: tuple[str, ...]  # the source kinds the cell's documents actually have
     target_share: float
     docs: int  # source documents in the cell
@@ -129,7 +131,7 @@ class CellPlan:
 
 def label(language: str, source_kind: str, kinds: Iterable[str], only_cell: bool) -> str:
     """How a cell is named in messages and reports: 'ko', 'ko/paper' or 'ko/other kinds (web, text)'."""
-    if source_kind != "*":
+    if source_kind != REST:
         return f"{language}/{source_kind}"
     if only_cell:
         return language

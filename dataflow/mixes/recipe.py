@@ -27,10 +27,9 @@ from typing import Any
 import yaml
 
 from dataflow.config import ConfigError, SnapshotConfig, from_dict
-from schemas.mixes import MIX_NAMESPACE
+from schemas.mixes import MIX_NAMESPACE, REST
 
 DOWNSAMPLE, UPSAMPLE = "downsample", "upsample"
-REST = "*"  # the cell of a language's source kinds that its recipe does not name
 SHARE_TOLERANCE = 1e-6  # shares are decimals in YAML; they must sum to 1 within float rounding
 
 # FineWeb-2's rehydration weights (github.com/huggingface/fineweb-2, "rehydration"): a kept document that

@@ -17,6 +17,7 @@ from typing import Any
 
 from dataflow.reports.model import pct
 from dataflow.reports.render_text import num, si, table
+from schemas.mixes import REST
 
 MIX_REPORT_VERSION = "1"
 WIDE = 120  # columns of the mix tables: twelve numeric columns do not fit the corpus report's 100
@@ -80,7 +81,7 @@ def _row(key: str, cells: list[dict[str, Any]], total: int) -> ShareRow:
 
 
 def _cell_key(cell: dict[str, Any], only: bool) -> str:
-    if cell["source_kind"] != "*":
+    if cell["source_kind"] != REST:
         return f"{cell['language']}/{cell['source_kind']}"
     kinds = ", ".join(cell.get("kinds") or []) or "none"
     return cell["language"] if only else f"{cell['language']}/other ({kinds})"

@@ -16,9 +16,9 @@ import pytest
 from dataflow.config import ConfigError
 from dataflow.mixes import MixError, build_mix, load_recipe, read_mix
 from dataflow.mixes import plan as P
-from dataflow.mixes.recipe import REST
 from dataflow.mixes.tokens import TokenCounter, sample_texts, train_tokenizer
 from dataflow.snapshots import commit_tables, read_snapshot
+from schemas.mixes import REST
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "samples" / "demo"

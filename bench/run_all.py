@@ -19,6 +19,7 @@ BENCHES = [
     ["bench_pipeline.py", "--docs", "1000", "--workers", "1"],
     ["bench_text_stages.py"],
     ["bench_quality_model.py"],
+    ["bench_lid.py"],
     ["bench_pii.py"],
     ["bench_dedup.py"],
     ["bench_pdf.py"],

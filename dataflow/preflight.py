@@ -46,6 +46,13 @@ def check_run_config(cfg: PipelineConfig) -> PipelineConfig:
         problems.append("langid.model_path: required (a fastText lid.176 file; `make setup` puts one in models/)")
     elif not model.is_file():
         problems.append(f"langid.model_path: {model} is not a file (`make setup` puts lid.176.ftz in models/)")
+    if cfg.quality_model.enabled:  # the stage's own checks (model path, threshold, model card), as one line
+        from dataflow.stages.quality_model import check_config
+
+        try:
+            check_config(cfg.quality_model)
+        except (ValueError, FileNotFoundError, KeyError) as err:
+            problems.append(str(err))
     root = Path(cfg.data_root)
     if root.exists() and not root.is_dir():
         problems.append(f"data_root: {root} is a file, not a directory; set data_root to a directory")

@@ -189,3 +189,16 @@ def test_score_rows_by_hand():
     ko_kept = rows[1]
     assert ko_kept.mean == pytest.approx(0.9) and ko_kept.histogram[8:] == [1, 1] and sum(ko_kept.histogram) == 2
     assert rows[0].histogram[-1] == 1  # a score of exactly 1.0 falls in the last bin
+
+
+def test_run_refuses_a_missing_quality_model_before_reading(tmp_path, lid_model_path):
+    from dataflow.config import ConfigError
+    from dataflow.preflight import check_run_config
+
+    cfg = load_config(
+        None,
+        {"read.inputs": [str(tmp_path)], "data_root": str(tmp_path / "data"), "langid.model_path": str(lid_model_path),
+         "quality_model.enabled": True, "quality_model.model_path": str(tmp_path / "missing.bin")},
+    )  # fmt: skip
+    with pytest.raises(ConfigError, match="quality_model.model_path"):
+        check_run_config(cfg)

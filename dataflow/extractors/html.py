@@ -24,7 +24,7 @@ from typing import Any
 
 from dataflow.config import ExtractConfig
 from dataflow.extractors import html_dom, html_types
-from dataflow.extractors.page_type import PageType, detect
+from dataflow.extractors.page_type import ARTICLE, PageType, detect
 from dataflow.extractors.result import Extraction
 from dataflow.readers.decode import decode_html
 
@@ -61,6 +61,8 @@ def extract_html(content: bytes, uri: str | None, hints: dict, config: ExtractCo
         text, doc = found.text, found.document
         if cfg.product_json_ld:
             text = html_types.with_product_parts(text, kind.name, facts.jsonld, facts.heading)
+        if kind.name == ARTICLE and facts.heading:
+            text = html_types.without_title(text, facts.heading)
         metadata.update(page_type=kind.name, html_strategy=found.strategy)
     else:
         settings = {"favor_precision": cfg.favor_precision, "favor_recall": cfg.favor_recall}

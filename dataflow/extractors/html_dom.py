@@ -33,6 +33,8 @@ _CHROME_ROLES = ",".join(
     for role in ("navigation", "banner", "contentinfo", "complementary", "search", "dialog", "menu", "menubar")
 )
 _HIDDEN = '[hidden], [aria-hidden="true"], [style*="display:none"], [style*="display: none"]'
+# chrome that names itself in ARIA labels or microdata rather than in class names
+_LABELLED_CHROME = '[aria-label*="breadcrumb" i], [itemtype*="BreadcrumbList"], [aria-label*="share" i]'
 # class/id words that name chrome, matched as whole tokens split on - _ and spaces (so "menu" does
 # not match "menuitem-description" but does match "main-menu")
 _CHROME_WORDS = frozenset(
@@ -225,6 +227,7 @@ def _count(tree: LexborHTMLParser) -> dict[str, int]:
         "form": "form",
         "pricing": '[class*="pricing"], [class*="plan"], [class*="tier"]',
         "linked_heading": "h2 > a, h3 > a, h4 > a, a > h2, a > h3, a > h4",
+        "section_heading": "h2, h3",
     }
     counts = {key: len(tree.css(selector)) for key, selector in css.items()}
     # paragraphs of prose: an article has several, a landing page's blocks are short
@@ -276,7 +279,7 @@ def prune(tree: LexborHTMLParser) -> LexborNode | None:
     for node in tree.css(_INVISIBLE):
         node.decompose()
     total = len(body.text(deep=True))
-    for selector in (_CHROME_TAGS, _CHROME_ROLES, _HIDDEN):
+    for selector in (_CHROME_TAGS, _CHROME_ROLES, _HIDDEN, _LABELLED_CHROME):
         for node in body.css(selector):
             if _small(node, total):
                 node.decompose()
@@ -372,13 +375,11 @@ def block_text(found: list[Block], keep_link_blocks: bool = False, min_words: in
     fewer than ``min_words`` words (bylines, counters, buttons) unless they are headings."""
 
     def keep(b: Block) -> bool:
-        if b.tag in _HEADINGS:
-            return True
         if min_words and len(b.text.split()) < min_words:
             return False
         return keep_link_blocks or b.link_share <= MAX_LINK_SHARE
 
-    return "\n".join(_dedupe_adjacent([b.text for b in found if keep(b)]))
+    return "\n".join(_dedupe_adjacent([b.text for b in found if b.tag in _HEADINGS or keep(b)]))
 
 
 def _dedupe_adjacent(lines: list[str]) -> Iterator[str]:

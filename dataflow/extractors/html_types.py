@@ -106,3 +106,10 @@ def with_product_parts(text: str, page_type: str, objects: list[dict], heading: 
     if heading and heading not in flat:
         text = f"{heading}\n{text}"
     return text
+
+
+def without_title(text: str, heading: str) -> str:
+    """An article's text without its headline line: the title is metadata (trafilatura and the article
+    benchmarks' ground truth leave it out), and the DOM strategies emit it as the first heading."""
+    lines = text.split("\n")
+    return "\n".join(line for line in lines if line.strip() != heading) if heading in lines[:3] else text

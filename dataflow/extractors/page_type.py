@@ -30,6 +30,9 @@ from dataflow.extractors.html_dom import PageFacts
 ARTICLE, DOCUMENTATION, FORUM, PRODUCT, COLLECTION, LISTING, SERVICE = PAGE_TYPES
 DEFAULT_TYPE = ARTICLE  # wins ties: trafilatura's own assumption, and the commonest declared type
 MIN_ARTICLE_PARAGRAPHS = 3  # a page with no evidence and fewer prose paragraphs is a landing (service) page
+# prose paragraphs per h2/h3 from which an undeclared page reads as an article: stories run 3-40 paragraphs
+# per section heading, service and feature pages 0.2-1.5 (WCXB dev and trafilatura's eval pages)
+PROSE_PER_SECTION = 2.5
 
 # weights: a declared schema.org type is the page's own statement (3); the URL shape is a convention
 # many sites share (2); a structural count is circumstantial (1-2)
@@ -153,8 +156,11 @@ def detect(facts: PageFacts, url: str | None) -> PageType:
         # listing, and its linked headings outvote this)
         vote(SERVICE, STRUCTURE, "the site's home page")
     _structure(facts.counts, vote)
+    prose, sections = facts.counts.get("long_p", 0), facts.counts.get("section_heading", 0)
+    if not scores and prose >= MIN_ARTICLE_PARAGRAPHS and prose >= PROSE_PER_SECTION * (sections + 1):
+        # nothing else spoke, and the page is runs of prose: a story, not blocks under feature headings
+        vote(ARTICLE, STRUCTURE, f"{prose} prose paragraphs under {sections} section headings")
     if not scores:  # no evidence: a label from the prose share alone; html.py gives it the fallback strategy
-        prose = facts.counts.get("long_p", 0)
         name = ARTICLE if prose >= MIN_ARTICLE_PARAGRAPHS else SERVICE
         return PageType(name, {}, [f"no declared type, URL shape or structure; {prose} prose paragraphs -> {name}"])
     best = max(PAGE_TYPES, key=lambda kind: (scores.get(kind, 0.0), kind == DEFAULT_TYPE))
@@ -193,5 +199,5 @@ def _structure(counts: dict[str, int], vote) -> None:
         vote(LISTING, STRUCTURE, f"{c('linked_heading')} linked headings (item titles) and little prose")
     if c("article", 0) >= 5:
         vote(LISTING, 2 * STRUCTURE, f"{c('article')} <article> elements (an index of posts)")
-    elif c("card", 0) >= 30 and c("p", 0) < 30:
-        vote(LISTING, STRUCTURE, f"{c('card')} card/item elements and few paragraphs")
+    elif c("card", 0) >= 30 and c("long_p", 0) < 3:
+        vote(LISTING, STRUCTURE, f"{c('card')} card/item elements and almost no prose")

@@ -17,7 +17,7 @@ from dataflow.document import Meta
 from dataflow.extractors import extract
 from dataflow.extractors.html import explain_html
 from dataflow.extractors.html_dom import block_text, blocks, main_root, parse, prune, read_facts
-from dataflow.extractors.html_types import json_ld_description
+from dataflow.extractors.html_types import json_ld_description, without_title
 from dataflow.extractors.page_type import detect
 from dataflow.records import document_row
 
@@ -173,6 +173,12 @@ def test_pricing_page_keeps_plans_and_features() -> None:
     assert_no_chrome(ex.text)
 
 
+def test_an_articles_headline_line_is_metadata_not_text() -> None:
+    assert without_title("Headline\nBody of the story.", "Headline") == "Body of the story."
+    deep = "\n".join(["a", "b", "c", "d", "Headline"])  # quoted far down, not the page's title line
+    assert without_title(deep, "Headline") == deep
+
+
 def test_json_ld_description_from_a_graph_and_absent_without_product() -> None:
     assert json_ld_description([{"@type": "WebPage"}, {"@type": ["Product"], "description": " a \n b "}]) == "a b"
     assert json_ld_description([{"@type": "Article", "description": "not a product"}]) == ""
@@ -197,11 +203,18 @@ def test_detect(markup: str, url: str | None, expected: str) -> None:
     assert kind.name == expected and kind.evidence and kind.reasons
 
 
-def test_a_page_without_evidence_is_labelled_by_its_prose() -> None:
-    prose = page("<div>" + "".join(f"<p>{'A sentence of plain prose here. ' * 6}</p>" for _ in range(4)) + "</div>")
-    kind = detect(read_facts(parse(prose)), None)
+def test_undeclared_pages_read_by_their_prose() -> None:
+    sentence = "A sentence of plain prose here. " * 6
+    story = page("<div>" + "".join(f"<p>{sentence}</p>" for _ in range(6)) + "</div>")
+    kind = detect(read_facts(parse(story)), None)  # runs of prose, no section headings: a story
+    assert (kind.name, kind.evidence) == ("article", True) and "6 prose paragraphs" in kind.reasons[0]
+    # the same prose split under feature headings is no evidence of anything: labelled, fallback strategy
+    features = page("".join(f"<h2>Feature {i}</h2><p>{sentence}</p>" for i in range(3)))
+    kind = detect(read_facts(parse(features)), None)
     assert (kind.name, kind.evidence) == ("article", False)
-    assert detect(read_facts(parse(page("<div><h2>Fast. Simple.</h2></div>"))), None).name == "service"
+    assert extract(features.encode(), None).metadata["html_strategy"] == "dom"
+    kind = detect(read_facts(parse(page("<div><h2>Fast. Simple.</h2></div>"))), None)
+    assert (kind.name, kind.evidence) == ("service", False)
 
 
 def test_explain_names_the_type_the_evidence_and_the_strategy() -> None:

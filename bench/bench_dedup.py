@@ -502,7 +502,7 @@ def verified_study(lang: str, bases: list[str]) -> list[tuple[str, dict, list[fl
         keep = ok[src] & ok[dst]
         src, dst = src[keep], dst[keep]
         ksigs = batch_signatures(klue_canons, "char", 5, b * r, 1) if klue else []
-        for t in (None, 0.4, 0.5, 0.6):
+        for t in (None, 0.4, 0.45, 0.5, 0.6):
             m = np.ones(len(src), bool) if t is None else verified_edges(src, dst, mat, t)
             cl = clusters_of(len(texts), src[m], dst[m])
             name = f"ours {b}x{r} (thr {(1 / b) ** (1 / r):.2f})" + ("" if t is None else f", verified >= {t}")

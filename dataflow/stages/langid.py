@@ -159,14 +159,15 @@ def identify(text: str, cfg: LangIdConfig) -> tuple[str, float]:
 
 
 def identify_lines(text: str, cfg: LangIdConfig) -> tuple[str, float, list[tuple[str, str, float]]]:
-    """Line-level: (document language, its score, [(line, language, score)]); blank lines carry ''.
+    """Line-level: (document language, its score, [(line, language, score)]); lines without letters carry ''.
 
     The document language is the one with most characters; its score is the character-weighted
     mean of its lines' scores.
     """
     lines, chars, weighted = [], {}, {}
     for line in text.split("\n"):
-        lang, score = identify(line, cfg) if line.strip() else ("", 0.0)
+        # a line with no letter (a date, a number, a rule of dashes) has no language and is never removed
+        lang, score = identify(line, cfg) if any(ch.isalpha() for ch in line) else ("", 0.0)
         lines.append((line, lang, score))
         if lang:
             chars[lang] = chars.get(lang, 0) + len(line)

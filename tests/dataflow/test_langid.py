@@ -160,10 +160,10 @@ def test_chinese_and_japanese_never_called_korean(stage, text):
 
 def test_line_level_removes_lines_of_languages_not_kept(lid_model_path):
     cfg = LangIdConfig(model_path=str(lid_model_path), granularity="line")
-    text = f"{KOREAN}\n{JAPANESE}\n{KOREAN}"
+    text = f"{KOREAN}\n{JAPANESE}\n2024.03.04 10:31\n{KOREAN}"
     doc = run_one(LangIdStage(cfg), text)
     assert doc.metadata[Meta.LANGUAGE] == "ko"
-    assert doc.text == f"{KOREAN}\n{KOREAN}"
+    assert doc.text == f"{KOREAN}\n2024.03.04 10:31\n{KOREAN}"  # the date has no language: kept
     # document level keeps the text as it is
     assert run_one(LangIdStage(LangIdConfig(model_path=str(lid_model_path))), text).text == text
 

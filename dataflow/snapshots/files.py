@@ -49,8 +49,8 @@ class PartWriter:
         """Buffer one row; the buffer is written as a batch every ``BUFFER_ROWS`` rows and at ``close``."""
         self._buffer.append(row)
         if len(self._buffer) >= BUFFER_ROWS:
-            self.write(self._buffer)
-            self._buffer = []
+            rows, self._buffer = self._buffer, []  # emptied first: a part rolled over inside write() closes
+            self.write(rows)  # and flushes the buffer, which must not hold these rows again
 
     def write(self, rows: list[dict] | pa.Table) -> None:
         table = to_table(self.schema, rows)
@@ -69,8 +69,8 @@ class PartWriter:
         """Finish the open part; a table with no rows still gets one empty part, so every run
         commits one snapshot per table and reruns can recognise it."""
         if self._buffer:
-            self.write(self._buffer)
-            self._buffer = []
+            rows, self._buffer = self._buffer, []
+            self.write(rows)
         if not self.paths:
             self.write_empty()
         if self._writer is not None:

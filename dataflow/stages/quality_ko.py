@@ -105,13 +105,7 @@ class SharedKiwiTokenizer(KiwiTokenizer):
         return kiwi
 
 
-def is_hangul(ch: str) -> bool:
-    """Hangul syllables and jamo (compatibility and conjoining)."""
-    cp = ord(ch)
-    return 0xAC00 <= cp <= 0xD7A3 or 0x1100 <= cp <= 0x11FF or 0x3130 <= cp <= 0x318F
-
-
-_HANGUL = re.compile("[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]+")  # the ranges of is_hangul
+_HANGUL = re.compile("[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]+")  # syllables, conjoining and compatibility jamo
 
 
 def korean_signals(text: str, words: list[str], stats: WordStats | None = None) -> dict[str, float]:

@@ -387,6 +387,14 @@ def render_html(report: Report) -> str:
             kind_rows,
         ),
     ]
+    if report.quality_scores:  # only when a quality model ran (reports/quality_scores.py)
+        from dataflow.reports.quality_scores import HEADERS, cells
+
+        score_rows = [
+            [_e(c[0]), _e(c[1]), *map(_num_td, c[2:7]), f'<td class="mono">{_e(c[7])}</td>']
+            for c in map(cells, report.quality_scores)
+        ]
+        body += ["<h2>Quality-model scores, kept vs dropped</h2>", _table(HEADERS, score_rows, 2, text_tail=1)]
     reason_rows = [
         [
             f"<code>{_e(r.stage)}</code>",

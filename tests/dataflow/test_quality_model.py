@@ -15,6 +15,7 @@ from dataflow.config import QualityModelConfig, load_config
 from dataflow.document import Meta
 from dataflow.records import document_row, reject_row
 from dataflow.reports.quality_scores import score_rows
+from dataflow.reports.render_html import render_html
 from dataflow.reports.render_markdown import render_markdown
 from dataflow.reports.render_text import render_text
 from dataflow.stages import quality_model as qm
@@ -177,6 +178,7 @@ def test_pipeline_run_records_scores_reason_and_model_version(model_path, tmp_pa
     assert all(r.p50 >= 0.5 for (_, o), r in rows.items() if o == "kept")
     assert "QUALITY-MODEL SCORES" in render_text(result.report)
     assert "## Quality-model scores" in render_markdown(result.report)
+    assert "Quality-model scores, kept vs dropped" in render_html(result.report)
 
 
 def test_score_rows_by_hand():

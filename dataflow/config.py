@@ -27,6 +27,7 @@ class ConfigError(ValueError):
 # vocabularies the config's own checks need (the floors above import them from here)
 ENGINES = ("local", "spark", "beam")
 SNAPSHOT_MODES = ("append", "overwrite")
+DEDUP_SCOPES = ("run", "corpus")  # dedup.scope: within the run, or also against every published document
 FOLLOW_INSIDE, FOLLOW_NEVER = "inside", "never"  # read.follow_symlinks (dataflow/readers/discover.py)
 FOLLOW_SYMLINKS = (FOLLOW_INSIDE, FOLLOW_NEVER)
 # run ids and tags name directories and Iceberg refs: no path separators, no leading dot, no spaces
@@ -448,6 +449,8 @@ def _problems(cfg: PipelineConfig) -> list[str]:
     need(d.ngram >= 1, "dedup.ngram", f"must be at least 1, got {d.ngram}")
     need(d.bands >= 1, "dedup.bands", f"must be at least 1, got {d.bands}")
     need(d.rows >= 1, "dedup.rows", f"must be at least 1, got {d.rows}")
+    one_of(d.scope, DEDUP_SCOPES, "dedup.scope")
+    need(d.scope == "run" or d.exact or d.near, "dedup.scope", "'corpus' needs dedup.exact or dedup.near")
     one_of(s.mode, SNAPSHOT_MODES, "snapshot.mode")
     need(
         bool(s.namespace) and re.fullmatch(NAME_RE, s.namespace) is not None,

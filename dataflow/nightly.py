@@ -43,7 +43,6 @@ from dataflow.snapshots.incremental import (
 
 log = logging.getLogger(__name__)
 
-SCOPES = ("run", "corpus")
 LATE_OVERLAP_ATTEMPTS = 3  # reruns against a newer base before giving up (each only redoes dedup)
 
 
@@ -62,15 +61,6 @@ class NightlyPlan:
     unchanged: list[dict]  # inputs rows of the files skipped (status 'unchanged')
     runs: set[str] = field(default_factory=set)  # runs published when the plan was made
     index: PublishedIndex | None = None  # their dedup index (dedup.scope = corpus)
-
-
-def check_scope(cfg: PipelineConfig) -> None:
-    """Refuse an unknown ``dedup.scope`` or a corpus scope with no dedup at all, before any input is read."""
-    d = cfg.dedup
-    if d.scope not in SCOPES:
-        raise ValueError(f"dedup.scope: {d.scope!r} is not one of {', '.join(SCOPES)}")
-    if d.scope == "corpus" and not (d.exact or d.near):
-        raise ValueError("dedup.scope: 'corpus' needs dedup.exact or dedup.near (set dedup.scope=run)")
 
 
 def plan_nightly(cfg: PipelineConfig, tables: dict[str, Table], files: list[InputFile], hashes: dict[str, str]):

@@ -27,7 +27,6 @@ from dataflow.nightly import (
     LATE_OVERLAP_ATTEMPTS,
     LateOverlap,
     check_no_late_overlap,
-    check_scope,
     content_hashes,
     drift_alerts,
     index_parts,
@@ -112,8 +111,7 @@ def run_pipeline(cfg: PipelineConfig) -> RunResult:
     A config or usage error (``ConfigError``) is raised before any input is read; a second process
     running the same run id gets ``LockHeld`` naming the first (pid, host, start).
     """
-    check_run_config(cfg)
-    check_scope(cfg)
+    check_run_config(cfg)  # dedup.scope too (config.validate)
     for attempt in range(LATE_OVERLAP_ATTEMPTS):
         try:
             with ExitStack() as locks:

@@ -197,3 +197,25 @@ def test_reports_show_drift_and_skipped_inputs():
     for render in (render_text, render_markdown, render_html):
         out = render(report)
         assert "language/en: 70.0% vs 10.0% median of 4 runs (x7.0)" in out and "2 file(s) unchanged" in out, render
+
+
+def test_a_duplicate_published_meanwhile_forces_a_rerun_and_a_new_one_does_not(tmp_path):
+    from dataflow.config import ConfigError, load_config, validate
+    from dataflow.nightly import LateOverlap, check_no_late_overlap, plan_nightly
+    from dataflow.snapshots.files import write_parts
+
+    cfg = load_config(None, {"data_root": str(tmp_path), "dedup.bands": 2})  # index_row has 2 band keys
+    commit(tmp_path, "r1", [1])
+    plan = plan_nightly(cfg, tables(tmp_path), [], {})  # this run's base: r1
+    assert plan.runs == {"r1"} and len(plan.index) == 1
+    commit(tmp_path, "r2", [5])  # another run publishes while this one runs
+
+    def ours(i: int) -> list[str]:
+        return write_parts("dedup_index", (tmp_path / f"ours{i}").as_uri(), [[index_row(i, "mine") | {"id": f"m{i}"}]])
+
+    with pytest.raises(LateOverlap, match="r2"):
+        check_no_late_overlap(cfg, tables(tmp_path), plan, ours(5))  # same keys as r2's document
+    check_no_late_overlap(cfg, tables(tmp_path), plan, ours(9))  # nothing in common: commit goes ahead
+
+    with pytest.raises(ConfigError, match="dedup.scope"):
+        validate(load_config(None, {"dedup.scope": "everything"}))

@@ -4,7 +4,7 @@ dataflow run -c configs/default.yaml                 # run and commit a snapshot
 dataflow run -c my.yaml --engine spark --set engine.workers=4
 dataflow report --format html -o report.html         # report of the current snapshot's run
 dataflow snapshots list | show REF | tag REF NAME    # REF: tag, snapshot id, run:<run id>
-dataflow snapshots expire | remove-orphans | release # retention and release-YYYY-MM-DD tags: docs/nightly.md
+dataflow snapshots expire | remove-orphans | compact | release   # retention, release tags: docs/nightly.md
 dataflow run --full | --strict | --log-json          # reread all inputs | exit 3 on drift | JSON-lines logs
 dataflow report --compare RUN_A RUN_B                # two runs side by side
 dataflow extract page.html                           # what the pipeline would extract
@@ -170,7 +170,7 @@ def cmd_snapshots(args: argparse.Namespace) -> int:
         for table, metadata in recover_catalog(cfg.snapshot, cfg.data_root).items():
             print(f"registered {table} from {metadata}")
         print("catalog rebuilt from the warehouse; check it with `dataflow snapshots list`")
-    elif args.action in ("expire", "remove-orphans", "release"):
+    elif args.action in ("expire", "remove-orphans", "compact", "release"):
         from dataflow.nightly import maintain
 
         for line in maintain(cfg, args.action, args.older_than_days, args.dry_run, args.date, args.ref):
@@ -247,8 +247,8 @@ def build_parser() -> argparse.ArgumentParser:
     common(p)
     p.add_argument(
         "action",
-        choices=["list", "show", "tag", "recover", "expire", "remove-orphans", "release"],
-        help="recover: rebuild a lost catalog; expire, remove-orphans, release: retention (docs/nightly.md)",
+        choices=["list", "show", "tag", "recover", "expire", "remove-orphans", "compact", "release"],
+        help="recover: rebuild a lost catalog; expire, remove-orphans, compact, release: retention (docs/nightly.md)",
     )
     p.add_argument("ref", nargs="?", help="tag, snapshot id or run:<run id> (show, tag)")
     p.add_argument("name", nargs="?", help="tag name (tag)")

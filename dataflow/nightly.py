@@ -25,6 +25,7 @@ import json
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 from pyiceberg.table import Table
 
@@ -191,7 +192,7 @@ EXPIRE_AFTER_DAYS = 30.0  # a month of nightly snapshots stays readable by id; r
 def maintain(
     cfg: PipelineConfig, action: str, days: float | None, dry_run: bool, day: str | None, ref: str | None
 ) -> list[str]:
-    """``dataflow snapshots expire | remove-orphans | release``: one line per table or tag."""
+    """``dataflow snapshots expire | remove-orphans | compact | release``: one line per table or tag."""
     from dataflow.snapshots import retention
     from dataflow.snapshots.read import resolve
 
@@ -208,6 +209,15 @@ def maintain(
             f"{name}: {verb} {len(retention.remove_orphans(t, cutoff, dry_run))} orphan file(s)"
             for name, t in tables.items()
         ]
+    if action == "compact":
+        from dataflow.locks import hold
+
+        out = []
+        with hold(Path(cfg.data_root).resolve() / "commit.lock", f"a commit to {cfg.data_root}", wait=600.0):
+            for name, t in tables.items():  # no run commits meanwhile: a compaction replaces every file
+                before, after = retention.compact(t, dry_run=dry_run)
+                out.append(f"{name}: {before} data file(s) -> {after}{' (dry run)' if dry_run else ''}")
+        return out
     if action == "release":
         docs = tables["documents"]
         snap = resolve(docs, ref) if ref else None

@@ -27,6 +27,7 @@ import pyarrow.compute as pc
 from pyiceberg.table import Table
 
 from dataflow.snapshots.commit import RUN_ID, run_snapshot
+from dataflow.snapshots.retention import COMPACTED
 from schemas.corpus import INPUT_READ, INPUT_UNCHANGED, INPUTS
 
 if TYPE_CHECKING:
@@ -39,7 +40,9 @@ def committed_runs(documents: Table) -> set[str]:
     snaps = sorted(documents.metadata.snapshots, key=lambda s: s.sequence_number or 0)
     start = 0
     for i, snap in enumerate(snaps):
-        if snap.summary is not None and snap.summary.operation.value in ("delete", "overwrite"):
+        summary = snap.summary
+        replaced = summary is not None and summary.operation.value in ("delete", "overwrite")
+        if replaced and COMPACTED not in summary.additional_properties:  # a compaction keeps every row
             start = i
     runs = {s.summary.get(RUN_ID) for s in snaps[start:] if s.summary is not None}
     if documents.current_snapshot() is not None:

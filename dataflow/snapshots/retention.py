@@ -1,6 +1,6 @@
 """Retention and releases: expire old snapshots (never tagged ones), remove orphan files, name releases.
 
-``dataflow snapshots expire | remove-orphans | release`` call these. Iceberg keeps every snapshot
+``dataflow snapshots expire | remove-orphans | compact | release`` call these. Iceberg keeps every snapshot
 until it is expired, and pyiceberg 0.12 expires metadata only (the data files stay): so
 retention is two steps, as in Iceberg's own maintenance procedures:
 
@@ -15,6 +15,7 @@ retention is two steps, as in Iceberg's own maintenance procedures:
    Iceberg's own ``remove_orphan_files`` default): a running job's files are written before its
    commit and must not be mistaken for orphans.
 
+``compact`` rewrites a table's many small per-run files into few (same rows, a new snapshot).
 ``release`` tags the current documents snapshot ``release-YYYY-MM-DD`` (``commit.tag_snapshot``:
 a tag is never moved silently), the name training pins.
 """
@@ -25,6 +26,7 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
+import pyarrow as pa
 import pyarrow.fs as pafs
 from pyiceberg.table import Table
 
@@ -142,3 +144,43 @@ def window(days: float) -> datetime:
     if days < 0:
         raise ValueError(f"retention window must be 0 days or more, got {days}")
     return datetime.now(UTC) - timedelta(days=days)
+
+
+COMPACTED = "dataflow.compacted"  # summary flag of a compaction snapshot: same rows, fewer files
+COMPACT_MIN_FILES = 16  # a table with fewer data files is left alone: one part per table per run is cheap
+
+
+def compact(table: Table, min_files: int = COMPACT_MIN_FILES, dry_run: bool = False) -> tuple[int, int]:
+    """Rewrite the current snapshot's data files into as few parts as ``files.PartWriter`` makes
+    (100k rows each), streaming; returns (files before, files after).
+
+    The new snapshot holds exactly the rows of the current one and carries its summary (run id,
+    headline figures) plus ``dataflow.compacted``, so ``run:<id>`` of the last run and every older
+    snapshot id still read what they read before. It replaces every file of the table, so it must
+    not race a run's commit: the caller holds the data root's commit lock (``dataflow snapshots
+    compact`` does), and the old files stay until ``expire`` and ``remove_orphans`` drop them.
+    """
+    from pyiceberg.expressions import AlwaysTrue
+
+    from dataflow.snapshots.files import PartWriter, to_table
+    from schemas import TABLES
+
+    snap = table.current_snapshot()
+    if snap is None:
+        return 0, 0
+    before = [t.file.file_path for t in table.scan(snapshot_id=snap.snapshot_id).plan_files()]
+    if len(before) < min_files or dry_run:
+        return len(before), len(before)
+    schema = TABLES[table.name()[-1]]
+    writer = PartWriter(schema, f"{table.location().rstrip('/')}/data/compacted-{snap.snapshot_id}", "part")
+    for batch in table.scan(snapshot_id=snap.snapshot_id).to_arrow_batch_reader():
+        writer.write(to_table(schema, pa.Table.from_batches([batch])))
+    after = writer.close()
+    own = snap.summary.additional_properties if snap.summary else {}
+    props = {k: str(v) for k, v in own.items() if k.startswith("dataflow.")}  # not Iceberg's own counters
+    props[COMPACTED] = str(snap.snapshot_id)
+    with table.transaction() as tx:
+        tx.delete(AlwaysTrue(), snapshot_properties=props)
+        tx.add_files(after, snapshot_properties=props)
+    log.info("%s: %d data files -> %d", ".".join(table.name()), len(before), len(after))
+    return len(before), len(after)

@@ -219,3 +219,28 @@ def test_a_duplicate_published_meanwhile_forces_a_rerun_and_a_new_one_does_not(t
 
     with pytest.raises(ConfigError, match="dedup.scope"):
         validate(load_config(None, {"dedup.scope": "everything"}))
+
+
+def test_compaction_keeps_every_row_and_every_version(tmp_path, capsys):
+    from dataflow.cli import main
+    from dataflow.snapshots.incremental import committed_runs
+
+    for k in range(17):
+        commit(tmp_path, f"r{k}", [k])
+    before = {
+        k: sorted(r["id"] for r in read_snapshot(f"run:r{k}", data_root=tmp_path).to_arrow().to_pylist())
+        for k in (3, 16)
+    }
+    assert len(read_snapshot(data_root=tmp_path).files()) == 17
+    assert main(["snapshots", "compact", "--data-root", str(tmp_path)]) == 0
+    assert "documents: 17 data file(s) -> 1" in capsys.readouterr().out
+    current = read_snapshot(data_root=tmp_path)
+    assert len(current.files()) == 1 and current.run_id == "r16"
+    assert sorted(r["id"] for r in current.to_arrow().to_pylist()) == [f"{k:016x}" for k in range(17)]
+    assert {
+        k: sorted(r["id"] for r in read_snapshot(f"run:r{k}", data_root=tmp_path).to_arrow().to_pylist())
+        for k in (3, 16)
+    } == before
+    assert committed_runs(tables(tmp_path)["documents"]) == {f"r{k}" for k in range(17)}  # still all published
+    commit(tmp_path, "r17", [17])  # runs commit on top as before
+    assert read_snapshot(data_root=tmp_path).to_arrow().num_rows == 18

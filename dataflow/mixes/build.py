@@ -3,7 +3,7 @@
 Three streaming passes, never holding the corpus's text:
 
 1. **count**: every source document's language, source kind, id hash and token count
-   (``TokenCounter``, batched), into per-document arrays (``plan``: about 40 bytes a document);
+   (``TokenCounter``, batched), into per-document arrays (``plan``: 34 bytes a document);
    with rehydration, cluster sizes come from the rejects that name a document as ``duplicate_of``
    (in the rejects snapshot of the source's own run, so a later run cannot change the mix);
 2. **draw and spill**: ``plan.cell_repeats`` gives each document its rows; the drawn rows, with

@@ -15,7 +15,8 @@ only grow with s, so s is found by bisection to within one document of B_c: on a
 documents are small against a cell, every share comes out within a hair of its target.
 
 The same seed and ids give the same u, hence the same rows; another seed gives another draw at the
-same shares. Arrays, not rows: memory is about 40 bytes per source document, never its text.
+same shares. Arrays, not rows: 34 bytes are kept per source document (never its text); the bisection's
+temporaries over one cell bring the peak to about 240 bytes per document (BENCHMARKS.md).
 """
 
 from __future__ import annotations

@@ -28,6 +28,7 @@ BENCHES = [
     ["bench_engines.py"],
     ["bench_spark_dedup.py"],
     ["bench_judge.py"],
+    ["bench_mix.py"],
     ["bench_nightly.py", "index"],
     ["bench_nightly.py", "soak", "--docs", "10000"],
 ]

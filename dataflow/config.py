@@ -78,7 +78,8 @@ class HtmlConfig:
     with_metadata: bool = False
     # detect the page type (dataflow/extractors/page_type.py) and extract each type its own way
     # (html_types.py); off, every page gets trafilatura with favor_precision/favor_recall above. On, WCXB dev
-    # subset word F1 0.656 -> 0.79 and ScrapingHub 0.964 -> 0.967 at ~2x the pages per CPU-second (BENCHMARKS.md)
+    # subset word F1 0.656 -> 0.794 at 1.9x the pages per CPU-second, ScrapingHub 0.964 -> 0.968 at 0.71x (one
+    # lexbor parse and a second trafilatura run where the recall guard trips), snippet F1 0.906 -> 0.897
     page_types: bool = True
     # page type -> strategy (precision, trafilatura, recall, dom, dom_links; html_types.py), the best per
     # detected type on the WCXB dev subset: the DOM extractor keeping link blocks wins on listings (0.76 vs

@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from quality_models import distill, handlabels, labelled, metrics, quality_data, train
+from quality_models import distill, handlabels, labelled, metrics, quality_data
 
 GOOD = [
     "국가는 개인이 가지는 불가침의 기본적 인권을 확인하고 이를 보장할 의무를 진다.",
@@ -80,12 +80,10 @@ def test_training_from_a_users_jsonl_with_parquet_eval(tmp_path):
 
 def test_training_twice_gives_the_same_model_bytes(tmp_path):
     jsonl, _ = _write_user_data(tmp_path, n=10)
-    for d in ("a", "b"):
-        assert (
-            train.main(["--data", str(jsonl), "--text-field", "body", "--label-field", "y", "--out", str(tmp_path / d)])
-            == 0
-        )
-    assert [p.name for p in (tmp_path / "a").glob("*.bin")] == [p.name for p in (tmp_path / "b").glob("*.bin")]
+    for d in ("a", "b"):  # each in a fresh process (see command)
+        command("train", "--data", str(jsonl), "--text-field", "body", "--label-field", "y", "--out", str(tmp_path / d))
+    names = [sorted(p.name for p in (tmp_path / d).glob("*.bin")) for d in ("a", "b")]
+    assert names[0] == names[1] and len(names[0]) == 1, names
 
 
 def test_distillation_ranks_like_the_teacher(tmp_path):

@@ -129,14 +129,16 @@ def check_no_late_overlap(cfg: PipelineConfig, tables: dict[str, Table], plan: N
         )
 
 
-def drift_alerts(tables: dict[str, Table], stats_rows: list[dict], run_id: str) -> str:
-    """The ``dataflow.drift`` summary property: this run's profile against the trailing published runs."""
+def drift_properties(tables: dict[str, Table], stats_rows: list[dict], run_id: str) -> dict[str, str]:
+    """Snapshot summary properties: ``dataflow.drift`` (this run's alerts against the trailing published
+    runs, a JSON list) and ``dataflow.drift_baseline_runs`` (how many runs the baseline had)."""
     from dataflow.reports.drift import alerts, alerts_json, profile, trailing_profiles
 
-    found = alerts(profile(stats_rows), trailing_profiles(tables["documents"], tables["stage_stats"], run_id))
+    trailing = trailing_profiles(tables["documents"], tables["stage_stats"], run_id)
+    found = alerts(profile(stats_rows), trailing)
     for a in found:
         log.warning("drift: %s", a.message)
-    return alerts_json(found)
+    return {"dataflow.drift": alerts_json(found), "dataflow.drift_baseline_runs": str(len(trailing))}
 
 
 # -- operations around the nightly run: logs, comparison, retention ------------------------------------

@@ -28,7 +28,7 @@ from dataflow.nightly import (
     LateOverlap,
     check_no_late_overlap,
     content_hashes,
-    drift_alerts,
+    drift_properties,
     index_parts,
     plan_nightly,
 )
@@ -177,7 +177,7 @@ def _run_pipeline(cfg: PipelineConfig, locks: ExitStack) -> RunResult:
         "dataflow.files": files_line(discovery),
         "dataflow.inputs_sha256": manifest_hash,
         "dataflow.inputs_unchanged": str(len(nightly.unchanged)),
-        "dataflow.drift": drift_alerts(tables, stats_rows, run_id),
+        **drift_properties(tables, stats_rows, run_id),
         "dataflow.docs_in": str(h.docs_in),
         "dataflow.docs_out": str(h.docs_out),
         "dataflow.samples_removed": _fraction(h.samples_removed),
@@ -246,4 +246,16 @@ def load_run_report(cfg: PipelineConfig, run_id: str | None = None, examples_per
         for batch in docs.batches(columns=["language", "quality_score"], row_filter=where):
             scored += [(r["language"], "kept", r["quality_score"]) for r in batch.to_pylist()]
         report = replace(report, quality_scores=score_rows(scored))
-    return report
+    return _with_page_types(report, docs, where)
+
+
+def _with_page_types(report, docs, where: str):
+    """The report with its kept web pages counted by detected page type (documents.page_type)."""
+    from dataclasses import replace
+
+    from dataflow.reports.page_types import page_type_rows
+
+    kept: list[tuple[str | None, int]] = []
+    for batch in docs.batches(columns=["page_type", "n_chars"], row_filter=where):
+        kept += [(r["page_type"], r["n_chars"]) for r in batch.to_pylist()]
+    return replace(report, page_types=page_type_rows(kept))

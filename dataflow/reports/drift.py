@@ -185,5 +185,10 @@ def nightly_lines(run_meta: dict) -> list[str]:
         out.append(f"DRIFT       {len(found)} alert(s) against the trailing runs:")
         out += [f"  - {a.get('message', a.get('metric', '?'))}" for a in found]
     elif "drift" in run_meta:
-        out.append("DRIFT       none against the trailing runs")
+        runs = int(run_meta.get("drift_baseline_runs") or 0)
+        rules = DriftRules()
+        if runs < rules.min_runs:
+            out.append(f"DRIFT       no baseline yet ({runs} of {rules.min_runs} trailing runs needed)")
+        else:
+            out.append(f"DRIFT       none against the {runs} trailing runs")
     return out

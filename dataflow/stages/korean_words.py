@@ -13,7 +13,7 @@ same numbers from a cheap split that imitates Kiwi's:
   the split of each distinct eojeol is cached, words follow Zipf's law;
 * ``word_stats``: the rules' numbers from any word list, exactly as datatrove's three filters
   compute them (also used on Kiwi's words, so calibration compares like with like);
-* ``KIWI_BOUNDS``: how far Kiwi's numbers lie from the fast ones, measured on every Korean set
+* ``quality_ko.KIWI_BOUNDS``: how far Kiwi's numbers lie from the fast ones, measured on every Korean set
   under ../shared/testdata (bench/bench_quality_ko.py --calibrate), widened by a safety factor;
 * ``decide``: the rules on intervals. A rule whose interval lies entirely on one side of its
   threshold is decided without Kiwi; when the first undecided rule comes before any certain

@@ -246,4 +246,16 @@ def load_run_report(cfg: PipelineConfig, run_id: str | None = None, examples_per
         for batch in docs.batches(columns=["language", "quality_score"], row_filter=where):
             scored += [(r["language"], "kept", r["quality_score"]) for r in batch.to_pylist()]
         report = replace(report, quality_scores=score_rows(scored))
-    return report
+    return _with_page_types(report, docs, where)
+
+
+def _with_page_types(report, docs, where: str):
+    """The report with its kept web pages counted by detected page type (documents.page_type)."""
+    from dataclasses import replace
+
+    from dataflow.reports.page_types import page_type_rows
+
+    kept: list[tuple[str | None, int]] = []
+    for batch in docs.batches(columns=["page_type", "n_chars"], row_filter=where):
+        kept += [(r["page_type"], r["n_chars"]) for r in batch.to_pylist()]
+    return replace(report, page_types=page_type_rows(kept))

@@ -205,6 +205,8 @@ class Report:
     definitions: dict[str, str] = field(default_factory=lambda: dict(DEFINITIONS))
     # quality-model score distribution per language, kept vs dropped (reports/quality_scores.py); [] = no model ran
     quality_scores: list[Any] = field(default_factory=list)
+    # kept web pages per detected page type (reports/page_types.py); [] = no typed web page in the run
+    page_types: list[Any] = field(default_factory=list)
 
     @property
     def headline_text(self) -> str:
@@ -227,6 +229,8 @@ class Report:
         data = asdict(self)
         if not data["quality_scores"]:  # the section exists only where a quality model ran
             del data["quality_scores"]
+        if not data["page_types"]:  # and the page-type section only where web pages were typed
+            del data["page_types"]
         return {**data, "headline_text": self.headline_text, "headline_pair": self.headline_pair}
 
 

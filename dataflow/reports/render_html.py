@@ -395,6 +395,11 @@ def render_html(report: Report) -> str:
             for c in map(cells, report.quality_scores)
         ]
         body += ["<h2>Quality-model scores, kept vs dropped</h2>", _table(HEADERS, score_rows, 2, text_tail=1)]
+    if report.page_types:  # kept web pages by detected type (reports/page_types.py)
+        from dataflow.reports import page_types
+
+        type_rows = [[_e(c[0]), *map(_num_td, c[1:])] for c in map(page_types.cells, report.page_types)]
+        body += ["<h2>By page type (kept web pages)</h2>", _table(page_types.HEADERS, type_rows, 1)]
     reason_rows = [
         [
             f"<code>{_e(r.stage)}</code>",

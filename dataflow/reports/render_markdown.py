@@ -110,6 +110,11 @@ def render_markdown(report: Report) -> str:
 
         out += ["", "## Quality-model scores", "", "Kept and dropped documents per language.", ""]
         out += _table(HEADERS, [[esc(c) for c in cells(r)] for r in report.quality_scores], left=2)
+    if report.page_types:  # kept web pages by detected type (reports/page_types.py)
+        from dataflow.reports import page_types
+
+        out += ["", "## By page type", "", "Kept web pages per detected page type.", ""]
+        out += _table(page_types.HEADERS, [[esc(c) for c in page_types.cells(r)] for r in report.page_types], left=1)
     out += ["", "## By reason", ""]
     out += _table(
         ["stage", "reason", "outcome", "docs", "% of input", "chars", "% of volume"],

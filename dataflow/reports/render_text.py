@@ -192,6 +192,12 @@ def render_text(report: Report) -> str:
 
         out += ["", "QUALITY-MODEL SCORES (kept vs dropped, per language)"]
         out.append(table(HEADERS, [cells(r) for r in report.quality_scores], right={2, 3, 4, 5, 6}))
+    if report.page_types:  # kept web pages by detected type (reports/page_types.py)
+        from dataflow.reports import page_types
+
+        out += ["", "BY PAGE TYPE (kept web pages)"]
+        rows = [page_types.cells(r) for r in report.page_types]
+        out.append(table(page_types.HEADERS, rows, right={1, 2, 3, 4}))
     out += ["", "BY REASON (share: of documents read / of text at the volume base)"]
     out.append(
         table(

@@ -138,8 +138,12 @@ def check(example: Example, cfg: RulesConfig) -> str | None:
 def dedup_plan(examples: Iterable[Example], cfg: DedupConfig) -> DedupPlan:
     """Exact and near-duplicate prompts among ``examples`` (user turns), by the project's dedup: the
     smallest id of a group survives; the others drop as exact_duplicate / near_duplicate."""
-    rows = []
-    for ex in examples:
-        keys = dedup_keys(ex.user_text, cfg)
-        rows.append((ex.id, keys.exact, keys.bands))
+    # a generator, not a list: plan_dedup packs the 14 band keys into 112 bytes of an int64 array as they
+    # come, where a list of Python ints would hold ~560 bytes per example until the plan is built
+    rows = ((ex.id, *_keys(ex, cfg)) for ex in examples)
     return plan_dedup(rows, cfg)
+
+
+def _keys(ex: Example, cfg: DedupConfig) -> tuple[bytes, list[int]]:
+    keys = dedup_keys(ex.user_text, cfg)
+    return keys.exact, keys.bands

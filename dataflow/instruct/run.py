@@ -143,7 +143,7 @@ def run_instruct(cfg: InstructConfig, progress: bool = False) -> InstructResult:
         result.outcomes[(row["stage"], row["outcome"], row["reason"])] += 1
 
     # pass 1: rules, and dedup keys of the survivors
-    seen: set[str] = set()
+    seen: set[int] = set()  # ids as 64-bit ints (16 hex chars): ~3x smaller than the strings per example
     counts = Counter()
 
     def first_pass() -> Iterator[Example]:
@@ -152,10 +152,11 @@ def run_instruct(cfg: InstructConfig, progress: bool = False) -> InstructResult:
             if isinstance(item, BadRecord):
                 emit(_verdict_row(run_id, item, READ, DROPPED, item.reason, error=item.error))
                 continue
-            if item.id in seen:
+            key = int(item.id, 16)
+            if key in seen:
                 emit(_verdict_row(run_id, item, READ, DROPPED, DUPLICATE_ID))
                 continue
-            seen.add(item.id)
+            seen.add(key)
             reason = prepared(item)
             w["examples"].append(item.row(run_id))
             if reason:
@@ -174,9 +175,9 @@ def run_instruct(cfg: InstructConfig, progress: bool = False) -> InstructResult:
 
     def second_pass() -> Iterator[Example]:
         for item in _read_all(cfg):
-            if isinstance(item, BadRecord) or item.id in seen:
+            if isinstance(item, BadRecord) or int(item.id, 16) in seen:
                 continue
-            seen.add(item.id)
+            seen.add(int(item.id, 16))
             if prepared(item):
                 continue
             drop = plan.drops.get(item.id) if plan else None

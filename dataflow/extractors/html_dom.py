@@ -4,8 +4,8 @@ lexbor parses a page about 10x faster than lxml builds trafilatura's tree (bench
 "parsers"), so the page is parsed once here and everything cheap is read from that tree: JSON-LD
 objects and their schema.org types, OpenGraph and other meta tags, counts of structural elements
 for the page-type detector, and the visible text blocks left after boilerplate regions are pruned
-(the DOM extractor that listings, collections, products and service pages use; see
-``html_types.py``).
+(the DOM extractor that listings, collections, service pages, forums and pages without any
+type evidence use; see ``html_types.py``).
 
 Pruning removes what is never main content on any page type: scripts, styles, forms' controls,
 ``<nav>``/``<aside>``/``<footer>``, page-level ``<header>``, ARIA landmark roles for navigation and

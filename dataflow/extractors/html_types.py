@@ -6,11 +6,11 @@ WCXB dev subset and ScrapingHub, ``bench/bench_extraction.py``):
 - ``precision``: trafilatura with ``favor_precision`` (best on news and blog articles: ScrapingHub
   F1 0.964), guarded against its known failure, dropping most of a page: when its text is shorter
   than ``recall_guard`` x the DOM extractor's, trafilatura's default run replaces it.
-- ``trafilatura`` / ``recall``: trafilatura default / ``favor_recall`` (forums and product pages:
-  trafilatura's comment and tab handling keeps posts and descriptions the DOM extractor mixes with
-  related items).
+- ``trafilatura`` / ``recall``: trafilatura default / ``favor_recall`` (product pages: its scoring keeps
+  the description and drops the related-item rails and reviews the DOM extractor keeps).
 - ``dom``: the lexbor DOM extractor (``html_dom``): boilerplate regions pruned, link-heavy blocks
-  dropped (service and feature pages, whose short blocks trafilatura's paragraph scoring discards).
+  dropped (service and feature pages, whose short blocks trafilatura's paragraph scoring discards, and
+  forums, where it keeps every post; ``HtmlConfig.min_block_words`` drops the posts' one-word chrome).
 - ``dom_links``: the same, keeping link-heavy blocks (listings and category grids, whose item titles
   are links and are the content).
 

@@ -157,7 +157,17 @@ def open_catalog(cfg: SnapshotConfig, data_root: str | Path, create: bool = True
                 directory.mkdir(parents=True, exist_ok=True)
             except OSError as err:
                 raise CatalogError(f"cannot create {directory}: {err.strerror}; check data_root") from None
-    return SqlCatalog(cfg.catalog_name, uri=uri, warehouse=warehouse)
+    from sqlalchemy.exc import IntegrityError, OperationalError
+
+    for attempt in range(CREATE_ATTEMPTS):
+        try:
+            return SqlCatalog(cfg.catalog_name, uri=uri, warehouse=warehouse)
+        except (IntegrityError, OperationalError) as err:
+            # two processes creating a fresh catalog at once: pyiceberg checks for its tables, then
+            # creates them; the slower one gets "table ... already exists" and finds them next time
+            if "already exists" not in str(err) or attempt == CREATE_ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
 
 
 def recover_catalog(cfg: SnapshotConfig, data_root: str | Path) -> dict[str, str]:

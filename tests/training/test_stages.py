@@ -217,6 +217,7 @@ def test_sft_and_kto_read_instruct_tables_by_tag(instruct_tables, tmp_path):
         "kto.data.snapshot=release-v1",
         "kto.data.files=null",
         f"kto.args.output_dir={tmp_path / 'kto'}",
+        f"kto.ref_cache_dir={tmp_path / 'ref-cache'}",  # never the recipe's runs/ inside the checkout
         "kto.args.max_steps=1",
     ]
     recipe = load_recipe(RECIPE, sets)

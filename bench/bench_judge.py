@@ -11,8 +11,8 @@ a small model's time per verdict on vLLM), so the client alone decides the rate.
    building, escaping, the openai client, strict parsing), and the anchor: the bare ``openai``
    AsyncOpenAI client with a semaphore, same messages, same server, same run. The ideal at
    concurrency c is c / latency (20/s per stream at 50 ms); the target is >= 25x single-stream at 32.
-2. Cache: ``run_instruct`` over synthetic examples, then again under a new run id: the hit rate and
-   the judge requests of the rerun.
+2. Cache: ``run_instruct`` over the smallest size of synthetic examples, then again under a new run
+   id: the hit rate and the judge requests of the rerun.
 3. Memory: peak RSS of a whole ``run_instruct`` (read, rules, dedup, judge, write, commit) in a fresh
    process over 10k and 100k synthetic examples against a 0 ms server.
 """
@@ -212,7 +212,7 @@ def _run_child(cfg_path: Path) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def _config(tmp: Path, url: str, n: int, run_id: str, concurrency: int = 64) -> Path:
+def _config(tmp: Path, url: str, n: int, run_id: str, concurrency: int = 64, dedup: bool = True) -> Path:
     import yaml
 
     data = tmp / f"in-{n}.jsonl"
@@ -220,9 +220,9 @@ def _config(tmp: Path, url: str, n: int, run_id: str, concurrency: int = 64) -> 
         data.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in synthetic(n, seed=n)), "utf-8")
     cfg = {
         "inputs": [{"path": str(data), "source": "bench"}],
-        "data_root": str(tmp / f"data-{n}"),
+        "data_root": str(tmp / f"data-{n}-{dedup}"),
         "run_id": run_id,
-        "rules": {"language_mismatch": False},
+        "rules": {"language_mismatch": False, "dedup_prompts": dedup},
         "judge": {"base_url": url, "model": "judge", "concurrency": concurrency},
     }
     path = tmp / f"{run_id}-{n}.yaml"
@@ -230,17 +230,18 @@ def _config(tmp: Path, url: str, n: int, run_id: str, concurrency: int = 64) -> 
     return path
 
 
-def cache_and_memory(sizes: list[int]) -> None:
+def cache_and_memory(sizes: list[int], dedup: bool = True) -> None:
     proc, url = start_server(0)
     try:
         with tempfile.TemporaryDirectory() as d:
             tmp = Path(d)
-            print("\n### run_instruct end to end (0 ms server, concurrency 64, rules + dedup on, language ID off)\n")
+            what = "rules + dedup on" if dedup else "rules on, prompt dedup off"
+            print(f"\n### run_instruct end to end (0 ms server, concurrency 64, {what}, language ID off)\n")
             print("| examples | run | seconds | examples/s | judge requests | cache hits | hit rate | peak RSS MB |")
             print("|---:|---|---:|---:|---:|---:|---:|---:|")
             for n in sizes:
-                for run in ("first", "rerun"):
-                    r = _run_child(_config(tmp, url, n, run))
+                for run in ("first", "rerun") if n == sizes[0] else ("first",):  # the rerun measures the cache
+                    r = _run_child(_config(tmp, url, n, run, dedup=dedup))
                     judged = r["hits"] + r["calls"]
                     rate = f"{100 * r['hits'] / judged:.1f} %" if judged else "n/a"
                     print(
@@ -256,10 +257,11 @@ def main() -> None:
     ap.add_argument("--latency-ms", type=float, default=50.0)
     ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     ap.add_argument("--skip-throughput", action="store_true")
+    ap.add_argument("--no-dedup", action="store_true", help="rules.dedup_prompts=false: what memory is left")
     args = ap.parse_args()
     if not args.skip_throughput:
         throughput(args.latency_ms)
-    cache_and_memory(args.sizes)
+    cache_and_memory(args.sizes, dedup=not args.no_dedup)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"\n(python {sys.version.split()[0]}, this process peak RSS {rss:.0f} MB)")
 

@@ -237,8 +237,9 @@ def test_two_processes_at_once_lose_and_duplicate_nothing(tmp_path):
     outs = [p.communicate(timeout=600)[0] for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outs[0][-2000:] + outs[1][-2000:]
     docs = rows(data)
-    assert len(docs) == 11 and len({d["id"] for d in docs}) == 11
-    assert sum(d["text"] == shared for d in docs) == 1
+    tails = "\n".join(o[-1500:] for o in outs)  # what each process logged, should this fail
+    assert len(docs) == 11 and len({d["id"] for d in docs}) == 11, tails
+    assert sum(d["text"] == shared for d in docs) == 1, tails
     index = rows(data, "dedup_index")
     assert sorted(r["id"] for r in index) == sorted(d["id"] for d in docs)
     assert {r["run_id"] for r in rows(data, "inputs")} == {d["run_id"] for d in docs}

@@ -109,8 +109,14 @@ class HtmlConfig:
     # page type -> the DOM strategies drop non-heading blocks of fewer words: on forums these are user names,
     # vote counts and Reply/Quote buttons (WCXB detected forums 0.759 -> 0.768 at 4; 3: 0.763, 6: 0.768)
     min_block_words: dict[str, int] = field(default_factory=lambda: {"forum": 4})
+    # pages whose elements nest deeper than this are markup_too_deep, checked by a scan before any parser
+    # runs: lexbor's tree building is quadratic in depth (13 s at 100,000 nested <div>, minutes beyond) and
+    # the tree walkers recurse. Blink stops nesting at 512 too; real pages stay far below it
+    max_depth: int = 512
 
     def __post_init__(self) -> None:
+        if self.max_depth < 1:
+            raise ConfigError(f"extract.html.max_depth: must be at least 1, got {self.max_depth}")
         for kind, strategy in self.strategies.items():
             if kind not in PAGE_TYPES:
                 known = ", ".join(PAGE_TYPES)

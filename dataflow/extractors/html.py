@@ -29,6 +29,7 @@ from dataflow.extractors.result import Extraction
 from dataflow.readers.decode import decode_html
 
 SOURCE_KIND = "web"
+MARKUP_TOO_DEEP = "markup_too_deep"  # elements nest deeper than extract.html.max_depth
 METADATA_FIELDS = ("title", "author", "date", "sitename", "hostname", "description", "url")
 _TITLE_RE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 _TITLE_SCAN_CHARS = 65536  # <title> sits in <head>; never scan a whole large page for it
@@ -52,6 +53,8 @@ def extract_html(content: bytes, uri: str | None, hints: dict, config: ExtractCo
     markup, encoding = decode_html(content, hints)
     url = page_url(uri)
     metadata: dict[str, Any] = {"encoding": encoding}
+    if html_dom.markup_depth(markup) > cfg.max_depth:  # before any parser: their cost grows with depth
+        return Extraction(None, "html", SOURCE_KIND, metadata, reason=MARKUP_TOO_DEEP)
     if cfg.page_types:
         tree = html_dom.parse(markup)
         facts = html_dom.read_facts(tree)
@@ -89,8 +92,13 @@ def explain_html(content: bytes, uri: str | None, config: ExtractConfig | None =
     """Why a page gets its type and strategy: the evidence, one line each (``dataflow extract --explain``)."""
     markup, encoding = decode_html(content, {})
     url = page_url(uri)
+    config = config or ExtractConfig()
+    depth = html_dom.markup_depth(markup)
+    if depth > config.html.max_depth:
+        limit = config.html.max_depth
+        return f"encoding: {encoding}\n{MARKUP_TOO_DEEP}: elements nest {depth} deep (extract.html.max_depth {limit})"
     kind = detect(html_dom.read_facts(html_dom.parse(markup)), url)
-    strategy = strategy_for(kind, config or ExtractConfig())
+    strategy = strategy_for(kind, config)
     head = [f"encoding: {encoding}", f"url: {url or '(none: pass --url to use the address shape)'}"]
     return "\n".join([*head, kind.explain(), f"strategy: {strategy}"])
 

@@ -153,6 +153,61 @@ class PageFacts:
 
 
 _NOSCRIPT_TAG = re.compile(r"<(/?)noscript\b", re.IGNORECASE)
+_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9:-]*)")
+_RAW_TEXT = re.compile(r"<(script|style|textarea|xmp)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+# elements that never hold children (void) or that the next sibling closes implicitly: counting them as
+# levels would make a long list of unclosed <li> or <p> look deep
+_NO_LEVEL = frozenset(
+    [
+        "area",
+        "base",
+        "br",
+        "col",
+        "embed",
+        "hr",
+        "img",
+        "input",
+        "link",
+        "meta",
+        "param",
+        "source",
+        "track",
+        "wbr",
+        "p",
+        "li",
+        "dt",
+        "dd",
+        "tr",
+        "td",
+        "th",
+        "option",
+        "optgroup",
+        "rb",
+        "rt",
+        "rp",
+        "thead",
+        "tbody",
+        "tfoot",
+        "colgroup",
+    ]
+)
+
+
+def markup_depth(markup: str) -> int:
+    """How deep the page's elements nest, from its tags alone (no parser): an upper estimate, since
+    the HTML parser may close some elements early; script and style text is skipped, so ``a<b`` in
+    code does not count as a tag."""
+    depth = peak = 0
+    for slash, name in _TAG.findall(_RAW_TEXT.sub("", markup)):
+        name = name.lower()
+        if name in _NO_LEVEL:
+            continue
+        if slash:
+            depth = max(0, depth - 1)
+        else:
+            depth += 1
+            peak = max(peak, depth)
+    return peak
 
 
 def parse(markup: str) -> LexborHTMLParser:

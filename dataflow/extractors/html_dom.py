@@ -154,43 +154,26 @@ class PageFacts:
 
 _NOSCRIPT_TAG = re.compile(r"<(/?)noscript\b", re.IGNORECASE)
 _TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9:-]*)")
-_RAW_TEXT = re.compile(r"<(script|style|textarea|xmp)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+_RAW_TEXT_OPEN = re.compile(r"<(script|style|textarea|xmp)\b")
 # elements that never hold children (void) or that the next sibling closes implicitly: counting them as
 # levels would make a long list of unclosed <li> or <p> look deep
-_NO_LEVEL = frozenset(
-    [
-        "area",
-        "base",
-        "br",
-        "col",
-        "embed",
-        "hr",
-        "img",
-        "input",
-        "link",
-        "meta",
-        "param",
-        "source",
-        "track",
-        "wbr",
-        "p",
-        "li",
-        "dt",
-        "dd",
-        "tr",
-        "td",
-        "th",
-        "option",
-        "optgroup",
-        "rb",
-        "rt",
-        "rp",
-        "thead",
-        "tbody",
-        "tfoot",
-        "colgroup",
-    ]
-)
+_VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source", "track"}
+_IMPLIED_END = {"p", "li", "dt", "dd", "tr", "td", "th", "option", "optgroup", "rb", "rt", "rp", "thead", "tbody"}
+_NO_LEVEL = frozenset(_VOID | _IMPLIED_END | {"wbr", "tfoot", "colgroup"})
+
+
+def _without_raw_text(markup: str) -> str:
+    """``markup`` without the contents of script, style, textarea and xmp elements, in one linear pass
+    (an unclosed one runs to the end of the page, as in a browser)."""
+    lower, parts, pos = markup.lower(), [], 0
+    while match := _RAW_TEXT_OPEN.search(lower, pos):
+        parts.append(markup[pos : match.start()])
+        end = lower.find(f"</{match.group(1)}", match.end())
+        if end < 0:
+            return "".join(parts)
+        pos = end + 2 + len(match.group(1))  # past "</script": neither tag counts as a level
+    parts.append(markup[pos:])
+    return "".join(parts)
 
 
 def markup_depth(markup: str) -> int:
@@ -198,7 +181,7 @@ def markup_depth(markup: str) -> int:
     the HTML parser may close some elements early; script and style text is skipped, so ``a<b`` in
     code does not count as a tag."""
     depth = peak = 0
-    for slash, name in _TAG.findall(_RAW_TEXT.sub("", markup)):
+    for slash, name in _TAG.findall(_without_raw_text(markup)):
         name = name.lower()
         if name in _NO_LEVEL:
             continue

@@ -118,6 +118,7 @@ EQUAL_WORK = {
     "pii.enabled": False,
     "dedup.exact": False,
     "dedup.near": False,
+    "dedup.scope": "run",  # no dedup at all: nothing to look up in the published index either
 }
 
 

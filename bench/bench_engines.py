@@ -14,6 +14,15 @@ is also shown apart).
 Peak memory: the driver's RSS (``VmHWM`` of the Python process), and for Spark the JVM's peak
 RSS too (the driver JVM, which in local[N] also runs the executors); for local and Beam the peak
 RSS summed over the worker processes, sampled every 0.2 s.
+
+Profile (``--profile``, printed as a second table): the run is cut into phases at calls the
+engines make (wrapped in the child process only; the engines are not changed for it), and each
+phase gets its wall seconds, the CPU seconds (user + sys) of the driver process alone and of the
+whole process tree (driver, JVM, Python and SDK workers, datatrove's pool; exited children count
+through their parent's ``children_*`` times). Tree CPU / wall is how many cores the phase kept
+busy: 2.0 is both cores, 1.0 means the second worker idled. The load average of the machine is
+printed before and after each run (other engineers share it). Shard balance: input bytes per
+shard, and for the local engine each datatrove task's own wall seconds.
 """
 
 from __future__ import annotations
@@ -21,6 +30,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -73,6 +83,118 @@ def _peak_sampler(stop: threading.Event, peaks: dict[str, int]) -> None:
         peaks["workers"] = max(peaks.get("workers", 0), others)
 
 
+def tree_cpu() -> tuple[float, float]:
+    """(driver CPU s, process-tree CPU s): user + sys, exited children included via ``children_*``."""
+    import psutil
+
+    me = psutil.Process()
+    t = me.cpu_times()
+    driver = t.user + t.system
+    total = driver + t.children_user + t.children_system
+    for child in me.children(recursive=True):
+        try:
+            c = child.cpu_times()
+            total += c.user + c.system + c.children_user + c.children_system
+        except psutil.Error:
+            continue
+    return driver, total
+
+
+class Timeline:
+    """Phase boundaries: (phase that starts here, wall, driver CPU, tree CPU)."""
+
+    def __init__(self) -> None:
+        self.points: list[tuple[str, float, float, float]] = []
+
+    def mark(self, phase: str) -> None:
+        self.points.append((phase, time.perf_counter(), *tree_cpu()))
+
+    def phases(self) -> list[dict]:
+        out: dict[str, dict] = {}  # a phase entered several times (Spark writes) is summed
+        for (name, w0, d0, c0), (_, w1, d1, c1) in zip(self.points, self.points[1:], strict=False):
+            acc = out.setdefault(name, dict(phase=name, wall=0.0, driver_cpu=0.0, tree_cpu=0.0))
+            acc["wall"] += w1 - w0
+            acc["driver_cpu"] += d1 - d0
+            acc["tree_cpu"] += c1 - c0
+        return list(out.values())
+
+
+def _wrap(owner, attr: str, timeline: Timeline, enter: str, leave: str | None = None, first_only: bool = False):
+    """Replace ``owner.attr`` by a function marking ``enter`` before and ``leave`` after each call."""
+    inner = getattr(owner, attr)
+    calls = [0]
+
+    def wrapped(*args, **kwargs):
+        calls[0] += 1
+        if first_only and calls[0] > 1:
+            return inner(*args, **kwargs)
+        timeline.mark(enter)
+        try:
+            return inner(*args, **kwargs)
+        finally:
+            if leave:
+                timeline.mark(leave)
+
+    setattr(owner, attr, wrapped)
+
+
+def instrument(engine: str, timeline: Timeline, shards: dict) -> None:
+    """Phase marks at the calls each engine makes (this process only)."""
+    import dataflow.engines.beam as beam_engine
+    import dataflow.engines.local as local_engine
+    import dataflow.engines.spark as spark_engine
+    from dataflow import pipeline
+
+    inner_count = pipeline.shard_count
+
+    def count(cfg, n_files):  # records the sharding: input bytes per shard (file i -> shard i mod n)
+        n = inner_count(cfg, n_files)
+        shards["tasks"] = n
+        return n
+
+    for module in (local_engine, spark_engine, beam_engine):
+        module.shard_count = count
+    for module, name in ((local_engine, "run_local"), (spark_engine, "run_spark"), (beam_engine, "run_beam")):
+        fn = getattr(module, name)
+
+        def engine_fn(job, _fn=fn, **kwargs):
+            shards["bytes"] = [f.size for f in job.files]
+            shards["names"] = [f.path.name for f in job.files]
+            return _fn(job, **kwargs)
+
+        setattr(module, name, engine_fn)
+    if engine == "local":
+        import dataflow.dedup
+
+        _wrap(local_engine.LocalPipelineExecutor, "run", timeline, "phase 1: datatrove tasks", "ledgers + dedup plan")
+        _wrap(dataflow.dedup, "plan_dedup", timeline, "ledgers + dedup plan", "finish + write (driver)")
+        _wrap(local_engine, "run_local", timeline, "engine setup", "commit + report")
+    elif engine == "spark":
+        from pyspark.sql import DataFrameWriter
+
+        _wrap(spark_engine, "run_spark", timeline, "engine setup", "commit + report")
+        # the three Parquet writes of run_spark, in order; phase 2's first action (the ledger collect)
+        # computes the dedup plan, the join and finish_rows, persisted for the two table writes
+        names = iter(["phase 1: shards (mapInArrow + write)", "phase 2: write documents", "phase 2: write rejects"])
+        inner_parquet = DataFrameWriter.parquet
+
+        def parquet(self, *args, **kwargs):
+            name = next(names, "other write")
+            timeline.mark(name)
+            try:
+                return inner_parquet(self, *args, **kwargs)
+            finally:
+                if name.startswith("phase 1"):
+                    timeline.mark("phase 2: collects + dedup plan + join + finish")
+
+        DataFrameWriter.parquet = parquet
+    else:
+        import apache_beam as beam
+
+        _wrap(beam_engine, "run_beam", timeline, "graph build", "commit + report")
+        _wrap(beam.Pipeline, "run", timeline, "graph run (every stage)", "read ledger + manifests")
+
+
 def one_run(engine: str, workers: int, inputs: list[str], root: str) -> dict:
     """Run in THIS process (a child of ``main``): the pipeline once, with timings and peaks."""
     from dataflow.config import load_config
@@ -90,15 +212,21 @@ def one_run(engine: str, workers: int, inputs: list[str], root: str) -> dict:
     stop, peaks = threading.Event(), {}
     sampler = threading.Thread(target=_peak_sampler, args=(stop, peaks), daemon=True)
     sampler.start()
+    timeline, shards = Timeline(), {}
+    instrument(engine, timeline, shards)
+    load0 = os.getloadavg()[0]
     session = 0.0
     if engine == "spark":
         from dataflow.engines.spark import spark_session
 
+        timeline.mark("session / JVM start")
         t0 = time.perf_counter()
         spark_session(cfg).sparkContext.setLogLevel("ERROR")
         session = time.perf_counter() - t0
     t0 = time.perf_counter()
+    timeline.mark("discover + run id")
     result = run_pipeline(cfg)
+    timeline.mark("end")
     wall = time.perf_counter() - t0 + session
     stop.set()
     sampler.join()
@@ -116,13 +244,34 @@ def one_run(engine: str, workers: int, inputs: list[str], root: str) -> dict:
         driver_rss=hwm,
         jvm_rss=peaks.get("jvm", 0),
         workers_rss=peaks.get("workers", 0),
+        phases=timeline.phases(),
+        load=(load0, os.getloadavg()[0]),
+        shard_bytes=shard_bytes(shards),
+        task_walls=task_walls(root),
     )
+
+
+def shard_bytes(shards: dict) -> list[int]:
+    """Input bytes per shard under the engines' sharding (file i -> shard i mod tasks)."""
+    tasks, sizes = shards.get("tasks", 1), shards.get("bytes", [])
+    return [sum(sizes[i::tasks]) for i in range(tasks)]
+
+
+def task_walls(root: str) -> list[float]:
+    """The local engine's datatrove tasks: seconds per task in the stages (datatrove's step time stats)."""
+    walls = []
+    for path in sorted(Path(root).glob("**/local-*-tasks/logs/stats/*.json")):
+        steps = json.loads(path.read_text())
+        times = [step.get("time_stats") for step in steps]  # 0 for a step datatrove does not time (the reader)
+        walls.append(round(sum(t["total"] for t in times if isinstance(t, dict)), 2))
+    return walls
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--engines", default="local,spark,beam")
     parser.add_argument("--workers", default="1,2")
+    parser.add_argument("--json", help="also write the raw rows (phases included) to this file")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:  # engine, workers, root, inputs (json)
@@ -166,6 +315,26 @@ def main() -> None:
             f"| {r['driver_rss'] / mib:.0f} | {r['jvm_rss'] / mib:.0f} | {r['workers_rss'] / mib:.0f} "
             f"| {r['session']:.1f} |"
         )
+
+    print("\nProfile: wall s / driver CPU s / process-tree CPU s per phase (tree CPU / wall = cores busy)\n")
+    print("| engine | workers | load avg start-end | phase | wall s | driver CPU s | tree CPU s | cores busy |")
+    print("|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        load = f"{r['load'][0]:.1f}-{r['load'][1]:.1f}"
+        for ph in r["phases"]:
+            busy = ph["tree_cpu"] / ph["wall"] if ph["wall"] > 0 else 0.0
+            print(
+                f"| {r['engine']} | {r['workers']} | {load} | {ph['phase']} | {ph['wall']:.1f} "
+                f"| {ph['driver_cpu']:.1f} | {ph['tree_cpu']:.1f} | {busy:.2f} |"
+            )
+        total = sum(ph["tree_cpu"] for ph in r["phases"])
+        print(f"| {r['engine']} | {r['workers']} | {load} | **total** | {r['wall']:.1f} | | {total:.1f} | |")
+    print("\nShard balance: input MiB per shard; local: seconds in the stages per datatrove task\n")
+    for r in rows:
+        mibs = ", ".join(f"{b / mib:.1f}" for b in r["shard_bytes"])
+        print(f"- {r['engine']} x{r['workers']}: {mibs} MiB; tasks {r['task_walls'] or '-'} s")
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=1))
 
 
 if __name__ == "__main__":

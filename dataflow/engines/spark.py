@@ -103,6 +103,7 @@ def spark_session(cfg: PipelineConfig) -> SparkSession:
         os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # no loopback-hostname warning
         builder = builder.config("spark.driver.memory", opts.driver_memory)
+        builder = with_preloading_daemon(builder, cfg)
     settings = {
         "spark.ui.enabled": "false",
         "spark.ui.showConsoleProgress": "false",
@@ -116,6 +117,19 @@ def spark_session(cfg: PipelineConfig) -> SparkSession:
     if opts.checkpoint_dir:
         spark.sparkContext.setCheckpointDir(opts.checkpoint_dir)
     return spark
+
+
+def with_preloading_daemon(builder, cfg: PipelineConfig):
+    """``local[N]``: PySpark's worker daemon replaced by ``engines.spark_daemon``, which loads the stages'
+    models once before forking the N Python workers (each loaded them again: the second worker's main
+    cost in bench/bench_engines.py). Not on a cluster, whose executors may not have these paths."""
+    import dataclasses
+
+    from dataflow.engines.spark_daemon import PRELOAD_ENV
+
+    preload = json.dumps(dataclasses.asdict(cfg), ensure_ascii=False)
+    builder = builder.config("spark.python.daemon.module", "dataflow.engines.spark_daemon")
+    return builder.config(f"spark.executorEnv.{PRELOAD_ENV}", preload)
 
 
 def _localize_models(cfg: PipelineConfig) -> None:

@@ -1,0 +1,75 @@
+"""Engine scaling (issue 15): the workers share models loaded once, instead of each loading them again.
+
+The speed itself is measured in bench/bench_engines.py (BENCHMARKS.md); these tests check the mechanism:
+the local engine forks its datatrove workers after preloading, and Spark's worker daemon preloads from
+the config the session hands it. Byte-identical output across engines is tests/dataflow/test_engines_parity.py.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import multiprocessing
+
+import pytest
+
+from dataflow.config import load_config
+from dataflow.engines.local import preload, start_method
+from dataflow.pipeline import ShardRunner
+from dataflow.stages import langid, quality_ko
+
+
+def test_several_workers_are_forked_one_runs_in_process():
+    if "fork" not in multiprocessing.get_all_start_methods():
+        pytest.skip("no fork on this platform")
+    assert start_method(2) == "fork"
+    assert start_method(1) == "forkserver"  # datatrove runs a single worker in this process anyway
+
+
+def _clear_caches(monkeypatch):
+    monkeypatch.setattr(langid, "_MODELS", {})
+    monkeypatch.setattr(quality_ko, "_KIWI", {})
+
+
+def test_preload_fills_the_per_process_model_caches(lid_model_path, monkeypatch):
+    _clear_caches(monkeypatch)
+    cfg = load_config(None, {"langid.model_path": str(lid_model_path)})
+    preload(ShardRunner(cfg))
+    assert list(langid._MODELS) == [str(lid_model_path)]
+    assert list(quality_ko._KIWI) == ["cong"]
+
+
+def test_preload_loads_only_what_the_stages_use(lid_model_path, monkeypatch):
+    _clear_caches(monkeypatch)
+    cfg = load_config(None, {"langid.model_path": str(lid_model_path), "quality.korean": False})
+    preload(ShardRunner(cfg))
+    assert quality_ko._KIWI == {}  # no Korean quality stage, no Kiwi
+
+
+class _Builder:
+    """Records ``SparkSession.Builder.config`` calls."""
+
+    def __init__(self) -> None:
+        self.options: dict[str, str] = {}
+
+    def config(self, key: str, value: str) -> _Builder:
+        self.options[key] = value
+        return self
+
+
+def test_spark_daemon_preloads_from_the_config_the_session_passes(lid_model_path, monkeypatch):
+    pytest.importorskip("pyspark")
+    from dataflow.engines.spark import with_preloading_daemon
+    from dataflow.engines.spark_daemon import PRELOAD_ENV, _preload
+
+    _clear_caches(monkeypatch)
+    cfg = load_config(None, {"langid.model_path": str(lid_model_path)})
+    # pyspark's Builder keeps its options in one class-level dict: a recorder keeps this test from
+    # configuring every later session of the test process
+    options = with_preloading_daemon(_Builder(), cfg).options
+    assert options["spark.python.daemon.module"] == "dataflow.engines.spark_daemon"
+    raw = options[f"spark.executorEnv.{PRELOAD_ENV}"]
+    assert json.loads(raw) == json.loads(json.dumps(dataclasses.asdict(cfg)))
+    _preload(raw)
+    assert list(langid._MODELS) == [str(lid_model_path)]
+    assert list(quality_ko._KIWI) == ["cong"]

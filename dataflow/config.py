@@ -485,23 +485,36 @@ def validate(cfg: PipelineConfig) -> PipelineConfig:
     return cfg
 
 
+def read_yaml(path: str | Path | None, what: str = "config file") -> dict[str, Any]:
+    """The mapping in a YAML file ({} when ``path`` is None); a missing or invalid file is a ``ConfigError``."""
+    if path is None:
+        return {}
+    try:
+        return yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        raise ConfigError(f"{what} not found: {path}") from None
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{what} {path} is not valid YAML: {err}") from None
+
+
+def set_dotted(tree: dict[str, Any], dotted: str, value: Any) -> None:
+    """``tree["a"]["b"]["c"] = value`` for ``dotted="a.b.c"``, creating the sections on the way."""
+    *parents, leaf = dotted.split(".")
+    for p in parents:
+        tree = tree.setdefault(p, {})
+    tree[leaf] = value
+
+
+def with_overrides(data: dict[str, Any], overrides: dict[str, Any] | None) -> dict[str, Any]:
+    """``data`` with each dotted override (``{"engine.name": "spark"}``) set in place."""
+    for dotted, value in (overrides or {}).items():
+        set_dotted(data, dotted, value)
+    return data
+
+
 def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> PipelineConfig:
     """Load a YAML config (or the defaults when ``path`` is None), then apply dotted overrides.
 
     ``overrides`` maps dotted keys to values, e.g. ``{"engine.name": "spark"}``.
     """
-    data: dict[str, Any] = {}
-    if path is not None:
-        try:
-            data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-        except FileNotFoundError:
-            raise ConfigError(f"config file not found: {path}") from None
-        except yaml.YAMLError as err:
-            raise ConfigError(f"config file {path} is not valid YAML: {err}") from None
-    for dotted, value in (overrides or {}).items():
-        node = data
-        *parents, leaf = dotted.split(".")
-        for p in parents:
-            node = node.setdefault(p, {})
-        node[leaf] = value
-    return from_dict(PipelineConfig, data)
+    return from_dict(PipelineConfig, with_overrides(read_yaml(path), overrides))

@@ -17,7 +17,7 @@ import yaml
 
 # The pipeline config's generic checker: unknown keys and wrong types are errors naming the dotted key.
 # dataflow.config imports only yaml and the standard library (no pipeline code), so training may use it.
-from dataflow.config import ConfigError, from_dict
+from dataflow.config import ConfigError, from_dict, read_yaml, set_dotted
 
 
 @dataclass
@@ -99,27 +99,15 @@ class Recipe:
     eval: EvalSpec | None = None
 
 
-def _set(tree: dict, dotted: str, value) -> None:
-    *parents, last = dotted.split(".")
-    for p in parents:
-        tree = tree.setdefault(p, {})
-    tree[last] = value
-
-
 def load_recipe(path: str | Path, overrides: list[str] | None = None) -> Recipe:
     """Load a recipe YAML; `overrides` are "a.b.c=value" strings (value parsed as YAML).
 
     Raises ``ConfigError`` (a ValueError) naming the dotted key for an unknown key or a wrongly typed value.
     """
-    try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    except FileNotFoundError:
-        raise ConfigError(f"recipe not found: {path}") from None
-    except yaml.YAMLError as err:
-        raise ConfigError(f"recipe {path} is not valid YAML: {err}") from None
+    data = read_yaml(path, "recipe")
     for item in overrides or []:
         key, sep, value = item.partition("=")
         if not sep:
             raise ConfigError(f"override {item!r} is not KEY=VALUE")
-        _set(data, key.strip(), yaml.safe_load(value))
+        set_dotted(data, key.strip(), yaml.safe_load(value))
     return from_dict(Recipe, data)

@@ -16,9 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from dataflow.config import ConfigError, DedupConfig, LangIdConfig, SnapshotConfig, from_dict
+from dataflow.config import ConfigError, DedupConfig, LangIdConfig, SnapshotConfig, from_dict, read_yaml, with_overrides
 from schemas.instruct import INSTRUCT_NAMESPACE
 
 
@@ -142,18 +140,4 @@ def validate(cfg: InstructConfig) -> InstructConfig:
 
 def load_instruct_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> InstructConfig:
     """Load a YAML config (defaults when ``path`` is None), then dotted overrides such as ``judge.concurrency``."""
-    data: dict[str, Any] = {}
-    if path is not None:
-        try:
-            data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-        except FileNotFoundError:
-            raise ConfigError(f"config file not found: {path}") from None
-        except yaml.YAMLError as err:
-            raise ConfigError(f"config file {path} is not valid YAML: {err}") from None
-    for dotted, value in (overrides or {}).items():
-        node = data
-        *parents, leaf = dotted.split(".")
-        for p in parents:
-            node = node.setdefault(p, {})
-        node[leaf] = value
-    return from_dict(InstructConfig, data)
+    return from_dict(InstructConfig, with_overrides(read_yaml(path), overrides))

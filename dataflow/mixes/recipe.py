@@ -24,9 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from dataflow.config import ConfigError, SnapshotConfig, from_dict
+from dataflow.config import ConfigError, SnapshotConfig, from_dict, read_yaml, with_overrides
 from schemas.mixes import MIX_NAMESPACE, REST
 
 DOWNSAMPLE, UPSAMPLE = "downsample", "upsample"
@@ -161,20 +159,7 @@ def validate(recipe: MixRecipe) -> MixRecipe:
 
 def load_recipe(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> MixRecipe:
     """Load and check a recipe YAML; ``overrides`` maps dotted keys to values (``{"seed": 3}``)."""
-    data: dict[str, Any] = {}
-    if path is not None:
-        try:
-            data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-        except FileNotFoundError:
-            raise ConfigError(f"mix recipe not found: {path}") from None
-        except yaml.YAMLError as err:
-            raise ConfigError(f"mix recipe {path} is not valid YAML: {err}") from None
-    for dotted, value in (overrides or {}).items():
-        node = data
-        *parents, leaf = dotted.split(".")
-        for p in parents:
-            node = node.setdefault(p, {})
-        node[leaf] = value
+    data = with_overrides(read_yaml(path, "mix recipe"), overrides)
     for key in ("name", "tokenizer", "sources", "languages"):
         if key not in data:
             raise ConfigError(f"{key}: required in a mix recipe")

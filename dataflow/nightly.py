@@ -79,11 +79,6 @@ def plan_nightly(cfg: PipelineConfig, tables: dict[str, Table], files: list[Inpu
     index = None
     if cfg.dedup.scope == "corpus" and not rebuild:
         rows, snapshots = published_index(tables["dedup_index"], tables["documents"], runs)
-        if rows.num_rows and cfg.engine.name != "local":
-            raise ValueError(
-                f"dedup.scope=corpus against a non-empty index runs on engine.name=local only, not "
-                f"{cfg.engine.name!r} (set dedup.scope=run, or run the nightly job locally; docs/nightly.md)"
-            )
         index = PublishedIndex.from_arrow(rows, snapshots, cfg.dedup.bands)
         log.info("dedup against %d published document(s) of %d run(s)", len(index), len(runs))
     return NightlyPlan(selection.files, selection.unchanged, runs, index)

@@ -21,6 +21,10 @@ as on Spark. Instead (all steps labelled, nothing collected on the launching mac
    every "smallest" above is the keep rule (longest text, then smallest id), and the plan's
    ids are stripped back at the end; an exact duplicate points at its winner's cluster.
 
+With the published index (``dedup.scope = corpus``) ``CorpusPlanDedup`` joins it by exact key,
+(band, key) and id with CoGroupByKey, and published documents join the components as nodes that
+win them (see the block comment above it).
+
 The output is one ``(id, (reason, duplicate_of, cluster))`` per document in a cluster of two or
 more: the plan ``local.plan_dedup`` makes, row by row.
 """
@@ -38,6 +42,7 @@ from dataflow.dedup.local import EXACT_DUPLICATE, NEAR_DUPLICATE
 
 if TYPE_CHECKING:
     from dataflow.config import DedupConfig
+    from dataflow.dedup.index import PublishedIndex
 
 PlanEntry = tuple[str | None, str | None, str]  # reason, duplicate_of, cluster
 
@@ -152,14 +157,19 @@ def _plan_entries(item: tuple[str, dict[str, list]]) -> Iterator[tuple[str, Plan
 
 class PlanDedup(beam.PTransform):
     """(id, exact key, band keys[, n_chars]) rows -> (id, (reason, duplicate_of, cluster)) for every
-    clustered id (without n_chars, lengths tie and the smallest id is kept)."""
+    clustered id (without n_chars, lengths tie and the smallest id is kept).
 
-    def __init__(self, cfg: DedupConfig, rounds: int) -> None:
+    With ``published`` (``dedup.scope = corpus``, a non-empty ``PublishedIndex``) the graph is
+    ``CorpusPlanDedup``'s and each entry carries a fourth field, the snapshot of a published kept copy."""
+
+    def __init__(self, cfg: DedupConfig, rounds: int, published: PublishedIndex | None = None) -> None:
         super().__init__()
-        self.cfg, self.rounds = cfg, rounds
+        self.cfg, self.rounds, self.published = cfg, rounds, published
 
     def expand(self, rows):
         cfg = self.cfg
+        if self.published is not None and len(self.published):
+            return rows | "CorpusPlan" >> CorpusPlanDedup(cfg, self.rounds, self.published)
         keys = rows | "KeepKeys" >> beam.Map(_keyed)
         if cfg.exact:
             grouped = (
@@ -199,3 +209,173 @@ def _keyed(row: tuple) -> tuple[str, bytes, list[int]]:
 def _unkeyed(item: tuple[str, PlanEntry]) -> tuple[str, PlanEntry]:
     key, (reason, duplicate_of, cluster) = item
     return key_id(key), (reason, key_id(duplicate_of) if duplicate_of else None, key_id(cluster))
+
+
+# -- dedup.scope = corpus: the batch against the published index --------------------------------------
+#
+# The index enters the graph as PCollections (its nodes and band keys, ``PublishedIndex.node_table`` /
+# ``band_table``) joined with the batch by key with CoGroupByKey: by exact key, by (band, key) and by
+# id, the three links of ``local.plan_dedup``. A side input would hand the whole index to every worker
+# (~250 B per published document); the joins shuffle it by key, so no worker holds more than its keys.
+# A published node carries its keep key (flag 0), so it is the minimum of every component it is in:
+# the label propagation and the finishing union-find are the run-scope ones, unchanged.
+
+PUB, NEW = 0, 1  # which side of a join a value comes from (published index, this run's batch)
+
+
+def corpus_exact_groups(group: tuple[bytes, dict[str, list]], use_exact: bool) -> Iterator[Any]:
+    """One exact key's batch members and published documents -> the batch winner with its band keys
+    (main), (winner, member) pairs (tag ``members``), (published, winner) edges (tag ``links``) and
+    the winner of a group whose key is published (tag ``exact_linked``: every member is an exact
+    duplicate of that document). Without exact dedup every batch document survives on its own."""
+    _, parts = group
+    members, pubs = list(parts["batch"]), list(parts["published"])
+    if not members:
+        return  # published only: nothing of this run
+    if not use_exact:
+        yield from members
+        return
+    winner = keep_id(doc_id for doc_id, _ in members)
+    yield next((doc_id, bands) for doc_id, bands in members if doc_id == winner)
+    if len(members) > 1:
+        for doc_id, _ in members:
+            yield beam.pvalue.TaggedOutput("members", (winner, doc_id))
+    for pub in pubs:
+        yield beam.pvalue.TaggedOutput("links", (pub, winner))
+    if pubs:
+        yield beam.pvalue.TaggedOutput("exact_linked", (winner, True))
+
+
+def corpus_bucket_edges(bucket: tuple[Any, Iterable[tuple[int, str]]]) -> list[tuple[str, str]]:
+    """A (band, key) bucket of batch winners and published documents -> the batch members' star plus
+    one edge from each published document to the batch minimum: the components of ``local.plan_dedup``
+    (which links each published document to every batch member of the bucket). A bucket of published
+    documents alone links nothing: two published documents are never joined directly."""
+    _, values = bucket
+    batch = sorted({v for side, v in values if side == NEW})
+    if not batch:
+        return []
+    return bucket_edges(batch) + [(pub, batch[0]) for pub in sorted({v for side, v in values if side == PUB})]
+
+
+def _retarget(item: tuple[str, dict[str, list]]) -> Iterator[tuple[str, str]]:
+    """Id links of one batch document -> (published, its exact winner, or itself)."""
+    node, parts = item
+    target = min(parts["winner"], default=node)
+    for pub in parts["pubs"]:
+        yield pub, target
+
+
+def _corpus_entries(item: tuple[str, dict[str, list]], near_reason: str) -> Iterator[tuple[str, PlanEntry]]:
+    """Plan rows of one exact winner or component node (``_plan_entries``), where a published document
+    may be the root; an equal exact key to a published document makes the drop an exact duplicate."""
+    k, parts = item
+    if k.startswith(str(PUB)):
+        return  # a published document: never dropped or counted by this run
+    root = min(parts["component"], default=k)
+    linked = bool(parts["exact_linked"])
+    for doc_id in parts["members"] or [k]:
+        if doc_id != k:
+            yield doc_id, (EXACT_DUPLICATE, root, root)
+        elif root != k:
+            yield doc_id, (EXACT_DUPLICATE if linked else near_reason, root, root)
+        else:
+            yield doc_id, (None, None, root)
+
+
+def _with_snapshot(item: tuple[str, dict[str, list]]) -> Iterator[tuple[str, tuple]]:
+    """Rows of one cluster -> (id, (reason, duplicate_of, cluster, snapshot of a published cluster))."""
+    _, parts = item
+    snapshot = next(iter(parts["snapshot"]), None)
+    for doc_id, (reason, duplicate_of, cluster) in parts["rows"]:
+        yield doc_id, (reason, duplicate_of, cluster, snapshot)
+
+
+class CorpusPlanDedup(beam.PTransform):
+    """``PlanDedup`` of a batch against a published index (see the block comment above): entries
+    (id, (reason, duplicate_of, cluster, published_in)), published_in the snapshot of a published
+    kept copy or None."""
+
+    def __init__(self, cfg: DedupConfig, rounds: int, published: PublishedIndex) -> None:
+        super().__init__()
+        self.cfg, self.rounds = cfg, rounds
+        nodes = published.node_table()
+        self.nodes = list(zip(*(nodes.column(c).to_pylist() for c in nodes.column_names), strict=True))
+        bands = published.band_table()
+        pubs = nodes.column("pub").take(bands.column("row"))
+        self.bands = list(
+            zip(bands.column("band").to_pylist(), bands.column("key").to_pylist(), pubs.to_pylist(), strict=True)
+        )
+
+    def expand(self, rows):
+        cfg = self.cfg
+        p = rows.pipeline
+        keys = rows | "KeepKeys" >> beam.Map(_keyed)
+        nodes = p | "IndexNodes" >> beam.Create(self.nodes)  # (pub, pub_id, exact, snapshot)
+        grouped = (
+            {
+                "batch": keys | "ByExactKey" >> beam.Map(lambda k: (k[1], (k[0], k[2]))),
+                "published": nodes | "IndexByExactKey" >> beam.Map(lambda n: (n[2], n[0])),
+            }
+            | "ExactGroups" >> beam.CoGroupByKey()
+            | "KeepSmallestId"
+            >> beam.FlatMap(corpus_exact_groups, cfg.exact).with_outputs(
+                "members", "links", "exact_linked", main="survivors"
+            )
+        )
+        survivors, members = grouped.survivors, grouped.members
+        id_links = (
+            {
+                "pubs": (
+                    {
+                        "batch": keys | "ByRawId" >> beam.Map(lambda k: (key_id(k[0]), k[0])),
+                        "pub": nodes | "IndexById" >> beam.Map(lambda n: (n[1], n[0])),
+                    }
+                    | "IdGroups" >> beam.CoGroupByKey()
+                    | "IdLinks" >> beam.FlatMap(lambda kv: [(b, pub) for b in kv[1]["batch"] for pub in kv[1]["pub"]])
+                ),
+                "winner": members | "MemberToWinner" >> beam.Map(lambda wm: (wm[1], wm[0])),
+            }
+            | "JoinWinners" >> beam.CoGroupByKey()
+            | "IdLinksToWinners" >> beam.FlatMap(_retarget)
+        )
+        edge_sets = [grouped.links, id_links]
+        if cfg.near:
+            batch_bands = (
+                survivors
+                | "WithBands" >> beam.Filter(lambda row: len(row[1]) > 0)
+                | "BandKeys" >> beam.FlatMap(band_buckets, cfg.bands)
+                | "BatchSide" >> beam.Map(lambda kv: (kv[0], (NEW, kv[1])))
+            )
+            index_bands = (
+                p
+                | "IndexBands" >> beam.Create(self.bands)
+                | "PublishedSide" >> beam.Map(lambda b: ((b[0], b[1]), (PUB, b[2])))
+            )
+            edge_sets.append(
+                (batch_bands, index_bands)
+                | "AllBandKeys" >> beam.Flatten()
+                | "Buckets" >> beam.GroupByKey()
+                | "StarEdges" >> beam.FlatMap(corpus_bucket_edges)
+            )
+        components = edge_sets | "AllEdges" >> beam.Flatten() | "Components" >> LabelComponents(self.rounds)
+        near_reason = NEAR_DUPLICATE if cfg.near else EXACT_DUPLICATE  # an id link counts where a stage is on
+        entries = (
+            {"members": members, "component": components, "exact_linked": grouped.exact_linked}
+            | "JoinClusters" >> beam.CoGroupByKey()
+            | "PlanRows" >> beam.FlatMap(_corpus_entries, near_reason)
+        )
+        return (
+            {
+                "rows": entries | "ByCluster" >> beam.Map(lambda kv: (kv[1][2], kv)),
+                "snapshot": nodes | "SnapshotOfPublished" >> beam.Map(lambda n: (n[0], n[3])),
+            }
+            | "JoinSnapshots" >> beam.CoGroupByKey()
+            | "WithSnapshot" >> beam.FlatMap(_with_snapshot)
+            | "KeysToIds" >> beam.Map(_unkeyed_corpus)
+        )
+
+
+def _unkeyed_corpus(item: tuple[str, tuple]) -> tuple[str, tuple]:
+    key, (reason, duplicate_of, cluster, snapshot) = item
+    return key_id(key), (reason, key_id(duplicate_of) if duplicate_of else None, key_id(cluster), snapshot)

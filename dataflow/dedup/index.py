@@ -109,6 +109,40 @@ class PublishedIndex:
     def __len__(self) -> int:
         return len(self.ids)
 
+    def node_table(self) -> pa.Table:
+        """One row per published document, for engines that join the index (Spark, Beam): ``pub`` (its
+        keep key, published flag set: ``components.keep_key``), ``pub_id``, ``dedup_exact`` (16 B, the
+        batch documents' type) and ``snapshot`` (the documents snapshot holding it)."""
+        from dataflow.dedup.components import keep_key
+
+        exact = np.empty_like(self._exact_sorted)
+        exact[self._exact_order] = self._exact_sorted
+        # from the raw buffer: numpy's "S16" items drop trailing NUL bytes, the key's own bytes
+        fixed = pa.FixedSizeBinaryArray.from_buffers(pa.binary(16), len(exact), [None, pa.py_buffer(exact.tobytes())])
+        ids = self.ids.tolist()
+        return pa.table(
+            {
+                "pub": [keep_key(i, n, True) for i, n in zip(ids, self.n_chars.tolist(), strict=True)],
+                "pub_id": pa.array(ids, pa.string()),
+                "dedup_exact": fixed.cast(pa.binary()),
+                "snapshot": pa.array(self.snapshots, pa.int64()),
+            }
+        )
+
+    def band_table(self) -> pa.Table:
+        """(band position, band key, row of ``node_table``) for every band key of the index: the
+        long form a (band, key) join takes (14 rows per published document at the default bands)."""
+        n = np.asarray([len(k) for k in self._band_sorted], dtype=np.int64)
+        return pa.table(
+            {
+                "band": pa.array(np.repeat(np.arange(self.num_bands, dtype=np.int32), n)),
+                "key": pa.array(np.concatenate(self._band_sorted) if self.num_bands else np.empty(0, np.int64)),
+                "row": pa.array(
+                    np.concatenate(self._band_rows).astype(np.int64) if self.num_bands else np.empty(0, np.int64)
+                ),
+            }
+        )
+
     @staticmethod
     def _lookup(sorted_keys: np.ndarray, order: np.ndarray, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(query position, index row) for every index entry equal to a query (all of them on ties)."""

@@ -16,6 +16,10 @@ Nothing is collected on the driver: keys, buckets, edges and components stay Dat
    exact duplicate whose twin was merged into a near cluster points at that cluster's kept id,
    exactly as the union-find of ``plan_dedup`` does.
 
+5. with the published index (``dedup.scope = corpus``, ``index_frames``): batch documents linked to
+   published ones by exact key, (band, key) or id add edges (published keep key, batch node) to the
+   components; a published keep key is the smallest of its component, so it is kept and names it.
+
 Ids are compared as Spark strings (UTF-8 byte order), which for our ASCII hex ids is Python's
 ``min`` order, so Spark, Beam and local keep the same document.
 """
@@ -25,15 +29,19 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+import pyarrow as pa
+
 from dataflow.dedup.local import EXACT_DUPLICATE, NEAR_DUPLICATE
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
     from dataflow.config import DedupConfig
+    from dataflow.dedup.index import PublishedIndex
 
 log = logging.getLogger(__name__)
-PLAN_COLUMNS = ("id", "reason", "duplicate_of", "cluster")  # one row per document in a cluster of two or more
+# one row per document in a cluster of two or more; published_in: the snapshot of a published kept copy
+PLAN_COLUMNS = ("id", "reason", "duplicate_of", "cluster", "published_in")
 
 
 class NotConverged(RuntimeError):
@@ -149,7 +157,9 @@ def keep_key_column(keys: DataFrame):
     return F.concat(F.lit("1"), F.lpad((F.lit(LENGTH_CAP) - length).cast("string"), LENGTH_DIGITS, "0"), F.col("id"))
 
 
-def plan_dedup(keys: DataFrame, cfg: DedupConfig, max_rounds: int = 50) -> DataFrame:
+def plan_dedup(
+    keys: DataFrame, cfg: DedupConfig, max_rounds: int = 50, published: PublishedIndex | None = None
+) -> DataFrame:
     """Exact then near dedup over ``keys`` (id, dedup_exact, dedup_bands[, n_chars]) -> rows of ``PLAN_COLUMNS``.
 
     Only documents in a cluster of two or more get a row: ``cluster`` is the kept id, ``reason``
@@ -157,21 +167,69 @@ def plan_dedup(keys: DataFrame, cfg: DedupConfig, max_rounds: int = 50) -> DataF
     ``duplicate_of`` equals ``cluster`` for dropped ones, the same plan ``local.plan_dedup`` makes.
     The grouping runs over keep keys (``components.keep_key``) in place of ids, so every ``F.min``
     below applies the keep rule (longest text, then smallest id); ids are stripped back at the end.
+
+    ``published`` (``dedup.scope = corpus``): the index of published documents, joined as DataFrames
+    (``index_frames``); ``published_in`` then holds the snapshot of a cluster kept by a published
+    document (null otherwise), ``local.plan_dedup``'s ``published_in``.
     """
     from pyspark.sql import functions as F
 
     from dataflow.dedup.components import KEY_PREFIX
 
     keyed = keys.select(keep_key_column(keys).alias("id"), "dedup_exact", "dedup_bands")
-    plan = _plan_keys(keyed, cfg, max_rounds)
+    index = index_frames(keys.sparkSession, published) if published is not None and len(published) else None
+    plan = _plan_keys(keyed, cfg, max_rounds, index)
 
     def strip(c: str):
         return F.expr(f"substring({c}, {KEY_PREFIX + 1})").alias(c)
 
-    return plan.select(strip("id"), "reason", strip("duplicate_of"), strip("cluster"))
+    return plan.select(strip("id"), "reason", strip("duplicate_of"), strip("cluster"), "published_in")
 
 
-def _plan_keys(keys: DataFrame, cfg: DedupConfig, max_rounds: int) -> DataFrame:
+def index_frames(spark, published: PublishedIndex) -> tuple[DataFrame, DataFrame]:
+    """The published index as two DataFrames: nodes (pub, pub_id, dedup_exact, snapshot; ``pub`` = the
+    keep key with the published flag, so every ``F.min`` prefers it) and bands (band, key, pub).
+
+    Why joins and not a broadcast of ``PublishedIndex``: a broadcast copies the whole index (~250 B per
+    published document, 2.5 GB at 10M) into every executor, while the joins shuffle only the batch's
+    keys against the index's and scale with the cluster; Spark still broadcasts either side by itself
+    when it is under ``spark.sql.autoBroadcastJoinThreshold`` (a small index costs no shuffle)."""
+    nodes = published.node_table()
+    bands = published.band_table()
+    bands = pa.table({"band": bands["band"], "key": bands["key"], "pub": nodes["pub"].take(bands["row"])})
+    return spark.createDataFrame(nodes), spark.createDataFrame(bands)
+
+
+def _published_links(keys: DataFrame, exact: DataFrame, banded: DataFrame | None, cfg: DedupConfig, index):
+    """Edges (src = published keep key, dst = batch keep key) and the batch ids linked by an equal exact key.
+
+    The links of ``local.plan_dedup``: an equal exact key (when exact dedup is on), an equal band key
+    (band, key) and an equal id. A link of an exact duplicate goes to its group's winner instead, the
+    node the near components hold (the two are one cluster anyway; ``banded`` holds winners only, and
+    equal exact keys mean equal canonical text, so equal band keys)."""
+    from pyspark.sql import functions as F
+
+    from dataflow.dedup.components import KEY_PREFIX
+
+    nodes, bands = index
+    links = keys.select(F.expr(f"substring(id, {KEY_PREFIX + 1})").alias("pub_id"), "id").join(
+        nodes.select("pub_id", "pub"), "pub_id"
+    )
+    links = links.select("pub", "id")
+    exact_linked = None
+    if cfg.exact:
+        by_exact = keys.select("id", "dedup_exact").join(nodes.select("dedup_exact", "pub"), "dedup_exact")
+        exact_linked = by_exact.select("id", F.lit(True).alias("exact_linked")).distinct()
+        links = links.unionByName(by_exact.select("pub", "id"))
+    if banded is not None:
+        exploded = banded.select("id", F.posexplode("dedup_bands").alias("band", "key"))
+        links = links.unionByName(exploded.join(bands, ["band", "key"]).select("pub", "id"))
+    winner = exact.select("id", "winner")
+    edges = links.join(winner, "id", "left").select(F.col("pub").alias("src"), F.coalesce("winner", "id").alias("dst"))
+    return edges, exact_linked
+
+
+def _plan_keys(keys: DataFrame, cfg: DedupConfig, max_rounds: int, index=None) -> DataFrame:
     from pyspark.sql import functions as F
 
     spark = keys.sparkSession
@@ -188,6 +246,7 @@ def _plan_keys(keys: DataFrame, cfg: DedupConfig, max_rounds: int) -> DataFrame:
         exact = spark.createDataFrame([], "id string, winner string")
         survivors = keys
 
+    edges, banded, exact_linked = [], None, None
     if cfg.near:
         banded = survivors.where(F.size("dedup_bands") > 0).select(
             "id",
@@ -195,7 +254,15 @@ def _plan_keys(keys: DataFrame, cfg: DedupConfig, max_rounds: int) -> DataFrame:
             .otherwise(F.raise_error(F.concat(F.lit("a document has the wrong number of band keys: "), "id")))
             .alias("dedup_bands"),
         )
-        components = connected_components(bucket_edges(banded), max_rounds)
+        edges.append(bucket_edges(banded))
+    if index is not None:
+        links, exact_linked = _published_links(keys, exact, banded, cfg, index)
+        edges.append(links)
+    if edges:
+        all_edges = edges[0] if len(edges) == 1 else edges[0].unionByName(edges[1])
+        components = connected_components(all_edges, max_rounds)
+        # published documents are nodes of the components, never rows of this run's plan
+        components = components.where(~F.col("id").startswith("0"))
     else:
         components = spark.createDataFrame([], "id string, component string")
 
@@ -207,18 +274,27 @@ def _plan_keys(keys: DataFrame, cfg: DedupConfig, max_rounds: int) -> DataFrame:
     from_near = components.join(exact, "id", "left_anti").select(
         "id", F.lit(None).cast("string").alias("winner"), F.col("component").alias("cluster")
     )
+    rows = from_exact.unionByName(from_near)
+    linked = F.lit(False)
+    if exact_linked is not None:  # an equal exact key to a published document: an exact duplicate of it
+        rows = rows.join(exact_linked, "id", "left")
+        linked = F.coalesce("exact_linked", F.lit(False))
+    near_reason = NEAR_DUPLICATE if cfg.near else EXACT_DUPLICATE  # an id link counts where a stage is on
     reason = (
         F.when(F.col("winner").isNotNull() & (F.col("id") != F.col("winner")), F.lit(EXACT_DUPLICATE))
-        .when(F.col("id") != F.col("cluster"), F.lit(NEAR_DUPLICATE))
+        .when((F.col("id") != F.col("cluster")) & linked, F.lit(EXACT_DUPLICATE))
+        .when(F.col("id") != F.col("cluster"), F.lit(near_reason))
         .otherwise(F.lit(None).cast("string"))
     )
-    return (
-        from_exact.unionByName(from_near)
-        .withColumn("reason", reason)
-        .select(
-            "id",
-            "reason",
-            F.when(F.col("reason").isNotNull(), F.col("cluster")).alias("duplicate_of"),
-            "cluster",
-        )
+    if index is not None:  # a cluster kept by a published document: the snapshot holding it
+        snapshots = index[0].select(F.col("pub").alias("cluster"), F.col("snapshot").alias("published_in"))
+        rows = rows.join(snapshots, "cluster", "left")
+    else:
+        rows = rows.withColumn("published_in", F.lit(None).cast("long"))
+    return rows.withColumn("reason", reason).select(
+        "id",
+        "reason",
+        F.when(F.col("reason").isNotNull(), F.col("cluster")).alias("duplicate_of"),
+        "cluster",
+        "published_in",
     )

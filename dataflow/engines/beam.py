@@ -90,11 +90,8 @@ class FinishDedup(beam.DoFn):
         self.ledger = Ledger()
 
     def process(self, item) -> Iterator:
-        from dataflow.dedup import DedupPlan
-
         doc_id, parts = item
-        plan = DedupPlan.from_rows((doc_id, *entry) for entry in parts["plan"])
-        for kind, row in finish_rows(parts["row"], plan, self.cfg, self.ledger):
+        for kind, row in finish_rows(parts["row"], entry_plan(doc_id, parts["plan"]), self.cfg, self.ledger):
             yield row if kind == "documents" else beam.pvalue.TaggedOutput(kind, row)
 
     def finish_bundle(self) -> Iterator:
@@ -102,6 +99,16 @@ class FinishDedup(beam.DoFn):
 
         count_stages(self.ledger)
         yield beam.pvalue.TaggedOutput("ledger", GlobalWindows.windowed_value(self.ledger))
+
+
+def entry_plan(doc_id: str, entries: list[tuple]):
+    """The ``DedupPlan`` of one document from its ``PlanDedup`` entries (none, or one): (reason,
+    duplicate_of, cluster) and, in corpus scope, the snapshot of a published kept copy."""
+    from dataflow.dedup import DedupPlan
+
+    plan = DedupPlan.from_rows((doc_id, *entry[:3]) for entry in entries)
+    plan.published_in = {e[1]: e[3] for e in entries if len(e) > 3 and e[3] is not None}
+    return plan
 
 
 class MergeLedgers(beam.CombineFn):
@@ -156,7 +163,7 @@ def run_beam(job: EngineJob, *, make_runner: Callable[[PipelineConfig], ShardRun
     plan = (
         shards.staging
         | "DedupKeys" >> beam.Map(lambda row: (row["id"], row["dedup_exact"], row["dedup_bands"], row["n_chars"]))
-        | "PlanDedup" >> PlanDedup(cfg.dedup, cfg.engine.beam.cc_rounds)
+        | "PlanDedup" >> PlanDedup(cfg.dedup, cfg.engine.beam.cc_rounds, job.published)  # corpus scope: + the index
     )
     staged = shards.staging | "ById" >> beam.Map(
         lambda row: (row["id"], {k: v for k, v in row.items() if k not in ("dedup_exact", "dedup_bands")})

@@ -182,16 +182,24 @@ def _fail_once(directory: str, index: int) -> None:
 
 def finish_partition(cfg: PipelineConfig, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
     """Phase 2 of one partition: staged rows with their plan columns -> documents, dedup rejects, ledger."""
-    from dataflow.dedup import DedupPlan
-
     _localize_models(cfg)  # finish_rows names the stages, which builds them: the model must resolve here too
     ledger = Ledger()
     for batch in batches:
         rows = batch.to_pylist()
-        plan = DedupPlan.from_rows((r["id"], r["reason"], r["duplicate_of"], r["cluster"]) for r in rows)
-        out = [dict(r, kind=kind) for kind, r in finish_rows(rows, plan, cfg, ledger)]
+        out = [dict(r, kind=kind) for kind, r in finish_rows(rows, partition_plan(rows), cfg, ledger)]
         yield from _batches(out, FINISH_SCHEMA)
     yield from _batches([dict(kind="ledger", payload=ledger.dumps())], FINISH_SCHEMA)
+
+
+def partition_plan(rows: list[dict]):
+    """The ``DedupPlan`` of one partition's staged rows, from the plan columns joined onto them
+    (``dedup.spark_cc.PLAN_COLUMNS``): drops, clusters and, for duplicates of published documents
+    (``dedup.scope = corpus``), the snapshot holding the kept copy."""
+    from dataflow.dedup import DedupPlan
+
+    plan = DedupPlan.from_rows((r["id"], r["reason"], r["duplicate_of"], r["cluster"]) for r in rows)
+    plan.published_in = {r["duplicate_of"]: r["published_in"] for r in rows if r.get("published_in") is not None}
+    return plan
 
 
 def _cast_batches(schema: pa.Schema) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
@@ -242,7 +250,7 @@ def run_spark(job: EngineJob, *, make_runner: Callable[[PipelineConfig], ShardRu
     # phase 2: global dedup plan, joined back onto the staged documents
     staging = shards.where(F.col("kind") == "staging")
     keys = staging.select("id", "dedup_exact", "dedup_bands", "n_chars")  # n_chars: the keep rule prefers the longest
-    plan = plan_dedup(keys, cfg.dedup, cfg.engine.spark.cc_max_rounds)
+    plan = plan_dedup(keys, cfg.dedup, cfg.engine.spark.cc_max_rounds, job.published)  # corpus scope: + the index
     joined = staging.select(*STAGING.names).drop("dedup_exact", "dedup_bands").join(plan, "id", "left")
     finish_fn = _finish_fn(cfg)
     finished = joined.mapInArrow(finish_fn, spark_schema(FINISH_SCHEMA)).persist(StorageLevel.MEMORY_AND_DISK)

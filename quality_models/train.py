@@ -79,6 +79,7 @@ def quantiles(values: list[float]) -> dict[str, float]:
 
 def default_data(testdata: Path) -> tuple[list, list, list[dict]]:
     """(train examples, source-disjoint eval examples, hand-labelled records with text)."""
+    testdata = testdata.resolve()  # extraction names each file by its file:// URI, which needs an absolute path
     exclude = handlabels.excluded_units()
     train, held = quality_data.split_examples(quality_data.build_examples(testdata, exclude=exclude))
     return train, held, handlabels.resolved(testdata)

@@ -15,14 +15,14 @@ Peak memory: the driver's RSS (``VmHWM`` of the Python process), and for Spark t
 RSS too (the driver JVM, which in local[N] also runs the executors); for local and Beam the peak
 RSS summed over the worker processes, sampled every 0.2 s.
 
-Profile (``--profile``, printed as a second table): the run is cut into phases at calls the
-engines make (wrapped in the child process only; the engines are not changed for it), and each
-phase gets its wall seconds, the CPU seconds (user + sys) of the driver process alone and of the
-whole process tree (driver, JVM, Python and SDK workers, datatrove's pool; exited children count
-through their parent's ``children_*`` times). Tree CPU / wall is how many cores the phase kept
-busy: 2.0 is both cores, 1.0 means the second worker idled. The load average of the machine is
-printed before and after each run (other engineers share it). Shard balance: input bytes per
-shard, and for the local engine each datatrove task's own wall seconds.
+Profile (printed as a second table): the run is cut into phases at calls the engines make
+(wrapped in the child process only; the engines are not changed for it), and each phase gets its
+wall seconds, the CPU seconds (user + sys) of the driver process alone and of the whole process
+tree (driver, JVM, Python and SDK workers, datatrove's pool; exited children count through their
+parent's ``children_*`` times), and the JVM's own share of it. Tree CPU / wall is how many cores
+the phase kept busy: 2.0 is both cores, 1.0 means the second worker idled. The load average of the
+machine is printed before and after each run (other engineers share it). Shard balance: input
+bytes per shard, and for the local engine each datatrove task's seconds in the stages.
 """
 
 from __future__ import annotations
@@ -83,39 +83,43 @@ def _peak_sampler(stop: threading.Event, peaks: dict[str, int]) -> None:
         peaks["workers"] = max(peaks.get("workers", 0), others)
 
 
-def tree_cpu() -> tuple[float, float]:
-    """(driver CPU s, process-tree CPU s): user + sys, exited children included via ``children_*``."""
+def tree_cpu() -> tuple[float, float, float]:
+    """(driver CPU s, process-tree CPU s, of which JVM s): user + sys, exited children included via
+    ``children_*`` (Spark's Python workers are the JVM's children: counted apart from it)."""
     import psutil
 
     me = psutil.Process()
     t = me.cpu_times()
     driver = t.user + t.system
-    total = driver + t.children_user + t.children_system
+    total, jvm = driver + t.children_user + t.children_system, 0.0
     for child in me.children(recursive=True):
         try:
             c = child.cpu_times()
             total += c.user + c.system + c.children_user + c.children_system
+            if "java" in child.name():
+                jvm += c.user + c.system
         except psutil.Error:
             continue
-    return driver, total
+    return driver, total, jvm
 
 
 class Timeline:
-    """Phase boundaries: (phase that starts here, wall, driver CPU, tree CPU)."""
+    """Phase boundaries: (phase that starts here, wall, driver CPU, tree CPU, JVM CPU)."""
 
     def __init__(self) -> None:
-        self.points: list[tuple[str, float, float, float]] = []
+        self.points: list[tuple[str, float, float, float, float]] = []
 
     def mark(self, phase: str) -> None:
         self.points.append((phase, time.perf_counter(), *tree_cpu()))
 
     def phases(self) -> list[dict]:
         out: dict[str, dict] = {}  # a phase entered several times (Spark writes) is summed
-        for (name, w0, d0, c0), (_, w1, d1, c1) in zip(self.points, self.points[1:], strict=False):
-            acc = out.setdefault(name, dict(phase=name, wall=0.0, driver_cpu=0.0, tree_cpu=0.0))
+        for (name, w0, d0, c0, j0), (_, w1, d1, c1, j1) in zip(self.points, self.points[1:], strict=False):
+            acc = out.setdefault(name, dict(phase=name, wall=0.0, driver_cpu=0.0, tree_cpu=0.0, jvm_cpu=0.0))
             acc["wall"] += w1 - w0
             acc["driver_cpu"] += d1 - d0
             acc["tree_cpu"] += c1 - c0
+            acc["jvm_cpu"] += j1 - j0
         return list(out.values())
 
 
@@ -317,18 +321,24 @@ def main() -> None:
         )
 
     print("\nProfile: wall s / driver CPU s / process-tree CPU s per phase (tree CPU / wall = cores busy)\n")
-    print("| engine | workers | load avg start-end | phase | wall s | driver CPU s | tree CPU s | cores busy |")
-    print("|---|---|---|---|---|---|---|---|")
+    print(
+        "| engine | workers | load avg start-end | phase | wall s | driver CPU s | tree CPU s "
+        "| of which JVM s | cores busy |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         load = f"{r['load'][0]:.1f}-{r['load'][1]:.1f}"
         for ph in r["phases"]:
             busy = ph["tree_cpu"] / ph["wall"] if ph["wall"] > 0 else 0.0
             print(
                 f"| {r['engine']} | {r['workers']} | {load} | {ph['phase']} | {ph['wall']:.1f} "
-                f"| {ph['driver_cpu']:.1f} | {ph['tree_cpu']:.1f} | {busy:.2f} |"
+                f"| {ph['driver_cpu']:.1f} | {ph['tree_cpu']:.1f} | {ph.get('jvm_cpu', 0.0):.1f} | {busy:.2f} |"
             )
         total = sum(ph["tree_cpu"] for ph in r["phases"])
-        print(f"| {r['engine']} | {r['workers']} | {load} | **total** | {r['wall']:.1f} | | {total:.1f} | |")
+        jvm = sum(ph.get("jvm_cpu", 0.0) for ph in r["phases"])
+        print(
+            f"| {r['engine']} | {r['workers']} | {load} | **total** | {r['wall']:.1f} | | {total:.1f} | {jvm:.1f} | |"
+        )
     print("\nShard balance: input MiB per shard; local: seconds in the stages per datatrove task\n")
     for r in rows:
         mibs = ", ".join(f"{b / mib:.1f}" for b in r["shard_bytes"])

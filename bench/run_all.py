@@ -31,6 +31,7 @@ BENCHES = [
     ["bench_mix.py"],
     ["bench_nightly.py", "index"],
     ["bench_nightly.py", "soak", "--docs", "10000"],
+    ["bench_nightly_engines.py"],
 ]
 
 

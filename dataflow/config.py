@@ -275,8 +275,8 @@ class DedupConfig:
     # corpus: also dedup against every document already published (the catalog's dedup_index table), so a
     # re-crawled page or an unchanged record of a changed file is dropped naming the published copy
     # (DESIGN invariant 6); run: within the run only. Changing unit/ngram/bands/rows/seed invalidates the index
-    # (rebuild with --full into a fresh data root). corpus runs on the local engine; Spark and Beam refuse a
-    # non-empty index (docs/nightly.md)
+    # (rebuild with --full into a fresh data root). corpus works on every engine (Spark and Beam join the
+    # index by key; tests/dataflow/test_nightly_engines.py, docs/nightly.md)
     scope: str = "corpus"
 
     @property

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from html import escape
 
+from dataflow.reports import page_types, quality_scores
 from dataflow.reports.drift import alerts_of, nightly_lines
 from dataflow.reports.model import ExampleGroup, GroupRow, Report, clean, pct
 from dataflow.reports.render_text import docs, fit, kind_cells, language_cells, meta_value, num, ratio, si
@@ -388,16 +389,15 @@ def render_html(report: Report) -> str:
         ),
     ]
     if report.quality_scores:  # only when a quality model ran (reports/quality_scores.py)
-        from dataflow.reports.quality_scores import HEADERS, cells
-
         score_rows = [
             [_e(c[0]), _e(c[1]), *map(_num_td, c[2:7]), f'<td class="mono">{_e(c[7])}</td>']
-            for c in map(cells, report.quality_scores)
+            for c in map(quality_scores.cells, report.quality_scores)
         ]
-        body += ["<h2>Quality-model scores, kept vs dropped</h2>", _table(HEADERS, score_rows, 2, text_tail=1)]
+        body += [
+            "<h2>Quality-model scores, kept vs dropped</h2>",
+            _table(quality_scores.HEADERS, score_rows, 2, text_tail=1),
+        ]
     if report.page_types:  # kept web pages by detected type (reports/page_types.py)
-        from dataflow.reports import page_types
-
         type_rows = [[_e(c[0]), *map(_num_td, c[1:])] for c in map(page_types.cells, report.page_types)]
         body += ["<h2>By page type (kept web pages)</h2>", _table(page_types.HEADERS, type_rows, 1)]
     reason_rows = [

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from dataflow.reports import page_types, quality_scores
 from dataflow.reports.drift import nightly_lines
 from dataflow.reports.model import Report, pct
 from dataflow.reports.render_text import docs, kind_cells, language_cells, meta_value, num, ratio, si
@@ -106,13 +107,11 @@ def render_markdown(report: Report) -> str:
         [[esc(g.key), *language_cells(g)] for g in report.languages],
     )
     if report.quality_scores:  # only when a quality model ran (reports/quality_scores.py)
-        from dataflow.reports.quality_scores import HEADERS, cells
-
         out += ["", "## Quality-model scores", "", "Kept and dropped documents per language.", ""]
-        out += _table(HEADERS, [[esc(c) for c in cells(r)] for r in report.quality_scores], left=2)
+        out += _table(
+            quality_scores.HEADERS, [[esc(c) for c in quality_scores.cells(r)] for r in report.quality_scores], left=2
+        )
     if report.page_types:  # kept web pages by detected type (reports/page_types.py)
-        from dataflow.reports import page_types
-
         out += ["", "## By page type", "", "Kept web pages per detected page type.", ""]
         out += _table(page_types.HEADERS, [[esc(c) for c in page_types.cells(r)] for r in report.page_types], left=1)
     out += ["", "## By reason", ""]

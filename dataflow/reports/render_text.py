@@ -11,6 +11,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Callable
 
+from dataflow.reports import page_types, quality_scores
 from dataflow.reports.drift import nightly_lines
 from dataflow.reports.model import GroupRow, Report, pct
 
@@ -188,13 +189,13 @@ def render_text(report: Report) -> str:
         )
     )
     if report.quality_scores:  # only when a quality model ran (reports/quality_scores.py)
-        from dataflow.reports.quality_scores import HEADERS, cells
-
         out += ["", "QUALITY-MODEL SCORES (kept vs dropped, per language)"]
-        out.append(table(HEADERS, [cells(r) for r in report.quality_scores], right={2, 3, 4, 5, 6}))
+        out.append(
+            table(
+                quality_scores.HEADERS, [quality_scores.cells(r) for r in report.quality_scores], right={2, 3, 4, 5, 6}
+            )
+        )
     if report.page_types:  # kept web pages by detected type (reports/page_types.py)
-        from dataflow.reports import page_types
-
         out += ["", "BY PAGE TYPE (kept web pages)"]
         rows = [page_types.cells(r) for r in report.page_types]
         out.append(table(page_types.HEADERS, rows, right={1, 2, 3, 4}))

@@ -17,29 +17,9 @@ from dataflow.snapshots import commit_tables, read_snapshot, tag
 from dataflow.snapshots.catalog import open_catalog, open_table
 from dataflow.snapshots.retention import expire, release, remove_orphans
 from schemas import TABLES
+from tests.dataflow.test_snapshots import doc
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def doc(i: int, run: str) -> dict:
-    text = f"문서 {i}"
-    return dict(
-        id=f"{i:016x}",
-        text=text,
-        source_kind="web",
-        source_uri="file:///a.html",
-        url=None,
-        language="ko",
-        language_score=0.99,
-        quality_signals={},
-        quality_score=None,
-        pii_counts={},
-        dedup_cluster=None,
-        n_bytes=len(text.encode()),
-        n_chars=len(text),
-        metadata="{}",
-        run_id=run,
-    )
 
 
 def index_row(i: int, run: str) -> dict:

@@ -324,8 +324,9 @@ def error_line(err: BaseException, code: int) -> str:
 
 def _expected_failure(err: BaseException) -> bool:
     from dataflow.locks import LockHeld
+    from dataflow.run import AccountingError
 
-    return isinstance(err, LockHeld) or type(err).__name__ == "AccountingError"
+    return isinstance(err, LockHeld | AccountingError)
 
 
 if __name__ == "__main__":

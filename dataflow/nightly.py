@@ -52,7 +52,7 @@ class LateOverlap(RuntimeError):
 
 
 def content_hashes(files: list[InputFile]) -> dict[str, str]:
-    """uri -> sha256 of the file's bytes (~1 GB/s per core: a night's inputs cost one extra read)."""
+    """uri -> sha256 of the file's bytes (a night's inputs cost one extra read)."""
     return {f.uri: file_sha256(f.path) for f in files}
 
 

@@ -124,7 +124,7 @@ class ShardRunner:
         return run_stages(self.stages, self.read(files))
 
 
-KEY_BATCH = 256  # documents per dedup-key batch (bench/bench_dedup.py: 64-1024 all within noise of each other)
+KEY_BATCH = 256  # documents per dedup-key batch (bench/bench_dedup.py --speed; BENCHMARKS.md "MinHash signatures")
 
 
 def split_rows(docs: Iterable[Document], run_id: str, cfg: PipelineConfig) -> Iterator[tuple[str, dict]]:
@@ -134,7 +134,7 @@ def split_rows(docs: Iterable[Document], run_id: str, cfg: PipelineConfig) -> It
     from dataflow.dedup.minhash import dedup_keys_batch
 
     it = iter(docs)
-    while batch := list(islice(it, KEY_BATCH)):  # keys of a batch at once: ~2x the docs/s of one by one
+    while batch := list(islice(it, KEY_BATCH)):  # keys of a batch at once: faster than one by one (BENCHMARKS.md)
         keys = iter(dedup_keys_batch([d.text for d in batch if is_live(d)], cfg.dedup))
         for doc in batch:
             if is_live(doc):

@@ -21,7 +21,7 @@ import yaml
 from dataflow.engines.standalone import java_available, start_cluster
 from tests.dataflow.test_engines_parity import DEMO, _snapshot
 
-pytestmark = pytest.mark.slow  # four JVMs and a spark-submit: about a minute
+pytestmark = pytest.mark.slow  # four JVMs, a spark-submit and a local run: 2 min on the shared 2-core box
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = str(Path(sys.executable))

@@ -38,15 +38,7 @@ def grade(score: float) -> int:
 def train(texts: list[str], scores: list[float], params: classifier.TrainParams) -> Any:
     if len({grade(s) for s in scores}) < 2:
         raise ValueError("teacher scores need at least two distinct grades")
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "train.txt"
-        with path.open("w", encoding="utf-8") as f:
-            for text, s in zip(texts, scores, strict=True):
-                f.write(f"{LABEL}{grade(s)} {classifier.prepare(text, params.max_chars)}\n")
-        model = classifier.fit(str(path), params)
-        if params.quantize:
-            model.quantize(input=str(path), retrain=True, cutoff=params.cutoff, dsub=params.dsub, qnorm=True, thread=1)
-    return model
+    return classifier.train_labelled(texts, [f"{LABEL}{grade(s)}" for s in scores], params)
 
 
 def predict(model: Any, texts: list[str], max_chars: int = 20_000) -> list[float]:

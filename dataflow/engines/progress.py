@@ -17,7 +17,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-FLUSH_SECONDS = 0.5  # a counter file rewrite costs ~50 us; twice a second is invisible next to extraction
+FLUSH_SECONDS = 0.5  # a counter file rewrite is one small write; twice a second is invisible next to extraction
 POLL_SECONDS = 0.5
 
 

@@ -101,10 +101,10 @@ def extract_records(
         uri: the file's URI; document ids hash it, so pass the run's (``file:///...``) to compare ids.
         config: extraction settings; read: reader settings (``max_record_bytes``, JSONL/Parquet fields).
     """
+    from dataflow.document import Meta
+
     config = config or ExtractConfig()
     for doc in _reader(content, uri, read):
-        from dataflow.document import Meta
-
         url = doc.metadata.get(Meta.URL)
         yield RecordExtraction(doc.id, url, _record_result(doc, None, config))
 

@@ -68,7 +68,7 @@ _HEADER_CHARSET_RE = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9_:.+-]{2,40})",
 _HIGH = bytes(range(128, 256))
 _WORD_RE = re.compile(rb"[A-Za-z\x80-\xff]*[\x80-\xff][A-Za-z\x80-\xff]*")  # words with a non-ASCII byte
 # a page whose non-ASCII bytes are at least this share valid UTF-8 is UTF-8 with foreign spans; a CP949 page
-# has ~5-15% of its bytes in accidental UTF-8 pairs, a UTF-8 page with one EUC-KR paragraph of ten ~90%
+# has few of its bytes in accidental UTF-8 pairs, a UTF-8 page with one EUC-KR paragraph of ten most of them
 MIXED_UTF8_SHARE = 0.5
 
 

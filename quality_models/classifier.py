@@ -31,11 +31,11 @@ class TrainParams:
     # underfit: Korean law and comments both near 0.5) and 1.0 x 25 (no better, slower)
     lr: float = 0.5
     epoch: int = 10
-    # 16 and 64 gave the same held-out AUC; 16 scores 2.3x faster (12.4k vs 5.4k 2 KB docs/s, one core)
+    # 16 and 64 gave the same held-out AUC; 16 scores faster
     dim: int = 16
     wordNgrams: int = 2  # DCLM's classifier uses bigrams
-    # character n-grams 2-4: Korean syllable bigrams/trigrams, English subwords; without them Korean
-    # held-out AUC drops 1.00 -> 0.98 and English 0.84 -> 0.79
+    # character n-grams 2-4: Korean syllable bigrams/trigrams, English subwords; without them the
+    # source-disjoint AUC drops 0.894 -> 0.839 (BENCHMARKS.md)
     minn: int = 2
     maxn: int = 4
     bucket: int = 200_000  # n-gram hash buckets (fastText's 2M makes a 130 MB model at dim 16)
@@ -45,7 +45,7 @@ class TrainParams:
     thread: int = 1  # one thread: deterministic output (fastText's Hogwild updates race with more)
     max_chars: int = 20_000  # text scored per document (the head of longer documents)
     # quantize (.ftz, a few MB, committable) only on request: product-quantized vectors score 3-7x slower
-    # (1.8k vs 5.4k 2 KB docs/s at dim 64), and models/ is rebuilt by `make setup` anyway
+    # (BENCHMARKS.md), and models/ is rebuilt by `make setup` anyway
     quantize: bool = False
     cutoff: int = 50_000  # quantization keeps the 50k most important words and n-grams
     dsub: int = 2

@@ -25,7 +25,7 @@ def build(root: Path, files: int, dirs: int) -> None:
     for d in range(dirs):
         sub = root / f"d{d // 20:03d}" / f"s{d:04d}"
         sub.mkdir(parents=True)
-    subs = sorted(p for p in root.glob("*/*"))
+    subs = sorted(root.glob("*/*"))
     for i in range(files):
         (subs[i % dirs] / f"f{i:06d}.html").write_bytes(b"<p>x</p>")
     for i in range(0, files, 100):  # links inside the tree and hidden names: the cases discovery classifies

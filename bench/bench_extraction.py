@@ -242,8 +242,7 @@ def _resiliparse() -> System | None:
     return lambda raw, url: extract_plain_text(HTMLTree.parse_from_bytes(raw), main_content=True)
 
 
-def wcxb() -> tuple[list[dict], dict]:
-    pages = wcxb_pages()
+def wcxb(pages: list[tuple[str, str, str, bytes, str]]) -> tuple[list[dict], dict]:
     types = sorted({p[1] for p in pages})
     candidates: dict[str, System | None] = {
         "dataflow.extract (default config)": _ours(ExtractConfig()),
@@ -291,14 +290,14 @@ def detection(pages: list[tuple[str, str, str, bytes, str]]) -> dict:
 # -- (e) parsers -------------------------------------------------------------------------------------
 
 
-def parsers() -> list[dict]:
+def parsers(raw_pages: list[tuple[str, str, str, bytes, str]]) -> list[dict]:
     """CPU time of one parse per WCXB page (decoded text in, a tree out), best of two passes."""
     import lxml.html
     from selectolax.lexbor import LexborHTMLParser
 
     from dataflow.readers.decode import decode_html
 
-    pages = [decode_html(p[3], {})[0] for p in wcxb_pages()]
+    pages = [decode_html(p[3], {})[0] for p in raw_pages]
     candidates: dict[str, Callable[[str], object]] = {
         "lxml.html (trafilatura's parser)": lxml.html.document_fromstring,
         "selectolax lexbor": LexborHTMLParser,  # (selectolax 1.0 dropped its modest back end)
@@ -353,15 +352,16 @@ def main() -> None:
     print(_table(b, [("system", "system"), *snippet_cols, ("snippets (with+without)", "snippets")]))
     print("\n### (c) Korean news page (goose3 test_donga_korean)\n")
     print(_table(c, cols))
-    d, detected = wcxb()
+    pages = wcxb_pages()  # read and decompressed once for (d) and (e)
+    d, detected = wcxb(pages)
     types = [k for k in d[0] if k not in ("system", "all", "empty", "pages_s", "speed_ratio")]
-    print("\n### (d) WCXB dev subset, 408 pages: word F1 per labelled page type\n")
+    print(f"\n### (d) WCXB dev subset, {len(pages)} pages: word F1 per labelled page type\n")
     wcxb_cols = [("system", "system"), ("all", "all"), *[(t, t) for t in types], ("empty", "empty")]
     print(_table(d, [*wcxb_cols, ("pages/s", "pages_s"), ("vs trafilatura default", "speed_ratio")]))
     print(f"\npage-type detector vs the labels: accuracy {detected['accuracy']:.3f}")
     for label, counts in detected["confusion"].items():
         print(f"- {label}: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items(), key=lambda kv: -kv[1])))
-    e = parsers()
+    e = parsers(pages)
     print("\n### (e) One parse per WCXB page\n")
     print(_table(e, [("parser", "system"), ("ms/page", "ms_page"), ("pages/s", "pages_s")]))
     if args.json:

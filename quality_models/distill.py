@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
 import sys
 import tempfile
 from dataclasses import asdict, replace
@@ -50,13 +49,6 @@ def predict(model: Any, texts: list[str], max_chars: int = 20_000) -> list[float
         )
         for labs, ps in zip(labels, probs, strict=True)
     ]
-
-
-def split(n: int, held_out: float, seed: int = 0) -> tuple[list[int], list[int]]:
-    order = list(range(n))
-    random.Random(seed).shuffle(order)
-    cut = max(1, int(n * held_out))
-    return order[cut:], order[:cut]
 
 
 def evaluate(teacher: list[float], student: list[float], threshold: float) -> dict[str, float]:
@@ -96,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--link", type=Path)
     args = ap.parse_args(argv)
     data = read_scored(args.data, args.text_field, args.score_field)
-    tr, te = split(len(data.texts), args.held_out)
+    tr, te = labelled.split(len(data.texts), args.held_out)
     params = replace(classifier.TrainParams(), epoch=args.epoch)
     model = train([data.texts[i] for i in tr], [data.values[i] for i in tr], params)
     result = evaluate([data.values[i] for i in te], predict(model, [data.texts[i] for i in te]), args.threshold)

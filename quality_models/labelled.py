@@ -8,6 +8,7 @@ with no text or an unreadable label is skipped and counted, never a crash.
 from __future__ import annotations
 
 import json
+import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,14 @@ class Labelled:
 
     def skip(self, why: str) -> None:
         self.skipped[why] = self.skipped.get(why, 0) + 1
+
+
+def split(n: int, held_out: float, seed: int = 0) -> tuple[list[int], list[int]]:
+    """(train indices, held-out indices) of ``n`` records, seeded: a ``held_out`` share (at least one) held out."""
+    order = list(range(n))
+    random.Random(seed).shuffle(order)
+    cut = max(1, int(n * held_out))
+    return order[cut:], order[:cut]
 
 
 def parse_label(value: Any) -> int | None:

@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
 import sys
 import time
 from collections import Counter
@@ -122,16 +121,9 @@ def main(argv: list[str] | None = None) -> int:
             held = labelled.read(args.eval, args.text_field, args.label_field, args.lang_field)
             tr = list(range(len(data.texts)))
         else:
-            order = list(range(len(data.texts)))
-            random.Random(0).shuffle(order)
-            cut = max(1, int(len(order) * HELD_OUT))
-            tr, held = (
-                order[cut:],
-                labelled.Labelled(
-                    [data.texts[i] for i in order[:cut]],
-                    [data.values[i] for i in order[:cut]],
-                    [data.groups[i] for i in order[:cut]],
-                ),
+            tr, te = labelled.split(len(data.texts), HELD_OUT)
+            held = labelled.Labelled(
+                [data.texts[i] for i in te], [data.values[i] for i in te], [data.groups[i] for i in te]
             )
         texts, labels = [data.texts[i] for i in tr], [data.values[i] for i in tr]
         print(f"training on {len(texts)} records ({dict(data.skipped) or 'none'} skipped)", file=sys.stderr)

@@ -4,7 +4,7 @@ Every verdict is written (and committed) the moment it arrives, so a run killed 
 (SIGKILL included) keeps what it paid for, and its rerun asks the judge only for the examples
 without a cached verdict. Only parsed verdicts are cached: a failure is retried by the next run.
 WAL journal with ``synchronous=NORMAL``: a commit is not fsynced, but a killed process never
-loses a committed row (only a power cut can lose the last ones), at ~20 us per write.
+loses a committed row (only a power cut can lose the last ones).
 """
 
 from __future__ import annotations

@@ -54,7 +54,7 @@ class JudgeConfig:
     base_url: str = ""  # e.g. http://127.0.0.1:8000/v1 for vLLM; '' = $OPENAI_BASE_URL
     model: str = ""  # judge model name the endpoint serves, or the local model's directory
     api_key_env: str = "OPENAI_API_KEY"  # the key is read from this variable (never from the config file)
-    # requests in flight: against a 50 ms server 28.6x single-stream at 32, 55.9x at 64 (BENCHMARKS.md); a
+    # requests in flight: against a 50 ms server ~28x single-stream at 32, 37-56x at 64 (BENCHMARKS.md); a
     # local vLLM batches them, a hosted API may cap them (rate_limit_per_s)
     concurrency: int = 32
     rate_limit_per_s: float = 0.0  # requests started per second, 0 = unlimited (hosted APIs publish one)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from schemas.instruct import ASSISTANT, USER
 
@@ -13,6 +14,9 @@ EXCERPT_CHARS = 300  # characters of prompt and of completion kept in verdicts.e
 
 @dataclass
 class Example:
+    """``turns`` is never changed after construction: prompt, completion, user_text and content_hash are
+    computed once per example (the rules, the rows and the cache key all read them)."""
+
     id: str
     source: str
     source_uri: str
@@ -22,7 +26,7 @@ class Example:
     prompt_language: str = ""
     meta: dict = field(default_factory=dict)  # reader extras (e.g. the translation-task flag)
 
-    @property
+    @cached_property
     def prompt(self) -> str:
         """Everything before the final assistant turn (schemas/instruct.py documents the rendering)."""
         before = self.turns[:-1]
@@ -30,16 +34,16 @@ class Example:
             return before[0]["content"]
         return "\n\n".join(f"{t['role']}: {t['content']}" for t in before)
 
-    @property
+    @cached_property
     def completion(self) -> str:
         return self.turns[-1]["content"] if self.turns and self.turns[-1]["role"] == ASSISTANT else ""
 
-    @property
+    @cached_property
     def user_text(self) -> str:
         """The user turns only: what dedup and language ID of the prompt look at."""
         return "\n".join(t["content"] for t in self.turns if t["role"] == USER)
 
-    @property
+    @cached_property
     def content_hash(self) -> str:
         """sha256 of the canonical JSON of the turns: equal conversations share cached verdicts."""
         canon = json.dumps([[t["role"], t["content"]] for t in self.turns], ensure_ascii=False, separators=(",", ":"))

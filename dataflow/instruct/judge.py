@@ -161,9 +161,7 @@ class TransformersBackend:
 
     async def complete(self, messages: list[dict[str, str]]) -> str | None:
         async with self._lock:  # one generation at a time: the CPU is the limit, not the wait
-            counter = _requests.get()
-            if counter is not None:
-                counter[0] += 1
+            await _count_request(None)
             return await asyncio.to_thread(self._generate, messages)
 
     async def aclose(self) -> None:

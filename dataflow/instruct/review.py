@@ -85,7 +85,7 @@ def export_review(catalog: SqlCatalog, ns: str, run_id: str, out: str | Path, si
     """Write the review sample of ``run_id`` to ``out`` (.csv or .jsonl); returns the rows written."""
     verdicts = [
         r | {"judge_label": KEEP if r["outcome"] == KEPT else DROP}
-        for r in _run_rows(catalog, ns, "verdicts", run_id, ["id", "source", "language", "stage", "outcome", "overall"])
+        for r in _run_rows(catalog, ns, "verdicts", run_id, ["id", "source", "language", "outcome", "overall"])
         if r["overall"] is not None
     ]
     if not verdicts:

@@ -175,9 +175,12 @@ def run_instruct(cfg: InstructConfig, progress: bool = False) -> InstructResult:
 
     def second_pass() -> Iterator[Example]:
         for item in _read_all(cfg):
-            if isinstance(item, BadRecord) or int(item.id, 16) in seen:
+            if isinstance(item, BadRecord):
                 continue
-            seen.add(int(item.id, 16))
+            key = int(item.id, 16)
+            if key in seen:
+                continue
+            seen.add(key)
             if prepared(item):
                 continue
             drop = plan.drops.get(item.id) if plan else None

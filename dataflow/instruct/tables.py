@@ -14,8 +14,9 @@ from __future__ import annotations
 from pyiceberg.catalog.sql import SqlCatalog
 from pyiceberg.table import Table
 
+from dataflow.config import SNAPSHOT_MODES
 from dataflow.snapshots.catalog import evolve
-from dataflow.snapshots.commit import _commit_one, run_snapshot, tag_snapshot
+from dataflow.snapshots.commit import RUN_ID, _commit_one, run_snapshot, tag_snapshot
 from dataflow.snapshots.files import PartWriter, run_data_dir
 from schemas.instruct import INSTRUCT_SCHEMA_VERSION, TABLES
 
@@ -56,9 +57,9 @@ def commit_instruct(
     order: tuple[str, ...] = COMMIT_ORDER,
 ) -> dict[str, int]:
     """Commit each table of ``order`` once for ``run_id``; returns table -> snapshot id."""
-    if mode not in ("append", "overwrite"):
+    if mode not in SNAPSHOT_MODES:
         raise ValueError(f"snapshot.mode must be 'append' or 'overwrite', not {mode!r}")
-    props = {k: str(v) for k, v in properties.items()} | {"dataflow.run_id": run_id}
+    props = {k: str(v) for k, v in properties.items()} | {RUN_ID: run_id}
     ids = {}
     for name in order:
         table = open_instruct_table(catalog, namespace, name)

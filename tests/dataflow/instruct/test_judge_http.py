@@ -160,7 +160,9 @@ def test_rate_limit_spaces_requests():
     with JudgeServer(lambda body, n: Action(content=verdict_json(4.0))) as srv:
         _run(srv, [_example(f"q{i}") for i in range(6)], rate_limit_per_s=10.0, concurrency=6)
     times = sorted(t for t, _ in srv.requests)
-    assert times[-1] - times[0] >= 0.45  # 6 starts at 10/s: 5 gaps of 0.1 s
+    # 6 starts at 10/s: 5 gaps of 0.1 s (0.5 s); measured at the server, so the first request's connection
+    # setup can shave some off on a loaded box (0.4497 s seen); unlimited would be ~0
+    assert times[-1] - times[0] >= 0.4
 
 
 @pytest.mark.parametrize("concurrency", [1, 4])

@@ -17,9 +17,7 @@ def extract_text(content: bytes, uri: str | None, hints: dict, config: ExtractCo
     """Decoded text of a plain-text record; reason ``empty`` when it is only whitespace. NUL bytes removed
     and mixed-encoding spans repaired by the decoder are counted in the metadata when there are any."""
     d = decode_detail(content, hints, scan_meta=False)
-    text, metadata = d.text, {"encoding": d.encoding}
-    if d.repaired_spans or d.nul_bytes:
-        metadata.update(repaired_spans=d.repaired_spans, nul_bytes=d.nul_bytes)
+    text, metadata = d.text, {"encoding": d.encoding, **d.repairs()}
     if not text.strip():
         return Extraction(None, "text", SOURCE_KIND, metadata, reason="empty")
     return Extraction(text, "text", SOURCE_KIND, metadata)

@@ -147,6 +147,12 @@ class Decoded:
     repaired_spans: int = 0
     nul_bytes: int = 0
 
+    def repairs(self) -> dict[str, int]:
+        """The repairs counted, for a record's metadata: empty when nothing was repaired."""
+        if not (self.repaired_spans or self.nul_bytes):
+            return {}
+        return {"repaired_spans": self.repaired_spans, "nul_bytes": self.nul_bytes}
+
 
 def utf8_share(content: bytes) -> float:
     """Share of the non-ASCII bytes that sit in valid UTF-8 sequences (1.0 for ASCII-only bytes)."""

@@ -245,10 +245,8 @@ class InputReader:
         in the document's extractor metadata (documents.metadata), as the text extractor does."""
         d = decode_detail(content, hints, scan_meta=False)
         doc = self._text_doc(locator, d.text, len(content), url, None)
-        if d.repaired_spans or d.nul_bytes:
-            doc.metadata[Meta.EXTRACT_META] = dict(
-                encoding=d.encoding, repaired_spans=d.repaired_spans, nul_bytes=d.nul_bytes
-            )
+        if repairs := d.repairs():
+            doc.metadata[Meta.EXTRACT_META] = {"encoding": d.encoding, **repairs}
         return doc
 
     # -- iteration ------------------------------------------------------------------------------

@@ -199,7 +199,7 @@ def main(argv: list[str] | None = None) -> list[Result]:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--tiny", action="store_true", help="tiny model on CPU (smoke test)")
     p.add_argument("--dry-run", action="store_true", help="print the plan and FLOPs; run nothing")
-    p.add_argument("--batch", type=int, default=2, help="micro-batch rows (2 x 4096 fits the plain loop on 80 GB)")
+    p.add_argument("--batch", type=int, default=2, help="micro-batch rows")
     p.add_argument("--seq", type=int, default=4096)
     p.add_argument("--steps", type=int, default=10, help="timed steps")
     p.add_argument("--warmup", type=int, default=3, help="untimed steps (compilation happens here)")

@@ -4,8 +4,8 @@ Run: ``flock /tmp/bench.lock .venv/bin/python bench/bench_judge.py`` (a few minu
 Prints Markdown tables (BENCHMARKS.md, "Instruct judge").
 
 The judge server is a separate process on 127.0.0.1: a minimal asyncio HTTP/1.1 keep-alive server
-speaking the chat-completions protocol that answers every request after ``--latency-ms`` (50 ms,
-a small model's time per verdict on vLLM), so the client alone decides the rate.
+speaking the chat-completions protocol that answers every request after ``--latency-ms`` (50 ms by
+default, a stand-in for a judge model's time per verdict), so the client alone decides the rate.
 
 1. Throughput: verdicts/s at concurrency 1, 8, 32, 64 through ``Judge`` + ``judge_all`` (prompt
    building, escaping, the openai client, strict parsing), and the anchor: the bare ``openai``

@@ -99,7 +99,7 @@ def _show(path: Path | str) -> str:
 
 
 def _inside(target: Path, roots: list[Path]) -> bool:
-    return any(target == root or root in target.parents for root in roots)
+    return any(target.is_relative_to(root) for root in roots)
 
 
 def _segment_regex(segment: str) -> re.Pattern[str]:
@@ -297,7 +297,7 @@ def input_covering(inputs: list[str], path: str | Path) -> str | None:
     matching it or a directory above it), or None."""
     target = Path(os.path.realpath(path))
     for entry, root in zip(inputs, _roots([str(e) for e in inputs])[0], strict=True):
-        if target != root and root not in target.parents:
+        if not target.is_relative_to(root):
             continue
         if os.path.lexists(Path(entry).expanduser()) or not (_GLOB_CHARS & set(entry)):
             return entry  # a directory (or the file itself) walked entirely

@@ -33,7 +33,7 @@ from dataflow.stages.base import Stage
 
 LOW_QUALITY_SCORE = "low_quality_score"
 HQ = "__label__hq"
-BATCH = 256  # documents per fastText call: one call per document costs ~15% more in Python overhead
+BATCH = 256  # documents per fastText call: one call per document adds Python overhead
 _PENDING = "_quality_model_score"  # metadata key carrying a batch's score into apply(), removed there
 _MODELS: dict[str, Any] = {}  # model path -> loaded fastText model, per process (stages are pickled)
 

@@ -87,10 +87,8 @@ def checkpoint_fingerprint(directory: str | Path) -> str:
     if not weights:
         raise FileNotFoundError(f"{directory}: no weight files to fingerprint")
     for path in weights:
-        file_hash = hashlib.sha256()
         with path.open("rb") as f:
-            for block in iter(lambda: f.read(1 << 24), b""):
-                file_hash.update(block)
+            file_hash = hashlib.file_digest(f, "sha256")
         h.update(f"{path.name}\0{file_hash.hexdigest()}\0".encode())
     return "content-sha256:" + h.hexdigest()
 

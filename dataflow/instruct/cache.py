@@ -28,14 +28,11 @@ class VerdictCache:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute("CREATE TABLE IF NOT EXISTS verdicts (key TEXT PRIMARY KEY, verdict TEXT NOT NULL)")
-        self.hits = self.misses = 0
 
     def get(self, key: str) -> Verdict | None:
         row = self.db.execute("SELECT verdict FROM verdicts WHERE key = ?", (key,)).fetchone()
         if row is None:
-            self.misses += 1
             return None
-        self.hits += 1
         d = json.loads(row[0])
         return Verdict(d["scores"], float(d["overall"]), d["rationale"])
 

@@ -78,7 +78,7 @@ class PublishedIndex:
         self._band_sorted: list[np.ndarray] = []
         self._band_rows: list[np.ndarray] = []
         for j in range(self.num_bands):
-            order = np.argsort(matrix[:, j])  # introsort: 5x faster than stable here, and ties need no order
+            order = np.argsort(matrix[:, j])  # introsort: ties need no order, so no stable sort
             self._band_sorted.append(np.ascontiguousarray(matrix[order, j]))
             self._band_rows.append(row_of[order])
 
@@ -187,20 +187,18 @@ class PublishedIndex:
 def index_batches(document_files: Iterable[str], cfg: DedupConfig, run_id: str) -> Iterator[list[dict]]:
     """``dedup_index`` rows (one batch per 1,000 documents) of the kept documents in ``document_files``
     (the run's documents Parquet parts, any engine): keys recomputed from the committed text, so the
-    index holds exactly what the documents table holds (~9k docs/s per core, BENCHMARKS.md)."""
+    index holds exactly what the documents table holds (``dedup_keys_batch``, as ``pipeline.split_rows``)."""
     import pyarrow.fs as pafs
     import pyarrow.parquet as pq
 
-    from dataflow.dedup.minhash import dedup_keys
+    from dataflow.dedup.minhash import dedup_keys_batch
 
     for uri in document_files:
         fs, path = pafs.FileSystem.from_uri(uri)
         with fs.open_input_file(path) as f:
             for batch in pq.ParquetFile(f).iter_batches(batch_size=1000, columns=["id", "text", "n_chars"]):
-                rows = []
-                for doc_id, text, n_chars in zip(*(batch.column(c).to_pylist() for c in range(3)), strict=True):
-                    keys = dedup_keys(text, cfg)
-                    rows.append(
-                        dict(id=doc_id, exact=keys.exact, bands=list(keys.bands), n_chars=n_chars, run_id=run_id)
-                    )
-                yield rows
+                ids, texts, lengths = (batch.column(c).to_pylist() for c in range(3))
+                yield [
+                    dict(id=doc_id, exact=keys.exact, bands=list(keys.bands), n_chars=n_chars, run_id=run_id)
+                    for doc_id, keys, n_chars in zip(ids, dedup_keys_batch(texts, cfg), lengths, strict=True)
+                ]

@@ -51,7 +51,6 @@ if TYPE_CHECKING:
 
 UNITS = ("char", "word", "morph")
 _POLY = np.uint64(0x9E3779B97F4A7C15)  # odd 64-bit multiplier (golden ratio) for the n-gram polynomial
-_MAX32 = np.uint32(0xFFFFFFFF)  # datasketch's empty-slot value for affine32
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,9 @@
 
 numpy needs a (shingles x permutations) temporary per block and three passes over it (multiply,
 add, reduce); the compiled loop keeps one signature row in registers and needs none:
-bench/bench_dedup.py measures both on the same documents. Imported on first use (numba takes
-~0.3 s to import; ``cache=True`` keeps the machine code in ``__pycache__``, so each worker
-process compiles once per install, ~1 s).
+bench/bench_dedup.py measures both on the same documents. Imported on first use (importing
+numba takes time; ``cache=True`` keeps the machine code in ``__pycache__``, so each worker
+process compiles once per install).
 """
 
 from __future__ import annotations

@@ -4,10 +4,10 @@ Banding with a low threshold (more bands, fewer rows) finds edited copies that a
 misses, but also admits pairs that merely share a few shingles. Each candidate edge is checked
 by the MinHash estimate of its Jaccard similarity, the share of equal signature positions
 (Broder 1997: P[min_p(A) = min_p(B)] = J(A, B)), and only verified edges are unioned into
-clusters. The check is a pure function of two signatures, so every engine applies it the same
-way to the same edges (local: numpy over the edge list; Spark and Beam: the same function on
-joined rows). With k permutations the estimate's standard error is sqrt(J (1 - J) / k): 0.047
-at J = 0.5 with 112 permutations, which is what bench/bench_dedup.py's verified rows measure.
+clusters. The check is a pure function of two signatures, so every engine could apply it the
+same way to the same edges; today only bench/bench_dedup.py uses it (no engine does). With k
+permutations the estimate's standard error is sqrt(J (1 - J) / k): 0.047 at J = 0.5 with 112
+permutations, which is what bench/bench_dedup.py's verified rows measure.
 """
 
 from __future__ import annotations

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import argparse
 import random
-import statistics
-import time
+
+from bench_nightly import timed  # bench/ is on sys.path when run as a script
 
 from dataflow.config import DedupConfig, load_config
 from dataflow.dedup import plan_dedup
@@ -52,15 +52,6 @@ def synthetic(n_index: int, n_batch: int, seed: int = 13):
 def expected(batch, index):
     plan = plan_dedup(batch, CFG, index)
     return {i: (*plan.drops.get(i, (None, None)), c) for i, c in plan.clusters.items()}
-
-
-def timed(fn, repeat: int) -> tuple[float, object]:
-    times, out = [], None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), out
 
 
 def bench_spark(batch, index, repeat: int) -> dict[str, float]:

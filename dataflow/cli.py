@@ -26,7 +26,7 @@ from pathlib import Path
 
 import yaml
 
-from dataflow.config import ENGINES, ConfigError, PipelineConfig, load_config, validate
+from dataflow.config import ENGINES, ConfigError, PipelineConfig, load_config, parse_sets, validate
 
 # Exit codes (README "Exit codes"): 0 done; 1 the run or command failed; 2 a usage, config, input-path or
 # catalog error, refused before any input was read or anything committed. Errors are one line naming the
@@ -35,15 +35,7 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 def _overrides(args: argparse.Namespace) -> dict:
-    out = {}
-    for item in getattr(args, "set", None) or []:
-        if "=" not in item:
-            raise ConfigError(f"--set expects key=value, got {item!r}")
-        key, value = item.split("=", 1)
-        try:
-            out[key] = yaml.safe_load(value)
-        except yaml.YAMLError:
-            raise ConfigError(f"--set {key}: {value!r} is not a YAML value") from None
+    out = parse_sets(getattr(args, "set", None))
     for flag, key in (
         ("input", "read.inputs"),
         ("engine", "engine.name"),

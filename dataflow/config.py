@@ -505,6 +505,20 @@ def set_dotted(tree: dict[str, Any], dotted: str, value: Any) -> None:
     tree[leaf] = value
 
 
+def parse_sets(items: list[str] | None, flag: str = "--set") -> dict[str, Any]:
+    """``KEY=VALUE`` strings (the CLIs' ``--set``) as dotted overrides, each value read as YAML."""
+    out: dict[str, Any] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ConfigError(f"{flag} {item!r} is not KEY=VALUE")
+        try:
+            out[key.strip()] = yaml.safe_load(value)
+        except yaml.YAMLError:
+            raise ConfigError(f"{flag} {key}: {value!r} is not a YAML value") from None
+    return out
+
+
 def with_overrides(data: dict[str, Any], overrides: dict[str, Any] | None) -> dict[str, Any]:
     """``data`` with each dotted override (``{"engine.name": "spark"}``) set in place."""
     for dotted, value in (overrides or {}).items():

@@ -13,11 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 # The pipeline config's generic checker: unknown keys and wrong types are errors naming the dotted key.
 # dataflow.config imports only yaml and the standard library (no pipeline code), so training may use it.
-from dataflow.config import ConfigError, from_dict, read_yaml, set_dotted
+from dataflow.config import ConfigError, from_dict, parse_sets, read_yaml, with_overrides  # noqa: F401 (ConfigError: re-exported, recipes raise it)
 
 
 @dataclass
@@ -105,9 +103,4 @@ def load_recipe(path: str | Path, overrides: list[str] | None = None) -> Recipe:
     Raises ``ConfigError`` (a ValueError) naming the dotted key for an unknown key or a wrongly typed value.
     """
     data = read_yaml(path, "recipe")
-    for item in overrides or []:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise ConfigError(f"override {item!r} is not KEY=VALUE")
-        set_dotted(data, key.strip(), yaml.safe_load(value))
-    return from_dict(Recipe, data)
+    return from_dict(Recipe, with_overrides(data, parse_sets(overrides, "override")))

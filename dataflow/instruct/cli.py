@@ -12,20 +12,13 @@ import argparse
 import json
 from pathlib import Path
 
-import yaml
-
-from dataflow.config import ConfigError
+from dataflow.config import parse_sets
 
 
 def _config(args: argparse.Namespace):
     from dataflow.instruct.config import load_instruct_config
 
-    overrides = {}
-    for item in args.set or []:
-        if "=" not in item:
-            raise ConfigError(f"--set expects key=value, got {item!r}")
-        key, value = item.split("=", 1)
-        overrides[key] = yaml.safe_load(value)
+    overrides = parse_sets(args.set)
     for flag, key in (("run_id", "run_id"), ("data_root", "data_root"), ("tag", "snapshot.tag")):
         if getattr(args, flag, None):
             overrides[key] = getattr(args, flag)

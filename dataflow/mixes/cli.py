@@ -11,18 +11,11 @@ import argparse
 import sys
 from pathlib import Path
 
-import yaml
-
-from dataflow.config import ConfigError
+from dataflow.config import parse_sets
 
 
 def _overrides(args: argparse.Namespace) -> dict:
-    out = {}
-    for item in args.set or []:
-        if "=" not in item:
-            raise ConfigError(f"--set expects key=value, got {item!r}")
-        key, value = item.split("=", 1)
-        out[key] = yaml.safe_load(value)
+    out = parse_sets(args.set)
     for flag, key in (("seed", "seed"), ("tag", "name"), ("data_root", "data_root")):
         if getattr(args, flag, None) is not None:
             out[key] = getattr(args, flag)
@@ -45,10 +38,16 @@ def cmd_mix(args: argparse.Namespace) -> int:
     result = build_mix(recipe, progress=sys.stderr.isatty(), force_tag=args.force_tag)
     _emit(MIX_RENDERERS[args.format](build_mix_report(result.summary, result.snapshot_id, [result.tag])), args.output)
     state = "already committed (nothing new)" if result.already_committed else "committed"
-    print(f"\nmix {result.mix_id}: {state} as snapshot {result.snapshot_id} of {recipe.namespace}.documents, "
-          f"tagged {result.tag!r}", file=sys.stderr)  # fmt: skip
-    print(f"train on it: --set cpt.data.snapshot={result.tag} --set cpt.data.namespace={recipe.namespace} "
-          f"--set cpt.data.data_root={recipe.data_root}", file=sys.stderr)  # fmt: skip
+    print(
+        f"\nmix {result.mix_id}: {state} as snapshot {result.snapshot_id} of {recipe.namespace}.documents, "
+        f"tagged {result.tag!r}",
+        file=sys.stderr,
+    )
+    print(
+        f"train on it: --set cpt.data.snapshot={result.tag} --set cpt.data.namespace={recipe.namespace} "
+        f"--set cpt.data.data_root={recipe.data_root}",
+        file=sys.stderr,
+    )
     return 0
 
 

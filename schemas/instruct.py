@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import pyarrow as pa
 
+from schemas.corpus import doc_field
+
 INSTRUCT_SCHEMA_VERSION = "1"
 INSTRUCT_NAMESPACE = "instruct"
 
@@ -38,10 +40,6 @@ TURN = pa.struct(
         pa.field("content", pa.string(), nullable=False, metadata={"doc": "The turn's text, as read."}),
     ]
 )
-
-
-def _field(name: str, type_: pa.DataType, doc: str, nullable: bool = False) -> pa.Field:
-    return pa.field(name, type_, nullable=nullable, metadata={"doc": doc})
 
 
 def _schema(fields: list[pa.Field], doc: str) -> pa.Schema:
@@ -61,89 +59,93 @@ _RUN = "Id of the instruct run that committed the row."
 
 EXAMPLES = _schema(
     [
-        _field("id", pa.string(), _ID),
-        _field("source", pa.string(), _SOURCE),
-        _field("source_uri", pa.string(), "URI of the input file the example was read from."),
-        _field("format", pa.string(), "Input format detected: alpaca, sharegpt, messages, prompt_response."),
-        _field("turns", pa.list_(TURN), "The conversation as read, in order (system, user, assistant turns)."),
-        _field("prompt", pa.string(), _PROMPT),
-        _field("completion", pa.string(), _COMPLETION),
-        _field("language", pa.string(), _LANGUAGE),
-        _field("prompt_language", pa.string(), "Language ID of the prompt ('' when unknown)."),
-        _field(
+        doc_field("id", pa.string(), _ID),
+        doc_field("source", pa.string(), _SOURCE),
+        doc_field("source_uri", pa.string(), "URI of the input file the example was read from."),
+        doc_field("format", pa.string(), "Input format detected: alpaca, sharegpt, messages, prompt_response."),
+        doc_field("turns", pa.list_(TURN), "The conversation as read, in order (system, user, assistant turns)."),
+        doc_field("prompt", pa.string(), _PROMPT),
+        doc_field("completion", pa.string(), _COMPLETION),
+        doc_field("language", pa.string(), _LANGUAGE),
+        doc_field("prompt_language", pa.string(), "Language ID of the prompt ('' when unknown)."),
+        doc_field(
             "content_hash", pa.string(), "sha256 hex of the canonical JSON of the turns: the verdict cache key part."
         ),
-        _field("run_id", pa.string(), _RUN),
+        doc_field("run_id", pa.string(), _RUN),
     ],
     "Every instruction example a run read, normalized to turns.",
 )
 
 VERDICTS = _schema(
     [
-        _field("id", pa.string(), _ID),
-        _field("run_id", pa.string(), _RUN),
-        _field("source", pa.string(), _SOURCE),
-        _field("language", pa.string(), _LANGUAGE),
-        _field("stage", pa.string(), "Step that decided: read, rules, dedup, judge or select (score band)."),
-        _field("outcome", pa.string(), "'kept', 'dropped' (a rule, dedup or score band said no) or 'failed'."),
-        _field("reason", pa.string(), "Stable snake_case reason (empty_response, judge_unparseable, ...); '' if kept."),
-        _field(
+        doc_field("id", pa.string(), _ID),
+        doc_field("run_id", pa.string(), _RUN),
+        doc_field("source", pa.string(), _SOURCE),
+        doc_field("language", pa.string(), _LANGUAGE),
+        doc_field("stage", pa.string(), "Step that decided: read, rules, dedup, judge or select (score band)."),
+        doc_field("outcome", pa.string(), "'kept', 'dropped' (a rule, dedup or score band said no) or 'failed'."),
+        doc_field(
+            "reason", pa.string(), "Stable snake_case reason (empty_response, judge_unparseable, ...); '' if kept."
+        ),
+        doc_field(
             "scores",
             pa.map_(pa.string(), pa.float32()),
             "The judge's score per rubric criterion (1-5), empty when not judged.",
         ),
-        _field("overall", pa.float32(), "The judge's overall score (1-5), null when not judged.", True),
-        _field("rationale", pa.string(), "The judge's short rationale, null when not judged.", True),
-        _field("judge_model", pa.string(), "Judge model name ('' when not judged)."),
-        _field("rubric_version", pa.string(), "Version of the rubric the judge used ('' when not judged)."),
-        _field("content_hash", pa.string(), "sha256 hex of the canonical turns (see examples.content_hash)."),
-        _field("cached", pa.bool_(), "True when the verdict came from the cache (no judge call this run)."),
-        _field("attempts", pa.int32(), "Judge requests made for this example this run (0 when cached or not judged)."),
-        _field("error", pa.string(), "Last error for failed examples (type and message).", True),
-        _field("duplicate_of", pa.string(), "For dedup reasons: id of the kept example it duplicates.", True),
-        _field("sft", pa.bool_(), "True when the example went into instruct.sft."),
-        _field("kto_label", pa.bool_(), "KTO label when the example went into instruct.kto (True desirable).", True),
-        _field("excerpt", pa.string(), "First characters of prompt and completion, for auditing."),
+        doc_field("overall", pa.float32(), "The judge's overall score (1-5), null when not judged.", True),
+        doc_field("rationale", pa.string(), "The judge's short rationale, null when not judged.", True),
+        doc_field("judge_model", pa.string(), "Judge model name ('' when not judged)."),
+        doc_field("rubric_version", pa.string(), "Version of the rubric the judge used ('' when not judged)."),
+        doc_field("content_hash", pa.string(), "sha256 hex of the canonical turns (see examples.content_hash)."),
+        doc_field("cached", pa.bool_(), "True when the verdict came from the cache (no judge call this run)."),
+        doc_field(
+            "attempts", pa.int32(), "Judge requests made for this example this run (0 when cached or not judged)."
+        ),
+        doc_field("error", pa.string(), "Last error for failed examples (type and message).", True),
+        doc_field("duplicate_of", pa.string(), "For dedup reasons: id of the kept example it duplicates.", True),
+        doc_field("sft", pa.bool_(), "True when the example went into instruct.sft."),
+        doc_field("kto_label", pa.bool_(), "KTO label when the example went into instruct.kto (True desirable).", True),
+        doc_field("excerpt", pa.string(), "First characters of prompt and completion, for auditing."),
     ],
     "One row per example and run: what decided it and why, with the judge's scores: the audit table.",
 )
 
 SFT = _schema(
     [
-        _field("id", pa.string(), _ID),
-        _field("prompt", pa.string(), _PROMPT),
-        _field("completion", pa.string(), _COMPLETION),
-        _field("language", pa.string(), _LANGUAGE),
-        _field("source", pa.string(), _SOURCE),
-        _field("turns", pa.list_(TURN), "The whole conversation, for chat templates that want the turns."),
-        _field("overall", pa.float32(), "The judge's overall score (1-5) that admitted the example."),
-        _field("run_id", pa.string(), _RUN),
+        doc_field("id", pa.string(), _ID),
+        doc_field("prompt", pa.string(), _PROMPT),
+        doc_field("completion", pa.string(), _COMPLETION),
+        doc_field("language", pa.string(), _LANGUAGE),
+        doc_field("source", pa.string(), _SOURCE),
+        doc_field("turns", pa.list_(TURN), "The whole conversation, for chat templates that want the turns."),
+        doc_field("overall", pa.float32(), "The judge's overall score (1-5) that admitted the example."),
+        doc_field("run_id", pa.string(), _RUN),
     ],
     "Supervised fine-tuning examples: judged at or above instruct.select.sft_min_overall.",
 )
 
 KTO = _schema(
     [
-        _field("id", pa.string(), _ID),
-        _field("prompt", pa.string(), _PROMPT),
-        _field("completion", pa.string(), _COMPLETION),
-        _field("label", pa.bool_(), "True = desirable (overall >= desirable threshold), False = undesirable."),
-        _field("language", pa.string(), _LANGUAGE),
-        _field("source", pa.string(), _SOURCE),
-        _field("overall", pa.float32(), "The judge's overall score (1-5) that set the label."),
-        _field("run_id", pa.string(), _RUN),
+        doc_field("id", pa.string(), _ID),
+        doc_field("prompt", pa.string(), _PROMPT),
+        doc_field("completion", pa.string(), _COMPLETION),
+        doc_field("label", pa.bool_(), "True = desirable (overall >= desirable threshold), False = undesirable."),
+        doc_field("language", pa.string(), _LANGUAGE),
+        doc_field("source", pa.string(), _SOURCE),
+        doc_field("overall", pa.float32(), "The judge's overall score (1-5) that set the label."),
+        doc_field("run_id", pa.string(), _RUN),
     ],
     "Unpaired KTO examples: desirable and undesirable by the judge's score thresholds.",
 )
 
 REVIEWS = _schema(
     [
-        _field("id", pa.string(), _ID),
-        _field("run_id", pa.string(), "Id of the instruct run whose verdicts were reviewed."),
-        _field("reviewer", pa.string(), "Who decided ('' when the review file names no one)."),
-        _field("judge_label", pa.string(), "The judge's decision on the example: keep or drop."),
-        _field("human_label", pa.string(), "The reviewer's decision: keep or drop."),
-        _field("note", pa.string(), "The reviewer's note, if any.", True),
+        doc_field("id", pa.string(), _ID),
+        doc_field("run_id", pa.string(), "Id of the instruct run whose verdicts were reviewed."),
+        doc_field("reviewer", pa.string(), "Who decided ('' when the review file names no one)."),
+        doc_field("judge_label", pa.string(), "The judge's decision on the example: keep or drop."),
+        doc_field("human_label", pa.string(), "The reviewer's decision: keep or drop."),
+        doc_field("note", pa.string(), "The reviewer's note, if any.", True),
     ],
     "Human decisions on a review sample of a run's verdicts; agreement is Cohen's kappa over these.",
 )

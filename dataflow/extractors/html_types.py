@@ -21,6 +21,7 @@ lacks them (``HtmlConfig.product_json_ld``).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -90,6 +91,19 @@ def json_ld_description(objects: list[dict]) -> str:
     return ""
 
 
+_WORD = re.compile(r"\w+")
+# the JSON-LD description is taken as already in the text when this share of its words is: compared as
+# words, since JSON-LD often spells quotes and dashes differently from the page (' vs \u2019)
+PRODUCT_DESCRIPTION_SEEN = 0.5
+
+
+def _word_share(part: str, text: str) -> float:
+    """The share of ``part``'s words (lower-cased ``\\w+``) that occur anywhere in ``text``."""
+    words = _WORD.findall(part.lower())
+    seen = set(_WORD.findall(text.lower()))
+    return sum(w in seen for w in words) / max(1, len(words))
+
+
 def with_product_parts(text: str, page_type: str, objects: list[dict], heading: str) -> str:
     """A product page's name (its ``<h1>``) first and its JSON-LD description last, where the text lacks them.
 
@@ -100,8 +114,7 @@ def with_product_parts(text: str, page_type: str, objects: list[dict], heading: 
         return text
     flat = " ".join(text.split())
     description = json_ld_description(objects)
-    # its first 60 characters, whitespace collapsed: enough to tell whether the text already has it
-    if description and description[:60] not in flat:
+    if description and _word_share(description, text) < PRODUCT_DESCRIPTION_SEEN:
         text = f"{text}\n{description}" if text else description
     if heading and heading not in flat:
         text = f"{heading}\n{text}"

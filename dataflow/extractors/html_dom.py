@@ -209,7 +209,10 @@ def parse(markup: str) -> LexborHTMLParser:
     if body is None:
         return tree
     hidden = sum(len(node.text(deep=True)) for node in body.css("noscript"))
-    if hidden > 1000 and hidden > len(body.text(deep=True)) - hidden:
+    # the rest of the body's text, without script and style bodies (Flarum's page is 145 kB of
+    # inline JSON beside its 27 kB <noscript> thread)
+    code = sum(len(node.text(deep=True)) for node in body.css("script, style")) if hidden > 1000 else 0
+    if hidden > 1000 and hidden > len(body.text(deep=True)) - hidden - code:
         tree = LexborHTMLParser(_NOSCRIPT_TAG.sub(r"<\1div", markup))
     return tree
 

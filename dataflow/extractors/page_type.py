@@ -34,6 +34,11 @@ MIN_ARTICLE_PARAGRAPHS = 3  # a page with no evidence and fewer prose paragraphs
 # per section heading, service and feature pages 0.2-1.5 (WCXB dev and trafilatura's eval pages)
 PROSE_PER_SECTION = 2.5
 
+# an index's <article>s are teasers (a title, a date, a line or two); a thread's are posts of prose: from this
+# many prose paragraphs per <article> the <article>s are posts, not an index's items (WCXB dev: Flarum threads
+# come out as forums, forums 0.720 -> 0.737; 2-4 give the same, 1.5 starts taking listings, 0.691 -> 0.680)
+PROSE_PER_ITEM = 3
+
 # weights: a declared schema.org type is the page's own statement (3); the URL shape is a convention
 # many sites share (2); a structural count is circumstantial (1-2)
 DECLARED, URL_SHAPE, STRUCTURE = 3.0, 2.0, 1.0
@@ -76,7 +81,7 @@ _DOC_SOFTWARE = ("docusaurus", "sphinx", "mkdocs", "gitbook", "vuepress", "docsi
 # URL path patterns -> page type; matched on the lower-cased path (never on a domain name)
 _URL_RULES: list[tuple[re.Pattern[str], str, str]] = [
     (
-        re.compile(r"/(t|d)/[^/]+/\d+|/threads?/|/topics?/|/forums?/|/questions/\d+|/comments/|/community/"),
+        re.compile(r"/(t|d)/[^/]+/\d+|/d/\d+-|/threads?/|/topics?/|/forums?/|/questions/\d+|/comments/|/community/"),
         FORUM,
         "a thread path",
     ),
@@ -197,7 +202,7 @@ def _structure(counts: dict[str, int], vote) -> None:
         vote(SERVICE, STRUCTURE, "plan/pricing blocks")
     if c("linked_heading", 0) >= 8 and c("long_p", 0) < 8:
         vote(LISTING, STRUCTURE, f"{c('linked_heading')} linked headings (item titles) and little prose")
-    if c("article", 0) >= 5:
+    if c("article", 0) >= 5 and c("long_p", 0) < PROSE_PER_ITEM * c("article", 0):
         vote(LISTING, 2 * STRUCTURE, f"{c('article')} <article> elements (an index of posts)")
     elif c("card", 0) >= 30 and c("long_p", 0) < 3:
         vote(LISTING, STRUCTURE, f"{c('card')} card/item elements and almost no prose")

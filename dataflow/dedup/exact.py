@@ -25,8 +25,10 @@ dedup agree on what "the same text" means.
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 
+import numpy as np
 import regex
 import xxhash
 
@@ -34,7 +36,6 @@ _PUNCT_SYMBOL = regex.compile(r"[\p{P}\p{S}]+")  # every Unicode punctuation and
 _FORMAT = regex.compile(r"\p{Cf}+")  # zero-width characters and soft hyphens hide inside words
 _WHITESPACE = regex.compile(r"\s+")
 _SEPARATORS = regex.compile("[\x1c-\x1f]")  # whitespace to str.split() but not to Unicode White_Space
-_SENTINEL = "\ue000"  # joins a batch of texts for canonical_batch (private use: no meaning to any step)
 _EMPTY_PREFIX = "\x00"  # marks keys of texts whose canonical form is empty (cannot occur in canonical text)
 
 
@@ -49,17 +50,55 @@ def canonical(text: str) -> str:
     return _WHITESPACE.sub(" ", text).strip()
 
 
-def canonical_batch(texts: list[str]) -> list[str]:
-    """``[canonical(t) for t in texts]`` in one pass over the texts joined by a private-use sentinel.
+@functools.cache
+def code_point_classes() -> np.ndarray:
+    """What ``canonical`` does with each code point after NFKC and casefold, as uint8[0x110000].
 
-    The sentinel (U+E000) is a letter to none of the steps: NFKC and casefold keep it, it is no
-    punctuation, symbol, format character or whitespace, and as a starter it stops composition
-    across texts; so cutting the joined result at it and stripping each piece gives each text's
-    canonical form (a test compares them). Texts that contain it go one by one.
+    ``minhash_kernel.KEEP``, ``SPACE`` (whitespace, punctuation, symbols: runs become one space),
+    ``DROP`` (format characters) or ``SEPARATOR`` (U+001C-U+001F). Drawn from ``canonical``'s own
+    regexes over a string of every code point (about 30 ms, once per process), so the two cannot
+    disagree; the regexes match single code points, so a table per code point is exact.
     """
-    if len(texts) < 2 or any(_SENTINEL in t for t in texts):
-        return [canonical(t) for t in texts]
-    return [piece.strip() for piece in canonical(_SENTINEL.join(texts)).split(_SENTINEL)]
+    from dataflow.dedup.minhash_kernel import DROP, SEPARATOR, SPACE
+
+    every = np.arange(0x110000, dtype="<u4").tobytes().decode("utf-32-le", "surrogatepass")
+    classes = np.zeros(0x110000, dtype=np.uint8)
+    for pattern, cls in ((_PUNCT_SYMBOL, SPACE), (_WHITESPACE, SPACE), (_FORMAT, DROP), (_SEPARATORS, SEPARATOR)):
+        for m in pattern.finditer(every):
+            classes[m.start() : m.end()] = cls
+    return classes
+
+
+def canonical_code_points(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(uint32 code points of every text's canonical form end to end, start offset of each plus the total).
+
+    NFKC and casefold run per text in Python (``normalize`` returns at once when its quick check
+    passes, which most texts do); the rest of ``canonical`` is one compiled pass over the batch's
+    code points (``minhash_kernel.canonical_runs``) with the table of ``code_point_classes``.
+    """
+    from dataflow.dedup.minhash_kernel import canonical_runs
+
+    folded = [unicodedata.normalize("NFKC", t).casefold() for t in texts]
+    # utf-32 is one 4-byte unit per code point (surrogatepass: a str may hold lone surrogates, as canonical keeps)
+    cps = np.frombuffer("".join(folded).encode("utf-32-le", "surrogatepass"), dtype="<u4")
+    offsets = np.zeros(len(texts) + 1, dtype=np.int64)
+    np.cumsum(np.fromiter(map(len, folded), np.int64, len(folded)), out=offsets[1:])
+    out = np.empty_like(cps)
+    out_offsets = np.empty_like(offsets)
+    canonical_runs(cps, offsets, code_point_classes(), out, out_offsets)
+    return out[: out_offsets[-1]], out_offsets
+
+
+def texts_of(cps: np.ndarray, offsets: np.ndarray) -> list[str]:
+    """The strings of ``canonical_code_points``' result: one decode for the batch, then one slice per text."""
+    joined = cps.astype("<u4", copy=False).tobytes().decode("utf-32-le", "surrogatepass")
+    bounds = offsets.tolist()
+    return [joined[i:j] for i, j in zip(bounds[:-1], bounds[1:], strict=True)]
+
+
+def canonical_batch(texts: list[str]) -> list[str]:
+    """``[canonical(t) for t in texts]``, by ``canonical_code_points`` (a test compares them on hard cases)."""
+    return texts_of(*canonical_code_points(texts))
 
 
 def exact_hash(text: str, canon: str | None = None) -> bytes:

@@ -18,10 +18,11 @@ Rajaraman & Ullman, *Mining of Massive Datasets* ch. 3.4):
 4. signature: datasketch's default ("affine32") scheme. datasketch's own
    ``MinHash(num_perm, seed)`` draws the permutation parameters, so the signature equals
    ``MinHash(num_perm, seed, hashfunc=lambda h: h).update_batch(shingle_hashes)`` exactly
-   (a test checks it). ``dedup_keys_batch`` does steps 1-4 for many texts at once: one
-   canonicalization pass, one n-gram pass over the texts end to end, and the per-text minimum of
-   every permutation in one compiled loop (``minhash_kernel``, numba); bench/bench_dedup.py
-   --speed compares it with ``MinHash.bulk`` on the same documents. ``dedup_keys`` is a batch of one;
+   (a test checks it). ``dedup_keys_batch`` does steps 1-4 for many texts at once: NFKC and
+   casefold per text, then the rest of the canonical form, the n-gram polynomial and the per-text
+   minimum of every permutation in compiled loops over the batch's code points end to end
+   (``minhash_kernel``, numba); bench/bench_dedup.py --speed compares it with ``MinHash.bulk`` on
+   the same documents. ``dedup_keys`` is a batch of one;
 5. band keys: the signature cut into ``cfg.bands`` bands of ``cfg.rows`` values; each band's
    little-endian bytes hashed with ``xxh3_64`` seeded by the band index, so equal rows in
    different bands never collide. Keys are signed int64 Python ints (Arrow int64 / Spark
@@ -44,7 +45,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import xxhash
 
-from dataflow.dedup.exact import canonical_batch, exact_hash
+from dataflow.dedup.exact import canonical_code_points, exact_hash, texts_of
 
 if TYPE_CHECKING:
     from dataflow.config import DedupConfig
@@ -155,20 +156,25 @@ def band_keys(sig: np.ndarray, bands: int, rows: int) -> list[int]:
 
 
 def _concat_units(canons: list[str], unit: str) -> tuple[np.ndarray, np.ndarray]:
-    """(unit ids of all texts end to end, start offset of each text plus the total) for a batch."""
-    if unit == "char":  # one encode for the whole batch: a str's len is its code points, 4 bytes each in UTF-32
-        raw = np.frombuffer("".join(canons).encode("utf-32-le"), dtype="<u4")
-        text_of = np.repeat(np.arange(len(canons)), np.fromiter(map(len, canons), np.int64, len(canons)))
-        kept = raw != 32  # spaces dropped, as unit_ids does
-        ids = raw[kept].astype(np.uint64)
-        lengths = np.bincount(text_of[kept], minlength=len(canons)).astype(np.int64)
-    else:
-        parts = [unit_ids(c, unit) for c in canons]
-        ids = np.concatenate(parts) if parts else np.empty(0, np.uint64)
-        lengths = np.fromiter(map(len, parts), np.int64, len(parts))
+    """(word or morpheme ids of all texts end to end, start offset of each text plus the total) for a batch."""
+    parts = [unit_ids(c, unit) for c in canons]
+    ids = np.concatenate(parts) if parts else np.empty(0, np.uint64)
+    lengths = np.fromiter(map(len, parts), np.int64, len(parts))
     offsets = np.zeros(len(canons) + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])
     return ids, offsets
+
+
+def _char_signatures(
+    cps: np.ndarray, offsets: np.ndarray, ngram: int, num_perm: int, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """``signature_matrix`` for ``char`` units, from the code points of the canonical texts end to end."""
+    from dataflow.dedup.minhash_kernel import char_minhash
+
+    a, b = _permutations(num_perm, seed)
+    sigs = np.empty((len(offsets) - 1, num_perm), dtype=np.uint32)
+    docs = np.flatnonzero(char_minhash(cps, offsets, ngram, a, b, sigs))
+    return docs, sigs if len(docs) == len(sigs) else sigs[docs]
 
 
 def signature_matrix(
@@ -177,11 +183,18 @@ def signature_matrix(
     """(indices of the texts that have a shingle, their signatures as uint32[len(indices), num_perm]).
 
     Equal to ``signature(shingle_hashes(c, unit, ngram), num_perm, seed)`` per text (a test checks
-    it against values stored from the one-text implementation): the n-gram polynomial runs once over
-    the batch's units laid end to end, shingles that would cross from one text into the next are
-    cut out, and each text's minimum of every permutation over its shingles comes from one compiled
-    loop over the batch (``minhash_kernel``); no Python runs per shingle.
+    it against values stored from the one-text implementation). ``char`` units: one compiled loop
+    over the batch's code points end to end rolls the n-gram polynomial and takes each text's minimum
+    of every permutation (``minhash_kernel.char_minhash``), with no array per shingle. Words and
+    morphemes: the n-gram polynomial runs once over the batch's ids laid end to end, shingles that
+    would cross from one text into the next are cut out, and the minima come from
+    ``minhash_kernel.segment_minhash``. No Python runs per shingle.
     """
+    if unit == "char":  # utf-32: one 4-byte unit per code point, so a str's len is its length there
+        cps = np.frombuffer("".join(canons).encode("utf-32-le", "surrogatepass"), dtype="<u4")
+        offsets = np.zeros(len(canons) + 1, dtype=np.int64)
+        np.cumsum(np.fromiter(map(len, canons), np.int64, len(canons)), out=offsets[1:])
+        return _char_signatures(cps, offsets, ngram, num_perm, seed)
     ids, offsets = _concat_units(canons, unit)
     counts = np.maximum(np.diff(offsets) - ngram + 1, 0)  # shingles per text
     docs = np.flatnonzero(counts)
@@ -216,11 +229,15 @@ def _signed(k: int) -> int:
 
 def dedup_keys_batch(texts: list[str], cfg: DedupConfig) -> list[DedupKeys]:
     """``dedup_keys`` of every text, computed together (see ``signature_matrix``); same values, faster."""
-    canons = canonical_batch(texts)
+    cps, offsets = canonical_code_points(texts)
+    canons = texts_of(cps, offsets)
     exacts = [exact_hash(t, c) for t, c in zip(texts, canons, strict=True)]
     if not cfg.near:
         return [DedupKeys(e, []) for e in exacts]
-    docs, sigs = signature_matrix(canons, cfg.unit, cfg.ngram, cfg.bands * cfg.rows, cfg.seed)
+    if cfg.unit == "char":  # from the canonical code points as they are, without a decode and encode
+        docs, sigs = _char_signatures(cps, offsets, cfg.ngram, cfg.num_perm, cfg.seed)
+    else:
+        docs, sigs = signature_matrix(canons, cfg.unit, cfg.ngram, cfg.num_perm, cfg.seed)
     bands: list[list[int]] = [[] for _ in texts]
     data = memoryview(sigs.astype("<u4", copy=False).tobytes())  # band_keys' bytes, for the whole batch at once
     width, row = cfg.rows * 4, cfg.num_perm * 4

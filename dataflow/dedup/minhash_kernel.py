@@ -1,10 +1,15 @@
-"""The MinHash inner loop, compiled by numba: per text, the minimum of every permutation over its shingles.
+"""The MinHash inner loops, compiled by numba: canonical text and signatures over a batch's code points.
 
 numpy needs a (shingles x permutations) temporary per block and three passes over it (multiply,
-add, reduce); the compiled loop keeps one signature row in registers and needs none:
-bench/bench_dedup.py measures both on the same documents. Imported on first use (importing
-numba takes time; ``cache=True`` keeps the machine code in ``__pycache__``, so each worker
-process compiles once per install).
+add, reduce), and Python's regexes and ``str.split`` walk the text several times; these loops walk
+it once and keep one signature row in registers: bench/bench_dedup.py --speed measures them on the
+same documents as datasketch. Imported on first use (importing numba takes time; ``cache=True``
+keeps the machine code in ``__pycache__``, so each worker process compiles once per install).
+
+Arithmetic is on ``np.uint64`` throughout (numba widens uint32 operands to 64 bits; mixing in a
+signed int would turn the expression into float64), cut to the low 32 bits where the reference
+works in uint32: the results are bit-for-bit those of ``minhash.ngram_hashes`` and datasketch's
+affine32 scheme (tests/dataflow/test_minhash_batch.py).
 """
 
 from __future__ import annotations
@@ -12,7 +17,116 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+# code point classes of exact.code_point_classes: what canonical text does with each code point
+KEEP, SPACE, DROP, SEPARATOR = 0, 1, 2, 3
 _LOW32 = np.uint64(0xFFFFFFFF)
+_POLY = np.uint64(0x9E3779B97F4A7C15)  # minhash._POLY, the n-gram polynomial's multiplier
+_SPACE = np.uint32(32)
+
+
+@njit(cache=True, nogil=True)
+def canonical_runs(
+    cps: np.ndarray, offsets: np.ndarray, classes: np.ndarray, out: np.ndarray, out_offsets: np.ndarray
+) -> None:
+    """Canonical code points of every text, from its NFKC-casefolded code points (``exact.canonical``'s last steps).
+
+    ``cps``: uint32 code points of the texts end to end, text d at ``offsets[d]:offsets[d+1]``;
+    ``classes``: uint8 class of every code point. Writes text d's canonical code points to
+    ``out[out_offsets[d]:out_offsets[d+1]]``: DROP deleted, each run of SPACE (whitespace,
+    punctuation, symbols) one U+0020 between kept code points, none at either end; SEPARATOR
+    (U+001C-U+001F: kept by the regex, stripped by ``str.strip``) kept except at either end. Every
+    U+0020 written stands for at least one SPACE read, so ``out`` needs no more room than ``cps``.
+    """
+    w = 0
+    out_offsets[0] = 0
+    for d in range(offsets.shape[0] - 1):
+        start = w
+        pending = False  # a SPACE run since the last code point written
+        for i in range(offsets[d], offsets[d + 1]):
+            c = cps[i]
+            k = classes[c]
+            if k == SPACE:
+                pending = True
+            elif k != DROP:  # KEEP or SEPARATOR
+                if w == start:
+                    if k == SEPARATOR:  # leading: str.strip removes it
+                        continue
+                elif pending:
+                    out[w] = _SPACE
+                    w += 1
+                pending = False
+                out[w] = c
+                w += 1
+        while w > start and (out[w - 1] == _SPACE or classes[out[w - 1]] == SEPARATOR):  # trailing separators
+            w -= 1
+        out_offsets[d + 1] = w
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _fmix64(h: np.uint64) -> np.uint64:
+    """MurmurHash3's 64-bit finalizer (``minhash._fmix64``)."""
+    h ^= h >> np.uint64(33)
+    h *= np.uint64(0xFF51AFD7ED558CCD)
+    h ^= h >> np.uint64(33)
+    h *= np.uint64(0xC4CEB9FE1A85EC53)
+    return h ^ (h >> np.uint64(33))
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _fmix32(h: np.uint64) -> np.uint64:
+    """MurmurHash3's 32-bit finalizer (``minhash._fmix32``) on a value below 2^32."""
+    h ^= h >> np.uint64(16)
+    h = (h * np.uint64(0x85EBCA6B)) & _LOW32
+    h ^= h >> np.uint64(13)
+    h = (h * np.uint64(0xC2B2AE35)) & _LOW32
+    return h ^ (h >> np.uint64(16))
+
+
+@njit(cache=True, nogil=True)
+def char_minhash(
+    cps: np.ndarray, offsets: np.ndarray, ngram: int, a: np.ndarray, b: np.ndarray, out: np.ndarray
+) -> np.ndarray:
+    """Signature of every text's character ``ngram``-grams, spaces (U+0020) left out; returns shingles per text.
+
+    Per text: the n-gram polynomial ``h = sum c[i+k] * POLY^(n-1-k) mod 2^64`` rolled over the
+    code points (subtract the leaving one times POLY^(n-1), multiply, add the new one: exact in
+    arithmetic mod 2^64), its 64-bit finalizer's top 32 bits (``minhash.ngram_hashes``), the 32-bit
+    finalizer datasketch applies, and ``out[d, p] = min (a[p] * h + b[p]) mod 2^32`` over the
+    shingles (``segment_minhash``); rows of texts without a shingle are all 0xFFFFFFFF.
+    """
+    n_docs = offsets.shape[0] - 1
+    perms = a.shape[0]
+    counts = np.zeros(n_docs, np.int64)
+    window = np.zeros(ngram, np.uint64)  # the last ngram code points, a ring
+    a64 = a.astype(np.uint64)
+    b64 = b.astype(np.uint64)
+    top = np.uint64(1)  # POLY^(n-1)
+    for _ in range(ngram - 1):
+        top *= _POLY
+    for d in range(n_docs):
+        row = out[d]
+        for p in range(perms):
+            row[p] = np.uint32(0xFFFFFFFF)
+        m = 0  # code points of this text so far, spaces left out
+        h = np.uint64(0)
+        for i in range(offsets[d], offsets[d + 1]):
+            c = cps[i]
+            if c == _SPACE:
+                continue
+            x = np.uint64(c)
+            slot = m % ngram
+            if m >= ngram:
+                h -= window[slot] * top
+            window[slot] = x
+            h = h * _POLY + x
+            m += 1
+            if m < ngram:
+                continue
+            hv = _fmix32(_fmix64(h) >> np.uint64(32))
+            for p in range(perms):
+                row[p] = min(row[p], np.uint32((a64[p] * hv + b64[p]) & _LOW32))
+        counts[d] = max(m - ngram + 1, 0)
+    return counts
 
 
 @njit(cache=True, nogil=True)

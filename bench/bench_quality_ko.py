@@ -24,6 +24,7 @@ the same run, on the same documents, one process: MB/s of UTF-8 input.
 from __future__ import annotations
 
 import argparse
+import bisect
 import glob
 import gzip
 import json
@@ -38,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 from datatrove.data import Document  # noqa: E402
 
 from dataflow.document import Meta  # noqa: E402
+from dataflow.stages.korean_words import Bounds  # noqa: E402
 from dataflow.stages.quality_ko import KoreanQualityStage  # noqa: E402
 
 TESTDATA = ROOT.parent / "shared" / "testdata"
@@ -159,50 +161,125 @@ def agreement(all_sets: dict[str, list[str]]) -> None:
     )
 
 
-def calibrate(all_sets: dict[str, list[str]]) -> None:
-    """Spread of Kiwi's numbers around the fast ones, per percentile level, and what each level gives."""
+HALF_A = ("korquad", "nsmc", "kornli", "north-korean", "demo")  # calibration halves: whole sources, not blocks
+
+
+def kiwi_units(text: str, words: list[str]) -> list[tuple[str, int]]:
+    """Each Hangul run of the fast split's tokenizer with the number of Kiwi content words starting in it."""
+    from datatrove.utils.text import PUNCTUATION_SET
+
+    from dataflow.stages.korean_words import _TOKEN
+
+    spans = [(m.start(), m.group()) for m in _TOKEN.finditer(text)]
+    starts = [a for a, _ in spans]
+    got = [0] * len(spans)
+    pos = 0
+    for w in words:  # Kiwi returns spans in order; contracted morphemes share a start
+        pos = max(text.find(w, pos), pos)
+        if not PUNCTUATION_SET.issuperset(w) and spans:
+            got[max(bisect.bisect_right(starts, pos) - 1, 0)] += 1
+    return [(u, k) for (_, u), k in zip(spans, got, strict=True) if "\uac00" <= u[0] <= "\ud7a3"]
+
+
+def fit_extra(units: list[tuple[str, int]], n_last: int = 150, min_count: int = 30) -> tuple[dict, dict]:
+    """Mean Kiwi-minus-fast content words per Hangul run by (length, pieces), then the residual by last
+    syllable for the ``n_last`` syllables that move the totals most (seen ``min_count`` times or more)."""
+    from dataflow.stages.korean_words import _SHAPE_CAP, split_eojeol
+
+    rows = []
+    shape: dict[tuple[int, int], list[float]] = {}
+    for u, k in units:
+        p = len(split_eojeol(u)) if len(u) > 1 else 1
+        key = (min(len(u), _SHAPE_CAP[0]), min(p, _SHAPE_CAP[1]))
+        rows.append((key, u[-1], k - p))
+        e = shape.setdefault(key, [0.0, 0])
+        e[0], e[1] = e[0] + k - p, e[1] + 1
+    by_shape = {key: round(t / n, 3) for key, (t, n) in shape.items() if n >= 10}
+    last: dict[str, list[float]] = {}
+    for key, syl, d in rows:
+        e = last.setdefault(syl, [0.0, 0])
+        e[0], e[1] = e[0] + d - by_shape.get(key, 0.0), e[1] + 1
+    ranked = sorted(((abs(t), syl, t / n) for syl, (t, n) in last.items() if n >= min_count), reverse=True)
+    return by_shape, {syl: round(m, 2) for _, syl, m in ranked[:n_last]}
+
+
+def use_extra(by_shape: dict, by_last: dict) -> None:
+    """Put fitted tables into korean_words (and drop the chunk cache, which holds the old estimates)."""
+    from dataflow.stages import korean_words as kw
+
+    kw._EXTRA_BY_SHAPE.clear(), kw._EXTRA_BY_SHAPE.update(by_shape)
+    kw._EXTRA_BY_LAST.clear(), kw._EXTRA_BY_LAST.update(by_last)
+    kw._CHUNKS.clear()
+
+
+def spread_bounds(pairs: list, q: float) -> Bounds:
+    """Bounds from the q-th quantiles of Kiwi's numbers around the estimates (pairs: (Kiwi, estimate))."""
     import numpy as np
 
-    from dataflow.stages.korean_words import EXACT, UNSURE, Bounds, fast_words, korean_rules, word_stats
-    from dataflow.stages.quality_ko import _DUP_NS, _TOP_NS, RULES, SharedKiwiTokenizer, single_spaced
-
-    tok, stops = SharedKiwiTokenizer(), RULES["stop_words"]
-    rows = []
-    for texts in all_sets.values():
-        for t in texts:
-            v = single_spaced(Document(text=t, id="")).text
-            kiwi = word_stats(v, tok.word_tokenize(v), stops, _TOP_NS, _DUP_NS)
-            rows.append((v, kiwi, word_stats(v, fast_words(v), stops, _TOP_NS, _DUP_NS, exact=False)))
-    ref = [korean_rules(v, k, RULES, EXACT) for v, k, _ in rows]
-    near = [(k, f) for _, k, f in rows if 20 <= k.n_content <= 200]
-    big = [(k, f) for _, k, f in rows if k.n_content >= 50]
+    near = [(k, f) for k, f in pairs if 20 <= k.n_content <= 200]
+    big = [(k, f) for k, f in pairs if k.n_content >= 50]
     ratio = np.array([k.n_content / max(f.n_content, 1) for k, f in near])
     mean = np.array([k.mean_length - f.mean_length for k, f in big])
     alpha = np.array([k.alpha_ratio - f.alpha_ratio for k, f in big])
-    frac = np.array(
-        [a - b for k, f in big for a, b in zip(k.top_ngram + k.dup_ngram, f.top_ngram + f.dup_ngram, strict=True)]
-    )
+    top = np.array([a - b for k, f in big for a, b in zip(k.top_ngram, f.top_ngram, strict=True)])
+    dup = np.array([a - b for k, f in big for a, b in zip(k.dup_ngram, f.dup_ngram, strict=True)])
     stop = np.array([f.stop_words - k.stop_words for k, f in big])
-    total = sum(len(v.encode()) for v, _, _ in rows)
-    print("| percentiles | bounds | decisions equal | Kiwi asked (docs) | Kiwi asked (bytes) |")
-    print("|---|---|---|---|---|")
-    for q in (0.9, 0.95, 0.98, 0.99, 0.995):
-        lo = 1 - q
-        b = Bounds(
-            float(np.quantile(ratio, lo)), float(np.quantile(ratio, q)), 1.0,
-            float(-np.quantile(mean, lo)), float(np.quantile(mean, q)),
-            float(-np.quantile(alpha, lo)), float(np.quantile(alpha, q)),
-            int(np.ceil(np.quantile(stop, q))), float(-np.quantile(frac, lo)), float(np.quantile(frac, q)),
-        )  # fmt: skip
-        eq = ask = ask_bytes = 0
-        for (v, _, f), r in zip(rows, ref, strict=True):
-            got = korean_rules(v, f, RULES, b)
-            if got == UNSURE:
-                ask, ask_bytes, got = ask + 1, ask_bytes + len(v.encode()), r
-            eq += (got is None) == (r is None)
-        shown = ", ".join(f"{k}={x:.3g}" for k, x in vars(b).items())
-        n = len(rows)
-        print(f"| {lo:.3f}-{q:.3f} | {shown} | {eq / n:.4f} | {ask / n:.3f} | {ask_bytes / total:.3f} |")
+    lo = 1 - q
+    return Bounds(
+        float(np.quantile(ratio, lo)), float(np.quantile(ratio, q)), 0.0,
+        max(float(-np.quantile(mean, lo)), 0.0), max(float(np.quantile(mean, q)), 0.0),
+        max(float(-np.quantile(alpha, lo)), 0.0), max(float(np.quantile(alpha, q)), 0.0),
+        int(np.ceil(np.quantile(stop, q))),
+        max(float(-np.quantile(top, lo)), 0.0), max(float(np.quantile(top, q)), 0.0),
+        max(float(-np.quantile(dup, lo)), 0.0), max(float(np.quantile(dup, q)), 0.0),
+    )  # fmt: skip
+
+
+def calibrate(all_sets: dict[str, list[str]], kiwi_words: dict[str, list[list[str]]] | None = None) -> None:
+    """Fit the extra-token tables, then per quantile level the bounds and what they give, in sample and
+    across halves (fit and bounds on one half of the sources, agreement on the other)."""
+    from dataflow.stages.korean_words import EXACT, UNSURE, chunks, estimate, korean_rules, word_stats
+    from dataflow.stages.quality_ko import _DUP_NS, _TOP_NS, RULES, SharedKiwiTokenizer, single_spaced
+
+    tok, stops = SharedKiwiTokenizer(), RULES["stop_words"]
+    docs = []  # (set, view text, Kiwi stats, Kiwi decision, Hangul units)
+    for name, texts in all_sets.items():
+        for i, t in enumerate(texts):
+            v = single_spaced(Document(text=t, id="")).text
+            words = kiwi_words[name][i] if kiwi_words else tok.word_tokenize(v)
+            k = word_stats(v, words, stops, _TOP_NS, _DUP_NS)
+            docs.append((name, v, k, korean_rules(v, k, RULES, EXACT), kiwi_units(v, words)))
+    half = [name.startswith(HALF_A) for name, *_ in docs]
+    print("| fit on | checked on | quantiles | decisions equal | lowest set | Kiwi asked (docs) | Kiwi asked (bytes) |")
+    print("|---|---|---|---|---|---|---|")
+    for fit, check in (("all", "all"), ("A", "B"), ("B", "A")):
+        on = [(fit == "all" or h == (fit == "A")) for h in half]
+        by_shape, by_last = fit_extra([u for d, o in zip(docs, on, strict=True) if o for u in d[4]])
+        use_extra(by_shape, by_last)
+        est = [estimate(v, chunks(v), _TOP_NS, _DUP_NS) for _, v, *_ in docs]
+        pairs = [(d[2], e) for d, e, o in zip(docs, est, on, strict=True) if o]
+        target = [check == "all" or h == (check == "A") for h in half]
+        for q in (0.8, 0.85, 0.9, 0.95, 0.98):
+            b = spread_bounds(pairs, q)
+            eq, per, ask, ask_bytes, nb = 0, {}, 0, 0, 0
+            for d, e, t in zip(docs, est, target, strict=True):
+                if not t:
+                    continue
+                got = korean_rules(d[1], e, RULES, b)
+                if got == UNSURE:
+                    ask, ask_bytes, got = ask + 1, ask_bytes + len(d[1].encode()), d[3]
+                ok = (got is None) == (d[3] is None)
+                eq, nb = eq + ok, nb + len(d[1].encode())
+                c = per.setdefault(d[0], [0, 0])
+                c[0], c[1] = c[0] + ok, c[1] + 1
+            n = sum(target)
+            low = min((a / m, s) for s, (a, m) in per.items())
+            print(f"| {fit} | {check} | {1 - q:.2f}-{q:.2f} | {eq / n:.4f} | {low[0]:.4f} ({low[1]}) | {ask / n:.4f} |"
+                  f" {ask_bytes / nb:.4f} |")  # fmt: skip
+            if fit == "all":
+                print(f"<!-- bounds q={q}: {b} -->")
+        if fit == "all":
+            print(f"<!-- _EXTRA_BY_SHAPE = {by_shape} -->\n<!-- _EXTRA_BY_LAST = {by_last} -->")
 
 
 def main() -> None:

@@ -25,7 +25,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, reduce
+from operator import or_
+from typing import NamedTuple
 
 import numpy as np
 import regex
@@ -69,6 +71,8 @@ _MAX_SUFFIX = max(map(len, _SUFFIXES))
 _PARTICLES = frozenset(
     ["을", "를", "은", "는", "이", "가", "의", "에", "와", "과", "도", "로", "만", "에서", "으로", "다"]
 )
+# past-tense and formal endings are peeled after a one-syllable verb stem too (있었다 -> 있 었 다, as Kiwi)
+_AFTER_ONE_SYLLABLE = frozenset(["었다", "았다", "였다", "습니다"])
 _LONG_STEM = 4  # longer stems are cut: Sino-Korean compounds are mostly two-syllable nouns
 _UNSPACED = 10  # an eojeol this long is text written without spaces (NSMC reviews): cut finer
 
@@ -81,7 +85,9 @@ def split_eojeol(word: str) -> tuple[str, ...]:
     for peel in range(2):
         for k in range(min(_MAX_SUFFIX, len(stem) - 1), 0, -1):
             pieces = _SUFFIXES.get(stem[-k:])
-            if pieces is not None and (len(stem) - k > 1 or (peel == 0 and pieces[0] in _PARTICLES)):
+            if pieces is not None and (
+                len(stem) - k > 1 or (peel == 0 and (pieces[0] in _PARTICLES or stem[-k:] in _AFTER_ONE_SYLLABLE))
+            ):
                 tail[:0] = pieces
                 stem = stem[:-k]
                 break
@@ -94,44 +100,155 @@ def split_eojeol(word: str) -> tuple[str, ...]:
     return (stem, *tail)
 
 
-def _split_chunk(chunk: str) -> list[str]:
-    out: list[str] = []
-    for tok in _TOKEN.findall(chunk):
-        if _HANGUL_FIRST <= ord(tok[0]) <= _HANGUL_LAST and len(tok) > 1:
-            out.extend(split_eojeol(tok))
+# Calibrated extra Kiwi content tokens per Hangul run, on top of the table split's pieces (bench/bench_quality_ko.py
+# --calibrate fits them on every Korean set under ../shared/testdata; mean of Kiwi - fast pieces per run):
+# by (run length capped at 12 syllables, fast pieces capped at 6) ...
+_EXTRA_BY_SHAPE: dict[tuple[int, int], float] = {
+    (1, 1): 0.105, (2, 1): 0.325, (2, 2): -0.079, (3, 1): 0.709, (3, 2): 0.084, (3, 3): -0.066, (4, 1): 1.399,
+    (4, 2): 0.447, (4, 3): -0.025, (4, 4): -0.308, (4, 5): -1.93, (5, 2): 0.872, (5, 3): 0.118, (5, 4): -0.245,
+    (5, 5): -1.001, (5, 6): -1.4, (6, 2): 0.971, (6, 3): 0.732, (6, 4): -0.598, (6, 5): -0.838, (7, 2): 2.089,
+    (7, 3): 0.565, (7, 4): -0.087, (7, 5): -0.401, (7, 6): -2.032, (8, 3): 0.143, (8, 4): 0.5, (8, 5): -0.589,
+    (8, 6): -0.395, (9, 4): 1.571, (9, 5): 0.179, (9, 6): -0.24, (10, 5): 1.158, (10, 6): 0.233, (11, 6): -0.923,
+    (12, 6): -0.394,
+}  # fmt: skip
+# ... and then by the run's last syllable (the endings and particles the table does not peel), as "syllable:hundredths"
+_LAST_TABLE = (
+    "다:31 고:21 해:75 서:-29 의:-16 로:-27 데:71 한:19 스:-97 요:35 가:-13 를:-14 "
+    "게:25 던:103 면:42 이:-6 음:67 지:15 리:-50 히:-63 트:-90 는:-4 에:-6 와:-30 "
+    "할:34 드:-93 네:64 듯:113 인:20 진:60 터:-60 국:-42 야:41 시:-38 건:93 함:110 "
+    "길:158 화:-23 난:64 어:27 며:22 을:3 무:-34 라:23 과:-12 장:-38 거:48 마:-51 "
+    "들:31 그:-24 임:80 자:-23 걸:117 원:-47 기:11 엔:109 부:-42 만:-9 말:-30 "
+    "크:-86 긴:112 사:-44 은:2 된:23 안:-34 냐:77 줄:104 우:-35 린:48 아:-16 도:4 "
+    "때:33 주:-36 까:46 회:-66 큰:89 일:-12 볼:94 내:38 져:98 될:50 니:21 션:-110 "
+    "본:39 대:-26 짜:-31 런:-32 미:-40 상:-27 즈:-107 준:77 제:-17 전:-20 카:-113 "
+    "년:-12 교:-78 금:-37 당:-36 여:18 적:25 것:28 르:-110 정:-36 온:79 죠:93 "
+    "탄:-73 후:-20 운:15 소:-43 됨:162 간:-13 프:-95 두:-15 색:-42 영:-46 비:-51 "
+    "냥:-33 합:-44 키:-72 체:-45 낸:113 질:57 력:-45 째:55 러:-23 막:-57 디:-55 "
+    "법:-47 월:-12 오:-43 치:-37 더:-11 엘:-106 물:-39 관:-57 타:-53 령:-64 "
+    "토:-95 코:-84 작:-34 재:-33 공:-66 속:-28 려:32 점:-20 식:-37 님:34 돼:135 "
+    "께:-23 픽:-94 "
+)
+_EXTRA_BY_LAST: dict[str, float] = {p[0]: int(p[2:]) / 100 for p in _LAST_TABLE.split()}
+_SHAPE_CAP = (12, 6)
+
+
+def run_extra(run: str, pieces: int) -> float:
+    """Calibrated Kiwi content tokens of one Hangul run beyond the table split's ``pieces``."""
+    return _EXTRA_BY_SHAPE.get((min(len(run), _SHAPE_CAP[0]), min(pieces, _SHAPE_CAP[1])), 0.0) + _EXTRA_BY_LAST.get(
+        run[-1], 0.0
+    )
+
+
+# Every word seen by this process gets an int id; n-grams are hashed from ids (no string joins)
+_WORD_ID: dict[str, int] = {}
+_WORD_LEN: list[int] = []
+_LEN_ARRAY = np.zeros(0, np.int64)  # _WORD_LEN as an array (with spare room), see _lengths
+_LEN_FILLED = 0  # ids whose length _LEN_ARRAY holds
+_VOCAB_CAP = 1 << 21  # 2M words x ~100 B: ids past this are shared by one "rare" slot per length
+_STOP_BIT: dict[str, int] = {}  # stop word -> its bit in a chunk's stop-word mask (set by set_stop_words)
+
+
+def _word_id(w: str) -> int:
+    i = _WORD_ID.get(w)
+    if i is None:
+        if len(_WORD_ID) >= _VOCAB_CAP:  # a full table: the hash keeps working, only n-gram keys collide more
+            return min(len(w), 64)
+        i = _WORD_ID[w] = len(_WORD_LEN) + 65  # ids 0-64: the per-length rare slots
+        _WORD_LEN.append(len(w))
+    return i
+
+
+def _lengths() -> np.ndarray:
+    """Length of every word id (0-64: the rare slots' own lengths), grown by doubling as ids are added."""
+    global _LEN_ARRAY, _LEN_FILLED
+    need = len(_WORD_LEN) + 65
+    if need > len(_LEN_ARRAY):
+        grown = np.zeros(max(2 * len(_LEN_ARRAY), need, 1 << 12), np.int64)
+        grown[:_LEN_FILLED] = _LEN_ARRAY[:_LEN_FILLED]
+        _LEN_ARRAY = grown
+    if need > _LEN_FILLED:
+        if _LEN_FILLED == 0:
+            _LEN_ARRAY[:65] = np.arange(65)
+            _LEN_FILLED = 65
+        _LEN_ARRAY[_LEN_FILLED:need] = _WORD_LEN[_LEN_FILLED - 65 :]
+        _LEN_FILLED = need
+    return _LEN_ARRAY
+
+
+class Chunk(NamedTuple):
+    """One whitespace-delimited chunk's share of the document numbers, cached per process (a tuple:
+    a document's columns are summed after one zip)."""
+
+    words: tuple[str, ...]  # the fast split
+    ids: tuple[int, ...]  # their word ids
+    n_content: int  # words with a character outside PUNCTUATION_SET
+    chars: int  # characters of those words
+    n_alpha: int  # words with a letter
+    extra: float  # calibrated Kiwi content tokens beyond the fast ones (run_extra over its Hangul runs)
+    stops: int  # bit mask of the stop words among its words
+
+
+_CHUNKS: dict[str, Chunk] = {}  # chunk -> its numbers, per process (Zipf: most chunks repeat)
+_CHUNK_CACHE = 1 << 18  # 262k chunks x ~400 B = ~100 MB at most
+
+
+def _chunk(text: str) -> Chunk:
+    words: list[str] = []
+    extra = 0.0
+    for tok in _TOKEN.findall(text):
+        if _HANGUL_FIRST <= ord(tok[0]) <= _HANGUL_LAST:
+            pieces = split_eojeol(tok) if len(tok) > 1 else (tok,)
+            words.extend(pieces)
+            extra += run_extra(tok, len(pieces))
         else:
-            out.append(tok)
+            words.append(tok)
+    content = [w for w in words if not PUNCTUATION_SET.issuperset(w)]
+    stops = 0
+    for w in words:
+        stops |= _STOP_BIT.get(w, 0)
+    c = Chunk(
+        tuple(words),
+        tuple(map(_word_id, words)),
+        len(content),
+        sum(map(len, content)),
+        sum(1 for w in words if any(ch.isalpha() for ch in w)),
+        extra,
+        stops,
+    )
+    if len(_CHUNKS) < _CHUNK_CACHE:
+        _CHUNKS[text] = c
+    return c
+
+
+def set_stop_words(stop_words: Sequence[str]) -> None:
+    """The stop words the chunk masks record (one bit each); the cache is cleared when they change."""
+    bits = {w: 1 << i for i, w in enumerate(sorted(stop_words))}
+    if bits != _STOP_BIT:
+        _STOP_BIT.clear()
+        _STOP_BIT.update(bits)
+        _CHUNKS.clear()
+
+
+def chunks(text: str) -> list[Chunk]:
+    """The cached numbers of each whitespace chunk of ``text`` (no token spans whitespace)."""
+    parts = text.split()
+    out = list(map(_CHUNKS.get, parts))
+    if None in out:
+        out = [c if c is not None else _chunk(p) for c, p in zip(out, parts, strict=True)]
     return out
-
-
-_CHUNKS: dict[str, list[str]] = {}  # whitespace chunk -> its words, per process (Zipf: most chunks repeat)
-_CHUNK_CACHE = 1 << 18  # 262k chunks x ~200 B = ~50 MB at most
 
 
 def fast_words(text: str) -> list[str]:
-    """Kiwi-like word split of ``text`` without a morphological analyser (see module docstring).
-
-    No token spans whitespace, so the text is split on whitespace first and each chunk's words
-    are looked up in a cache: one dict lookup per eojeol for all but its first occurrence.
-    """
-    out: list[str] = []
-    cache = _CHUNKS
-    for chunk in text.split():
-        words = cache.get(chunk)
-        if words is None:
-            words = _split_chunk(chunk)
-            if len(cache) < _CHUNK_CACHE:
-                cache[chunk] = words
-        out += words
-    return out
+    """Kiwi-like word split of ``text`` without a morphological analyser (see module docstring)."""
+    return [w for c in chunks(text) for w in c.words]
 
 
 @dataclass(frozen=True)
 class WordStats:
     """The word-derived numbers of FineWeb-2's Korean rules, as datatrove's filters compute them."""
 
-    n_words: int  # every token (datatrove: len(words)); list_ratio, hash and ellipsis ratios
-    n_content: int  # tokens with a character outside PUNCTUATION_SET (Gopher's "non-symbol words")
+    n_words: float  # every token (datatrove: len(words)); list_ratio, hash and ellipsis ratios
+    n_content: float  # tokens with a character outside PUNCTUATION_SET (Gopher's "non-symbol words")
     mean_length: float  # mean length of the content tokens (0 when none)
     alpha_ratio: float  # share of tokens with an alphabetic character
     stop_words: int  # distinct stop words among the tokens
@@ -139,105 +256,136 @@ class WordStats:
     dup_ngram: tuple[float, ...]  # per cfg dup n: duplicated n-gram characters / len(text)
 
 
-def _ids(words: Sequence[str]) -> tuple[np.ndarray, list[str]]:
-    """Integer id of each word (first-occurrence order) and the vocabulary."""
-    table: dict[str, int] = {}
-    ids = np.fromiter((table.setdefault(w, len(table)) for w in words), np.int64, len(words))
-    return ids, list(table)
+def _ngram_chars_py(
+    ids: np.ndarray, lengths: np.ndarray, top_ns: np.ndarray, dup_ns: np.ndarray, out: np.ndarray
+) -> None:
+    """out[j]: datatrove's find_top_duplicate characters for top_ns[j], then find_all_duplicate's
+    for each of dup_ns (its greedy scan: a repeat skips past itself), from word ids and lengths.
 
-
-def _ngram_keys(ids: np.ndarray, n: int, vocab: int) -> np.ndarray:
-    """One int key per n-gram of ids: polynomial base vocab+1, wrapping in uint64 (collision odds ~2^-64 per pair)."""
-    m = len(ids) - n + 1
-    key = np.zeros(m, dtype=np.uint64)
-    base = np.uint64(vocab + 1)
-    u = ids.astype(np.uint64) + np.uint64(1)
-    for k in range(n):
-        key = key * base + u[k : k + m]
-    return key
-
-
-def _top_chars(lengths: np.ndarray, keys: np.ndarray, n: int) -> int:
-    """datatrove find_top_duplicate(get_n_grams(words, n)): count x length of the most common n-gram."""
-    _, first, counts = np.unique(keys, return_index=True, return_counts=True)
-    top = counts.max()
-    at = int(first[counts == top].min())  # Counter.most_common breaks ties by first occurrence
-    return int(top) * (int(lengths[at : at + n].sum()) + n - 1)  # " ".join(n-gram)
-
-
-def _dup_chars_exact(lengths: np.ndarray, keys: np.ndarray, n: int) -> int:
-    """datatrove find_all_duplicate(words, n): characters of repeated n-grams, skipping past each repeat
-    (equal keys stand for equal word tuples; datatrove compares the "".join, nearly always the same)."""
-    seen: set[int] = set()
-    total, idx, stop = 0, 0, len(keys)
-    klist = keys.tolist()
-    while idx < stop:
-        k = klist[idx]
-        if k in seen:
-            total += int(lengths[idx : idx + n].sum())
-            idx += n
+    One open-addressing table of 64-bit n-gram hashes per n (FNV-1a over the ids; equal hashes stand for
+    equal n-grams, ~2^-64 per pair). Counter.most_common breaks ties by first occurrence, so does this.
+    Compiled by numba on first use (``_ngram_chars``).
+    """
+    m = ids.shape[0]
+    size = 16
+    while size < 2 * m:
+        size *= 2
+    mask = size - 1
+    keys = np.empty(size, np.uint64)
+    used = np.zeros(size, np.bool_)
+    counts = np.zeros(size, np.int64)
+    firsts = np.zeros(size, np.int64)
+    hs = np.empty(max(m, 1), np.uint64)
+    n_top = top_ns.shape[0]
+    for t in range(n_top + dup_ns.shape[0]):
+        n = top_ns[t] if t < n_top else dup_ns[t - n_top]
+        out[t] = 0
+        k = m - n + 1
+        if k <= 0:
+            continue
+        for i in range(k):
+            h = np.uint64(14695981039346656037)
+            for q in range(n):
+                h = (h ^ np.uint64(ids[i + q])) * np.uint64(1099511628211)
+            hs[i] = h
+        used[:] = False
+        if t < n_top:
+            best, best_first = 0, 0
+            for i in range(k):
+                h = hs[i]
+                s = np.int64(h & np.uint64(mask))
+                while used[s] and keys[s] != h:
+                    s = (s + 1) & mask
+                if not used[s]:
+                    used[s], keys[s], counts[s], firsts[s] = True, h, 1, i
+                else:
+                    counts[s] += 1
+                c = counts[s]
+                if c > best or (c == best and firsts[s] < best_first):
+                    best, best_first = c, firsts[s]
+            chars = n - 1  # " ".join(n-gram)
+            for q in range(n):
+                chars += lengths[ids[best_first + q]]
+            out[t] = best * chars
         else:
-            seen.add(k)
-            idx += 1
-    return total
+            total, i = 0, 0
+            while i < k:
+                h = hs[i]
+                s = np.int64(h & np.uint64(mask))
+                while used[s] and keys[s] != h:
+                    s = (s + 1) & mask
+                if used[s]:
+                    for q in range(n):
+                        total += lengths[ids[i + q]]
+                    i += n
+                else:
+                    used[s], keys[s] = True, h
+                    i += 1
+            out[t] = total
 
 
-def _dup_chars_fast(lengths: np.ndarray, keys: np.ndarray, n: int) -> int:
-    """Characters of the words covered by any n-gram that occurred before: datatrove's greedy count
-    without its sequential scan (it counts the same repeats, minus overlaps it skips)."""
-    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
-    repeat = first[inverse] < np.arange(len(keys))
-    if not repeat.any():
-        return 0
-    edge = np.zeros(len(lengths) + 1, dtype=np.int64)
-    starts = np.flatnonzero(repeat)
-    np.add.at(edge, starts, 1)
-    np.add.at(edge, starts + n, -1)
-    return int(lengths[np.cumsum(edge[:-1]) > 0].sum())
+@lru_cache(maxsize=1)
+def _ngram_chars():  # noqa: ANN202 (a numba dispatcher)
+    """The compiled n-gram kernel (numba is imported on first use; cache=True keeps the machine code)."""
+    from numba import njit
+
+    return njit(cache=True, nogil=True)(_ngram_chars_py)
 
 
-_FLAGS: dict[str, tuple[bool, bool]] = {}  # word -> flags, per process (words repeat across documents)
-
-
-def _flags(word: str) -> tuple[bool, bool]:
-    f = (not PUNCTUATION_SET.issuperset(word), any(c.isalpha() for c in word))
-    if len(_FLAGS) < _CHUNK_CACHE:
-        _FLAGS[word] = f
-    return f
+def ngram_fracs(text: str, ids: Sequence[int], top_ns: Sequence[int], dup_ns: Sequence[int]) -> tuple[tuple, tuple]:
+    """(top n-gram, duplicated n-gram) character fractions of ``text`` for word ids ``ids``, datatrove's definitions."""
+    out = np.zeros(len(top_ns) + len(dup_ns), np.int64)
+    if len(ids) >= min(min(top_ns), min(dup_ns)):
+        arr = np.fromiter(ids, np.int64, len(ids))
+        _ngram_chars()(arr, _lengths(), np.asarray(top_ns, np.int64), np.asarray(dup_ns, np.int64), out)
+    size = max(len(text), 1)
+    fr = (out / size).tolist()
+    return tuple(fr[: len(top_ns)]), tuple(fr[len(top_ns) :])
 
 
 def word_stats(
-    text: str,
-    words: Sequence[str],
-    stop_words: frozenset[str],
-    top_ns: Sequence[int],
-    dup_ns: Sequence[int],
-    exact: bool = True,
+    text: str, words: Sequence[str], stop_words: frozenset[str], top_ns: Sequence[int], dup_ns: Sequence[int]
 ) -> WordStats:
-    """FineWeb-2 Korean rules' word numbers of ``text`` split into ``words`` (datatrove's definitions;
-    ``exact=False`` replaces the sequential duplicated-n-gram scan by its vectorised near-equal)."""
+    """FineWeb-2 Korean rules' word numbers of ``text`` split into ``words``, exactly as datatrove's filters
+    compute them (Kiwi's words in fast mode's fallback, in calibration and in the tests)."""
     n = len(words)
     if n == 0:
         return WordStats(0, 0, 0.0, 0.0, 0, tuple(0.0 for _ in top_ns), tuple(0.0 for _ in dup_ns))
-    ids, vocab = _ids(words)
-    vlen = np.fromiter(map(len, vocab), np.int64, len(vocab))
-    flags = [_FLAGS.get(w) or _flags(w) for w in vocab]  # (has a non-punctuation char, has a letter)
-    vcontent = np.fromiter((f[0] for f in flags), bool, len(vocab))
-    valpha = np.fromiter((f[1] for f in flags), bool, len(vocab))
-    lengths, content = vlen[ids], vcontent[ids]
-    n_content = int(content.sum())
-    mean = float(lengths[content].mean()) if n_content else 0.0
-    alpha = float(valpha[ids].mean())
-    size = max(len(text), 1)
-    dup_chars = _dup_chars_exact if exact else _dup_chars_fast
-    top, dup = [], []
-    for k in top_ns:
-        top.append(_top_chars(lengths, _ngram_keys(ids, k, len(vocab)), k) / size if n >= k else 0.0)
-    for k in dup_ns:  # ascending: a repeated k-gram contains a repeated (k-1)-gram, so 0 stays 0
-        chars = dup_chars(lengths, _ngram_keys(ids, k, len(vocab)), k) if n >= k and (not dup or dup[-1]) else 0
-        dup.append(chars / size)
-    stops = len(stop_words.intersection(vocab))
-    return WordStats(n, n_content, mean, alpha, stops, tuple(top), tuple(dup))
+    content = [len(w) for w in words if not PUNCTUATION_SET.issuperset(w)]
+    alpha = sum(1 for w in words if any(c.isalpha() for c in w))
+    top, dup = ngram_fracs(text, list(map(_word_id, words)), top_ns, dup_ns)
+    mean = sum(content) / len(content) if content else 0.0
+    return WordStats(n, len(content), mean, alpha / n, len(stop_words.intersection(words)), top, dup)
+
+
+def estimate(text: str, parts: list[Chunk], top_ns: Sequence[int], dup_ns: Sequence[int]) -> WordStats:
+    """Kiwi's word numbers of ``text`` estimated from its chunks: the fast counts plus the calibrated
+    extra tokens (``run_extra``); n-grams on the fast words. The caller checks them on KIWI_BOUNDS."""
+    if not parts:
+        return WordStats(0, 0, 0.0, 0.0, 0, tuple(0.0 for _ in top_ns), tuple(0.0 for _ in dup_ns))
+    _, ids, n_content, chars, n_alpha, extras, stops = zip(*parts, strict=True)
+    extra = sum(extras)
+    ids_all = [i for c in ids for i in c]
+    k_content, k_words = sum(n_content) + extra, len(ids_all) + extra
+    top, dup = ngram_fracs(text, ids_all, top_ns, dup_ns)
+    return WordStats(
+        k_words,
+        k_content,
+        sum(chars) / k_content if k_content > 0 else 0.0,
+        (sum(n_alpha) + extra) / k_words if k_words > 0 else 0.0,
+        reduce(or_, stops).bit_count(),
+        top,
+        dup,
+    )
+
+
+def estimated_content(parts: list[Chunk]) -> tuple[float, float, int]:
+    """(Kiwi's content words estimated, their characters, distinct stop words) from the chunks: the first
+    rule's numbers, before any n-gram."""
+    if not parts:
+        return 0.0, 0.0, 0
+    _, _, n_content, chars, _, extras, stops = zip(*parts, strict=True)
+    return sum(n_content) + sum(extras), sum(chars), reduce(or_, stops).bit_count()
 
 
 def stop_word_bound(text: str, stop_words: frozenset[str]) -> int:
@@ -261,11 +409,13 @@ class Bounds:
     alpha_below: float
     alpha_above: float
     stop_below: int
-    frac_below: float  # top and duplicated n-gram character fractions
+    top_below: float  # top n-gram character fractions
+    top_above: float
+    frac_below: float  # duplicated n-gram character fractions
     frac_above: float
 
 
-EXACT = Bounds(1, 1, 0, 0, 0, 0, 0, 0, 0, 0)  # the numbers are Kiwi's own: plain threshold checks
+EXACT = Bounds(1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)  # the numbers are Kiwi's own: plain threshold checks
 
 
 def _side(lo: float, hi: float, fails: bool, passes: bool) -> bool | None:
@@ -313,7 +463,7 @@ def korean_rules(text: str, s: WordStats, rules: dict, bounds: Bounds = EXACT) -
     if find_duplicates(lines)[0] / len(lines) > rules["dup_line_frac"]:
         return UNSURE if unsure else "dup_line_frac"
     for (n, thr), x in zip(rules["top_n_grams"], s.top_ngram, strict=True):
-        lo, hi = x - b.frac_below, x + b.frac_above
+        lo, hi = x - b.top_below, x + b.top_above
         if (r := check(_side(lo, hi, lo > thr, hi <= thr), f"top_{n}_gram")) is not None:
             return r
     for (n, thr), x in zip(rules["dup_n_grams"], s.dup_ngram, strict=True):

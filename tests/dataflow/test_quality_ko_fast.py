@@ -101,7 +101,7 @@ def test_fast_split_imitates_kiwi_units():
 def test_undecided_rule_asks_kiwi():
     """A document right at the 50-word minimum cannot be decided from the fast count."""
     text = " ".join(["사과를"] * 26) + "."  # 53 Kiwi words (with the full stop), 52 fast content words
-    stats = word_stats(text, fast_words(text), RULES["stop_words"], (2, 3, 4), (5, 6, 7, 8, 9, 10), exact=False)
+    stats = word_stats(text, fast_words(text), RULES["stop_words"], (2, 3, 4), (5, 6, 7, 8, 9, 10))
     from dataflow.stages.quality_ko import KIWI_BOUNDS
 
     assert korean_rules(text, stats, RULES, KIWI_BOUNDS) == UNSURE

@@ -16,8 +16,8 @@ from dataflow.config import ConfigError, ExtractConfig, HtmlConfig, load_config
 from dataflow.document import Meta
 from dataflow.extractors import extract
 from dataflow.extractors.html import explain_html
-from dataflow.extractors.html_dom import block_text, blocks, main_root, parse, prune, read_facts
-from dataflow.extractors.html_types import json_ld_description, without_title
+from dataflow.extractors.html_dom import block_text, blocks, dom_text, main_root, parse, prune, read_facts
+from dataflow.extractors.html_types import json_ld_description, with_product_parts, without_title
 from dataflow.extractors.page_type import detect
 from dataflow.records import document_row
 
@@ -184,6 +184,15 @@ def test_json_ld_description_from_a_graph_and_absent_without_product() -> None:
     assert json_ld_description([{"@type": "Article", "description": "not a product"}]) == ""
 
 
+def test_product_description_already_on_the_page_is_not_repeated() -> None:
+    # JSON-LD spells the apostrophe and the dash plainly, the page typographically: the same words
+    on_page = "Oatmeal Speckle Mug\nL\u2019atelier\u2019s glaze \u2013 fired twice, safe in the dishwasher."
+    objects = [{"@type": "Product", "description": "L'atelier's glaze - fired twice, safe in the dishwasher."}]
+    assert with_product_parts(on_page, "product", objects, "Oatmeal Speckle Mug") == on_page
+    other = [{"@type": "Product", "description": "Stoneware from the river clay of the valley."}]
+    assert with_product_parts(on_page, "product", other, "").endswith("river clay of the valley.")
+
+
 # -- detection and its explanation ---------------------------------------------------------------
 
 
@@ -201,6 +210,25 @@ def test_json_ld_description_from_a_graph_and_absent_without_product() -> None:
 def test_detect(markup: str, url: str | None, expected: str) -> None:
     kind = detect(read_facts(parse(markup)), url)
     assert kind.name == expected and kind.evidence and kind.reasons
+
+
+def test_a_thread_of_article_posts_is_a_forum_not_an_index() -> None:
+    # Flarum writes each post as an <article> of prose, an index writes each item as a teaser <article>
+    prose = " ".join(text for _, text in FORUM_POSTS)
+    thread = page(
+        "<main>"
+        + "".join(f"<article><h3>user{i}</h3><p>{prose}</p><p>{prose}</p><p>{prose}</p></article>" for i in range(6))
+        + "</main>"
+    )
+    url = "https://discuss.example.org/d/2068-types-of-threads"
+    kind = detect(read_facts(parse(thread)), url)
+    assert kind.name == "forum" and "a thread path" in kind.reasons[0]
+    teasers = page(
+        "<main>"
+        + "".join(f"<article><h3><a href='/n/{i}'>Story {i}</a></h3><p>One line.</p></article>" for i in range(6))
+        + "</main>"
+    )
+    assert detect(read_facts(parse(teasers)), None).name == "listing"
 
 
 def test_undeclared_pages_read_by_their_prose() -> None:
@@ -266,6 +294,19 @@ def test_noscript_thread_is_read_when_it_holds_the_page() -> None:
     posts = "".join(f"<div class='post'><p>{text}</p></div>" for _, text in FORUM_POSTS) * 3
     markup = f"<html><body><div id='app'></div><noscript><main>{posts}</main></noscript></body></html>"
     assert FORUM_POSTS[1][1] in block_text(blocks(main_root(prune(parse(markup)))))
+    # an app's inline state (JSON in a <script>) is not visible text: it does not outweigh the thread
+    state = "<script>window.app = {" + '"k": "v", ' * 2000 + "};</script>"
+    markup = f"<html><body><div id='app'></div>{state}<noscript><main>{posts}</main></noscript></body></html>"
+    assert FORUM_POSTS[1][1] in block_text(blocks(main_root(prune(parse(markup)))))
+
+
+def test_a_bare_list_of_links_is_a_menu_where_link_blocks_are_kept() -> None:
+    menu = "<ul>" + "".join(f"<li><a href='/docs/{i}'>utility-{i}</a></li>" for i in range(40)) + "</ul>"
+    guide = "<p>" + "Install the package with pip, then run the setup command once. " * 12 + "</p>"
+    items = "".join(f"<li><a href='/docs/api/{i}'>Function {i}</a> returns the {i}th value.</li>" for i in range(20))
+    text = dom_text(parse(f"<body><div>{menu}</div><main>{guide}<ul>{items}</ul></main></body>"), True)
+    assert "utility-3" not in text  # the sidebar: nothing but links
+    assert "Install the package" in text and "Function 7 returns the 7th value." in text
 
 
 # -- config, metadata, row -----------------------------------------------------------------------

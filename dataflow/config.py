@@ -107,8 +107,9 @@ class HtmlConfig:
     # product's name (<h1>) put first where trafilatura left it out (WCXB product pages +0.003)
     product_json_ld: bool = True
     # page type -> the DOM strategies drop non-heading blocks of fewer words: on forums these are user names,
-    # vote counts and Reply/Quote buttons (WCXB detected forums 0.759 -> 0.768 at 4; 3: 0.763, 6: 0.768)
-    min_block_words: dict[str, int] = field(default_factory=lambda: {"forum": 4})
+    # vote counts and Reply/Quote buttons (WCXB detected forums 0.759 -> 0.768 at 4; 3: 0.763, 6: 0.768); on
+    # listings item counters, "Read more" and tag chips (WCXB listings 0.691 -> 0.697 at 4; 3: 0.696, 5: 0.695)
+    min_block_words: dict[str, int] = field(default_factory=lambda: {"forum": 4, "listing": 4})
     # pages whose elements nest deeper than this are markup_too_deep, checked by a scan before any parser
     # runs: lexbor's tree building is quadratic in depth (13 s at 100,000 nested <div>, minutes beyond) and
     # the tree walkers recurse. Blink stops nesting at 512 too; real pages stay far below it

@@ -24,7 +24,7 @@ $(LID): | $(STAMP)
 
 # the default quality classifier, rebuilt from the test data (not committed: trained on third-party text);
 # deterministic (one thread, fixed seed), ~1 min; without the test data it is skipped, and the stage stays off
-$(QUALITY): | $(STAMP)
+$(QUALITY): quality_models/classifier.py quality_models/quality_data.py dataflow/stages/quality_model.py | $(STAMP)
 	if [ -d $(TESTDATA) ]; then $(PY) -m quality_models.train --testdata $(TESTDATA) --link $@; \
 	else echo "quality model not built: $(TESTDATA) missing (quality_model.enabled needs one)"; fi
 

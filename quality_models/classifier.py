@@ -20,24 +20,26 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-HQ, LQ = "__label__hq", "__label__lq"
+from dataflow.stages.quality_model import HQ, predict_scores, prepare
+
+LQ = "__label__lq"  # HQ, the positive label, and prepare() are the stage's: one definition for both
 
 
 @dataclass(frozen=True)
 class TrainParams:
     """fastText ``train_supervised`` settings (its defaults where not stated)."""
 
-    # lr/epoch swept on the source-disjoint split (BENCHMARKS.md): 0.5 x 10 beat 0.1-0.3 x 10-20 (those
-    # underfit: Korean law and comments both near 0.5) and 1.0 x 25 (no better, slower)
+    # swept on the source-disjoint split (BENCHMARKS.md "Quality classifier"): with the features and
+    # case kept (see prepare), 5-6 epochs beat 10 (0.940) and 15; lr 0.2-0.3 underfit
     lr: float = 0.5
-    epoch: int = 10
-    # 16 and 64 gave the same held-out AUC; 16 scores faster
-    dim: int = 16
+    epoch: int = 6
+    # 8, 16 and 32 gave the same held-out AUC (+-0.001); the cost of scoring grows with dim
+    dim: int = 8
     wordNgrams: int = 2  # DCLM's classifier uses bigrams
-    # character n-grams 2-4: Korean syllable bigrams/trigrams, English subwords; without them the
-    # source-disjoint AUC drops 0.894 -> 0.839 (BENCHMARKS.md)
+    # character n-grams 2-3: Korean syllable bigrams/trigrams, English subwords; 2-4 scored 0.929 on the
+    # source-disjoint split and 3 fewer n-grams per word, none 0.84 (BENCHMARKS.md)
     minn: int = 2
-    maxn: int = 4
+    maxn: int = 3
     bucket: int = 200_000  # n-gram hash buckets (fastText's 2M makes a 130 MB model at dim 16)
     minCount: int = 1
     loss: str = "softmax"
@@ -49,11 +51,6 @@ class TrainParams:
     quantize: bool = False
     cutoff: int = 50_000  # quantization keeps the 50k most important words and n-grams
     dsub: int = 2
-
-
-def prepare(text: str, max_chars: int = 20_000) -> str:
-    """One lower-cased line, as fastText reads it (its tokens are whitespace-separated)."""
-    return " ".join(text[:max_chars].lower().split())  # str.split: faster than a \\s+ regex, same result
 
 
 def fit(path: str, params: TrainParams) -> Any:
@@ -92,13 +89,8 @@ def train(texts: list[str], labels: list[int], params: TrainParams = TrainParams
 
 
 def scores(model: Any, texts: list[str], max_chars: int = 20_000) -> list[float]:
-    """P(high quality) per text."""
-    labels, probs = model.predict([prepare(t, max_chars) for t in texts], k=2)
-    out = []
-    for labs, ps in zip(labels, probs, strict=True):
-        d = dict(zip(labs, ps, strict=True))
-        out.append(min(1.0, float(d.get(HQ, 1.0 - d.get(LQ, 0.0)))))
-    return out
+    """P(high quality) per text (the stage's scorer, on a loaded model)."""
+    return predict_scores(model, texts, max_chars)
 
 
 def save(model: Any, out_dir: Path, prefix: str = "quality", quantized: bool = False) -> Path:

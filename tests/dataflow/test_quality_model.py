@@ -98,7 +98,15 @@ def test_stage_scores_match_the_trainer(model_path):
     expected = classifier.scores(model, GOOD + BAD)
     got = [qm.score(t, str(model_path), 20_000) for t in GOOD + BAD]
     assert got == pytest.approx(expected, abs=1e-6)
-    assert qm.prepare("A  b\nC", 100) == classifier.prepare("A  b\nC", 100)
+
+
+def test_prepare_puts_document_statistics_before_the_one_line_text():
+    # "Is it? Yes!\nOk." : 15 characters, n = 16; 2 lines; 1 '?', 1 '!', 1 '.', so ends = 1 + 1 + 1 + 2 = 5
+    # sentence length: int(2 log2(16/5 + 1)) = int(4.14) = 4; '?' rate: int(log2(1 + 1000/16)) = int(5.99) = 5,
+    # '!' the same; line length: int(log2(16/2 + 1)) = int(3.17) = 3
+    assert qm.prepare("Is it? Yes!\nOk.") == "_sl4 _q5 _e5 _ll3 Is it? Yes! Ok."
+    assert qm.prepare("Abc\ndef", max_chars=5) == qm.features("Abc\nd") + " Abc d"  # cut first, then prepared
+    assert "\n" not in qm.prepare("a\n\nb\n") and "A" in qm.prepare("A")  # one line; case kept
 
 
 def test_keep_top_fraction_reads_the_model_card(model_path):

@@ -56,10 +56,13 @@ _POLY = np.uint64(0x9E3779B97F4A7C15)  # odd 64-bit multiplier (golden ratio) fo
 
 @dataclass(frozen=True)
 class DedupKeys:
-    """What one document contributes to dedup: 16-byte exact key, and its LSH band keys."""
+    """What one document contributes to dedup: 16-byte exact key, its LSH band keys and its signature."""
 
     exact: bytes
     bands: list[int]  # cfg.bands signed int64 values, or [] for texts shorter than one shingle
+    # the MinHash signature, uint32 little-endian x cfg.num_perm (verify.signature_bytes), which verifies
+    # candidate pairs (dedup.verify); b"" with the band keys empty
+    signature: bytes = b""
 
 
 def _fmix64(h: np.ndarray) -> np.ndarray:
@@ -223,8 +226,16 @@ def batch_signatures(canons: list[str], unit: str, ngram: int, num_perm: int, se
     return out
 
 
-def _signed(k: int) -> int:
-    return k - (1 << 64) if k >= 1 << 63 else k  # to int64 range, for Arrow and Spark
+def _band_key_rows(sigs: np.ndarray, bands: int, rows: int) -> list[list[int]]:
+    """``band_keys`` of every row of a batch's signatures: one compiled loop (``minhash_kernel.band_hashes``,
+    XXH3 for bands of up to 240 bytes, i.e. 60 rows; a test compares it with the xxhash package), else per band."""
+    from dataflow.dedup.minhash_kernel import XXH3_MAX_BYTES, band_hashes
+
+    if rows * 4 > XXH3_MAX_BYTES:
+        return [band_keys(s, bands, rows) for s in sigs]
+    keys = np.empty((len(sigs), bands), dtype=np.uint64)
+    band_hashes(sigs, bands, rows, keys)
+    return keys.view(np.int64).tolist()  # the same 64 bits as signed ints, band_keys' int64 range
 
 
 def dedup_keys_batch(texts: list[str], cfg: DedupConfig) -> list[DedupKeys]:
@@ -239,13 +250,14 @@ def dedup_keys_batch(texts: list[str], cfg: DedupConfig) -> list[DedupKeys]:
     else:
         docs, sigs = signature_matrix(canons, cfg.unit, cfg.ngram, cfg.num_perm, cfg.seed)
     bands: list[list[int]] = [[] for _ in texts]
-    data = memoryview(sigs.astype("<u4", copy=False).tobytes())  # band_keys' bytes, for the whole batch at once
-    width, row = cfg.rows * 4, cfg.num_perm * 4
-    digest = xxhash.xxh3_64_intdigest
-    for j, d in enumerate(docs.tolist()):
+    signatures = [b""] * len(texts)
+    data = memoryview(sigs.astype("<u4", copy=False).tobytes())  # the signatures' bytes, for the whole batch at once
+    row = cfg.num_perm * 4
+    for j, (d, keys) in enumerate(zip(docs.tolist(), _band_key_rows(sigs, cfg.bands, cfg.rows), strict=True)):
         at = j * row
-        bands[d] = [_signed(digest(data[at + i * width : at + (i + 1) * width], i)) for i in range(cfg.bands)]
-    return [DedupKeys(e, b) for e, b in zip(exacts, bands, strict=True)]
+        bands[d] = keys
+        signatures[d] = bytes(data[at : at + row])
+    return [DedupKeys(e, b, s) for e, b, s in zip(exacts, bands, signatures, strict=True)]
 
 
 def dedup_keys(text: str, cfg: DedupConfig) -> DedupKeys:

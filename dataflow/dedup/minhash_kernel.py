@@ -148,3 +148,123 @@ def segment_minhash(hv: np.ndarray, seg: np.ndarray, a: np.ndarray, b: np.ndarra
                 v = np.uint32((np.uint64(a[p]) * h + np.uint64(b[p])) & _LOW32)
                 if v < row[p]:
                     row[p] = v
+
+
+# XXH3's default secret, its first 136 bytes (XXH3_SECRET_SIZE_MIN): all that inputs of up to 240 bytes read
+_XXH3_SECRET = np.frombuffer(
+    bytes.fromhex(
+        "b8fe6c3923a44bbe7c01812cf721ad1cded46de9839097db7240a4a4b7b3671f"
+        "cb79e64eccc0e578825ad07dccff7221b8084674f743248ee03590e6813a264c"
+        "3c2852bb91c300cb88d0658b1b532ea371644897a20df94e3819ef46a9deacd8"
+        "a8fa763fe39c343ff9dcbbc7c70b4f1d8a51e04bcdb45931c89f7ec9d9787364"
+        "eac5ac8334d3ebc3"
+    ),
+    dtype=np.uint8,
+)
+_PRIME64_1 = np.uint64(0x9E3779B185EBCA87)
+XXH3_MAX_BYTES = 240  # longer inputs take XXH3's long-input path, which band_hashes does not implement
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _secret64(at: int) -> np.uint64:
+    """Little-endian 64-bit word of the secret at byte ``at`` (any alignment)."""
+    v = np.uint64(0)
+    for k in range(8):
+        v |= np.uint64(_XXH3_SECRET[at + k]) << np.uint64(8 * k)
+    return v
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _input64(words: np.ndarray, at: int) -> np.uint64:
+    """Little-endian 64-bit word at byte ``at`` (a multiple of 4) of uint32 ``words``."""
+    k = at >> 2
+    return np.uint64(words[k]) | (np.uint64(words[k + 1]) << np.uint64(32))
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _mul128_fold64(x: np.uint64, y: np.uint64) -> np.uint64:
+    """Low 64 bits xor high 64 bits of the 128-bit product, from four 32x32-bit products (XXH_mult64to128)."""
+    lo_lo = (x & _LOW32) * (y & _LOW32)
+    hi_lo = (x >> np.uint64(32)) * (y & _LOW32)
+    lo_hi = (x & _LOW32) * (y >> np.uint64(32))
+    hi_hi = (x >> np.uint64(32)) * (y >> np.uint64(32))
+    cross = (lo_lo >> np.uint64(32)) + (hi_lo & _LOW32) + lo_hi
+    upper = (hi_lo >> np.uint64(32)) + (cross >> np.uint64(32)) + hi_hi
+    lower = (cross << np.uint64(32)) | (lo_lo & _LOW32)
+    return lower ^ upper
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _swap_bytes(v: np.uint64, width: int) -> np.uint64:
+    """The low ``width`` bytes of ``v`` in reverse order (XXH_swap32, XXH_swap64)."""
+    out = np.uint64(0)
+    for k in range(width):
+        out |= ((v >> np.uint64(8 * k)) & np.uint64(0xFF)) << np.uint64(8 * (width - 1 - k))
+    return out
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _avalanche(h: np.uint64) -> np.uint64:
+    h ^= h >> np.uint64(37)
+    h *= np.uint64(0x165667919E3779F9)
+    return h ^ (h >> np.uint64(32))
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _mix16(words: np.ndarray, at: int, secret_at: int, seed: np.uint64) -> np.uint64:
+    lo = _input64(words, at) ^ (_secret64(secret_at) + seed)
+    hi = _input64(words, at + 8) ^ (_secret64(secret_at + 8) - seed)
+    return _mul128_fold64(lo, hi)
+
+
+@njit(cache=True, nogil=True)
+def xxh3_64(words: np.ndarray, seed: np.uint64) -> np.uint64:
+    """XXH3-64 with ``seed`` of the little-endian bytes of uint32 ``words`` (4 to 240 bytes).
+
+    The short- and mid-input paths of xxHash 0.8 (``XXH3_len_4to8_64b``, ``9to16``, ``17to128``,
+    ``129to240``) for lengths that are a multiple of 4; a test compares it with the xxhash package.
+    """
+    n = words.shape[0] * 4
+    if n <= 8:
+        s = seed ^ (_swap_bytes(seed & _LOW32, 4) << np.uint64(32))
+        x = (np.uint64(words[words.shape[0] - 1]) + (np.uint64(words[0]) << np.uint64(32))) ^ (
+            (_secret64(8) ^ _secret64(16)) - s
+        )
+        x ^= ((x << np.uint64(49)) | (x >> np.uint64(15))) ^ ((x << np.uint64(24)) | (x >> np.uint64(40)))
+        x *= np.uint64(0x9FB21C651E98DF25)
+        x ^= (x >> np.uint64(35)) + np.uint64(n)
+        x *= np.uint64(0x9FB21C651E98DF25)
+        return x ^ (x >> np.uint64(28))
+    if n <= 16:
+        lo = _input64(words, 0) ^ ((_secret64(24) ^ _secret64(32)) + seed)
+        hi = _input64(words, n - 8) ^ ((_secret64(40) ^ _secret64(48)) - seed)
+        return _avalanche(np.uint64(n) + _swap_bytes(lo, 8) + hi + _mul128_fold64(lo, hi))
+    acc = np.uint64(n) * _PRIME64_1
+    if n <= 128:
+        if n > 32:
+            if n > 64:
+                if n > 96:
+                    acc += _mix16(words, 48, 96, seed)
+                    acc += _mix16(words, n - 64, 112, seed)
+                acc += _mix16(words, 32, 64, seed)
+                acc += _mix16(words, n - 48, 80, seed)
+            acc += _mix16(words, 16, 32, seed)
+            acc += _mix16(words, n - 32, 48, seed)
+        acc += _mix16(words, 0, 0, seed)
+        acc += _mix16(words, n - 16, 16, seed)
+        return _avalanche(acc)
+    for i in range(8):
+        acc += _mix16(words, 16 * i, 16 * i, seed)
+    acc = _avalanche(acc)
+    for i in range(8, n // 16):
+        acc += _mix16(words, 16 * i, 16 * (i - 8) + 3, seed)  # XXH3_MIDSIZE_STARTOFFSET
+    acc += _mix16(words, n - 16, 136 - 17, seed)  # XXH3_SECRET_SIZE_MIN - XXH3_MIDSIZE_LASTOFFSET
+    return _avalanche(acc)
+
+
+@njit(cache=True, nogil=True)
+def band_hashes(sigs: np.ndarray, bands: int, rows: int, out: np.ndarray) -> None:
+    """out[d, i] = xxh3_64 of band i of signature d (its ``rows`` values' bytes) seeded by i (``minhash.band_keys``)."""
+    for d in range(sigs.shape[0]):
+        for i in range(bands):
+            out[d, i] = xxh3_64(sigs[d, i * rows : (i + 1) * rows], np.uint64(i))

@@ -118,9 +118,12 @@ def test_canonical_batch_equals_one_by_one_on_random_mixtures():
     assert canonical_batch(texts) == [canonical(t) for t in texts]
 
 
-@pytest.mark.parametrize(
-    "layout", [{}, LAYOUT_6BB6883, {"ngram": 1, "bands": 4, "rows": 1}, {"ngram": 3, "bands": 3, "rows": 40}]
-)
+# default; 14x8 (17-128-byte bands); 1 row (4 bytes); 40 rows (160 bytes); 64 rows (256: xxhash per band)
+LAYOUTS = [{}, LAYOUT_6BB6883, {"ngram": 1, "bands": 4, "rows": 1}, {"ngram": 3, "bands": 3, "rows": 40}]
+LAYOUTS += [{"bands": 2, "rows": 64}]
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
 def test_batch_keys_equal_the_one_text_functions_on_hard_texts(layout):
     from dataflow.dedup.exact import exact_hash
     from dataflow.dedup.minhash import band_keys
@@ -134,3 +137,15 @@ def test_batch_keys_equal_the_one_text_functions_on_hard_texts(layout):
         assert k.bands == (
             band_keys(signature(hashes, cfg.num_perm, cfg.seed), cfg.bands, cfg.rows) if len(hashes) else []
         )
+
+
+def test_compiled_xxh3_equals_the_xxhash_package():
+    import xxhash
+
+    from dataflow.dedup.minhash_kernel import XXH3_MAX_BYTES, xxh3_64
+
+    rng = np.random.default_rng(15)
+    for words in range(1, XXH3_MAX_BYTES // 4 + 1):  # every band width, 4 to 240 bytes
+        for seed in (0, 1, 49, 2**63 + 12345, 2**64 - 1):
+            w = rng.integers(0, 2**32, words, dtype=np.uint64).astype(np.uint32)
+            assert int(xxh3_64(w, np.uint64(seed))) == xxhash.xxh3_64_intdigest(w.astype("<u4").tobytes(), seed)

@@ -331,6 +331,9 @@ def prune(tree: LexborHTMLParser) -> LexborNode | None:
     for node in body.css("header"):
         if not _inside(node, ("article", "main")) and _small(node, total):
             node.decompose()
+    # measured against what is left: once the landmarks are gone, a wrapper named after its layout
+    # ("row-offcanvas") may hold most of the rest, and all of the story
+    total = len(body.text(deep=True))
     for node in body.css("[class], [id]"):
         if node.tag not in ("body", "main", "article", "html") and _is_chrome_name(node) and _small(node, total):
             node.decompose()

@@ -1,8 +1,10 @@
 """Korean quality stage: fast word statistics vs Kiwi, decision agreement and throughput.
 
 Run: ``flock /tmp/bench.lock .venv/bin/python bench/bench_quality_ko.py`` (Kiwi on every document:
-3-6 minutes on 2 busy cores). ``--calibrate`` prints the spread of Kiwi's numbers around the fast
-ones (what ``korean_words.KIWI_BOUNDS`` is set from) instead of the agreement table.
+3-6 minutes on 2 busy cores). ``--calibrate`` instead fits the extra-token tables of
+``korean_words`` (``_EXTRA_BY_SHAPE``, ``_LAST_TABLE``) on Kiwi's words and prints, per percentile
+level, the bounds (what ``quality_ko.KIWI_BOUNDS`` is set from), their agreement and Kiwi share, in
+sample and across halves of the sources (fit on one half, checked on the other).
 
 Documents (read-only, ../shared/testdata, SOURCES.md; and the demo corpus): every Korean set, as
 single records and as documents of k consecutive records (k = 5, 20, 60, joined by newlines), so
@@ -116,39 +118,48 @@ def ko_doc(text: str, i: int) -> Document:
     return Document(text=text, id=str(i), metadata={Meta.LANGUAGE: "ko"})
 
 
-def decisions(stage: KoreanQualityStage, texts: list[str]) -> tuple[list[str | None], float]:
-    """(reason or None per text, seconds) for one stage over the texts."""
-    start = time.perf_counter()
-    out = [stage.apply(ko_doc(t, i)) for i, t in enumerate(texts)]
-    return out, time.perf_counter() - start
+def decisions(stage: KoreanQualityStage, texts: list[str]) -> tuple[list[str | None], float, float]:
+    """(reason or None per text, CPU seconds of this process, bytes of the texts Kiwi was asked for) for one
+    stage over the texts."""
+    out, asked = [], 0
+    start = time.process_time()
+    for i, t in enumerate(texts):
+        before = stage.kiwi_calls
+        out.append(stage.apply(ko_doc(t, i)))
+        if stage.kiwi_calls != before:
+            asked += len(t.encode())
+    return out, time.process_time() - start, asked
 
 
 def agreement(all_sets: dict[str, list[str]]) -> None:
     kiwi, fast = KoreanQualityStage(words="kiwi"), KoreanQualityStage(words="fast")
     warm = "한국어 문장입니다. 날씨가 좋아서 공원에 갔다. " * 20
-    kiwi.apply(ko_doc(warm, 0)), fast.apply(ko_doc(warm, 0))  # load Kiwi outside the timings
+    kiwi.apply(ko_doc(warm, 0)), fast.apply(ko_doc(warm, 0))  # load Kiwi and compile the kernel outside the timings
     print(
-        "| set | docs | MB | Kiwi keeps | fast keeps | decisions equal | reasons equal | asked Kiwi |"
+        "| set | docs | MB | Kiwi keeps | fast keeps | decisions equal | reasons equal | asked Kiwi (docs / bytes) |"
         " Kiwi MB/s | fast MB/s | speed-up |"
     )
     print("|---|---|---|---|---|---|---|---|---|---|---|")
-    tot = dict(n=0, mb=0.0, eq=0, req=0, ask=0, tk=0.0, tf=0.0)
+    tot = dict(n=0, mb=0.0, eq=0, req=0, ask=0, ask_b=0.0, tk=0.0, tf=0.0)
+    low = (2.0, "")
     for name, texts in all_sets.items():
         if not texts:
             continue
         mb = sum(len(t.encode()) for t in texts) / 1e6
-        ref, tk = decisions(kiwi, texts)
+        ref, tk, _ = decisions(kiwi, texts)
         asked_before = fast.kiwi_calls
-        got, tf = decisions(fast, texts)
+        got, tf, ask_b = decisions(fast, texts)
         asked = fast.kiwi_calls - asked_before
         eq = sum((a is None) == (b is None) for a, b in zip(ref, got, strict=True))
         req = sum(a == b for a, b in zip(ref, got, strict=True))
         n = len(texts)
+        low = min(low, (eq / n, name))
         print(
             f"| {name} | {n} | {mb:.2f} | {sum(r is None for r in ref)} | {sum(g is None for g in got)} |"
-            f" {eq / n:.4f} | {req / n:.4f} | {asked / n:.3f} | {mb / tk:.2f} | {mb / tf:.2f} | {tk / tf:.1f}x |"
+            f" {eq / n:.4f} | {req / n:.4f} | {asked / n:.3f} / {ask_b / 1e6 / mb:.3f} | {mb / tk:.2f} |"
+            f" {mb / tf:.2f} | {tk / tf:.1f}x |"
         )
-        for k, v in dict(n=n, mb=mb, eq=eq, req=req, ask=asked, tk=tk, tf=tf).items():
+        for k, v in dict(n=n, mb=mb, eq=eq, req=req, ask=asked, ask_b=ask_b / 1e6, tk=tk, tf=tf).items():
             tot[k] += v
         for i, (a, b) in enumerate(zip(ref, got, strict=True)):
             if (a is None) != (b is None):
@@ -156,9 +167,10 @@ def agreement(all_sets: dict[str, list[str]]) -> None:
     n = tot["n"]
     print(
         f"| **all** | {n} | {tot['mb']:.2f} | | | {tot['eq'] / n:.4f} | {tot['req'] / n:.4f} |"
-        f" {tot['ask'] / n:.3f} | {tot['mb'] / tot['tk']:.2f} | {tot['mb'] / tot['tf']:.2f} |"
-        f" {tot['tk'] / tot['tf']:.1f}x |"
+        f" {tot['ask'] / n:.3f} / {tot['ask_b'] / tot['mb']:.3f} | {tot['mb'] / tot['tk']:.2f} |"
+        f" {tot['mb'] / tot['tf']:.2f} | {tot['tk'] / tot['tf']:.1f}x |"
     )
+    print(f"\nlowest set: {low[1]} ({low[0]:.4f}); MB/s = UTF-8 bytes / CPU seconds of this process")
 
 
 HALF_A = ("korquad", "nsmc", "kornli", "north-korean", "demo")  # calibration halves: whole sources, not blocks

@@ -186,35 +186,53 @@ class Chunk(NamedTuple):
     n_alpha: int  # words with a letter
     extra: float  # calibrated Kiwi content tokens beyond the fast ones (run_extra over its Hangul runs)
     stops: int  # bit mask of the stop words among its words
+    hangul: int  # Hangul characters (HANGUL_CHARS), for the hangul-ratio signal
+    size: int  # characters
 
 
+HANGUL_CHARS = regex.compile(
+    "[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]"
+)  # syllables, conjoining and compatibility jamo
 _CHUNKS: dict[str, Chunk] = {}  # chunk -> its numbers, per process (Zipf: most chunks repeat)
 _CHUNK_CACHE = 1 << 18  # 262k chunks x ~400 B = ~100 MB at most
+_TOKENS: dict[str, tuple] = {}  # token -> its Chunk fields up to stops (tokens repeat across chunks: 책을, 책을.)
 
 
-def _chunk(text: str) -> Chunk:
-    words: list[str] = []
-    extra = 0.0
-    for tok in _TOKEN.findall(text):
-        if _HANGUL_FIRST <= ord(tok[0]) <= _HANGUL_LAST:
-            pieces = split_eojeol(tok) if len(tok) > 1 else (tok,)
-            words.extend(pieces)
-            extra += run_extra(tok, len(pieces))
-        else:
-            words.append(tok)
+def _token(tok: str) -> tuple:
+    if _HANGUL_FIRST <= ord(tok[0]) <= _HANGUL_LAST:
+        words = split_eojeol(tok) if len(tok) > 1 else (tok,)
+        extra = run_extra(tok, len(words))
+    else:
+        words, extra = (tok,), 0.0
     content = [w for w in words if not PUNCTUATION_SET.issuperset(w)]
     stops = 0
     for w in words:
         stops |= _STOP_BIT.get(w, 0)
-    c = Chunk(
-        tuple(words),
-        tuple(map(_word_id, words)),
-        len(content),
-        sum(map(len, content)),
-        sum(1 for w in words if any(ch.isalpha() for ch in w)),
-        extra,
-        stops,
-    )
+    alpha = sum(1 for w in words if any(ch.isalpha() for ch in w))
+    t = (words, tuple(map(_word_id, words)), len(content), sum(map(len, content)), alpha, extra, stops)
+    if len(_TOKENS) < _CHUNK_CACHE:
+        _TOKENS[tok] = t
+    return t
+
+
+def _chunk(text: str) -> Chunk:
+    toks = [_TOKENS.get(t) or _token(t) for t in _TOKEN.findall(text)]
+    hangul = len(HANGUL_CHARS.findall(text))
+    if len(toks) == 1:
+        c = Chunk(*toks[0], hangul, len(text))
+    else:
+        words, ids, n_content, chars, alpha, extra, stops = zip(*toks, strict=True) if toks else ((),) * 7
+        c = Chunk(
+            tuple(w for ws in words for w in ws),
+            tuple(i for x in ids for i in x),
+            sum(n_content),
+            sum(chars),
+            sum(alpha),
+            sum(extra),
+            reduce(or_, stops, 0),
+            hangul,
+            len(text),
+        )
     if len(_CHUNKS) < _CHUNK_CACHE:
         _CHUNKS[text] = c
     return c
@@ -227,6 +245,7 @@ def set_stop_words(stop_words: Sequence[str]) -> None:
         _STOP_BIT.clear()
         _STOP_BIT.update(bits)
         _CHUNKS.clear()
+        _TOKENS.clear()
 
 
 def chunks(text: str) -> list[Chunk]:
@@ -363,7 +382,7 @@ def estimate(text: str, parts: list[Chunk], top_ns: Sequence[int], dup_ns: Seque
     extra tokens (``run_extra``); n-grams on the fast words. The caller checks them on KIWI_BOUNDS."""
     if not parts:
         return WordStats(0, 0, 0.0, 0.0, 0, tuple(0.0 for _ in top_ns), tuple(0.0 for _ in dup_ns))
-    _, ids, n_content, chars, n_alpha, extras, stops = zip(*parts, strict=True)
+    _, ids, n_content, chars, n_alpha, extras, stops, _, _ = zip(*parts, strict=True)
     extra = sum(extras)
     ids_all = [i for c in ids for i in c]
     k_content, k_words = sum(n_content) + extra, len(ids_all) + extra
@@ -379,13 +398,13 @@ def estimate(text: str, parts: list[Chunk], top_ns: Sequence[int], dup_ns: Seque
     )
 
 
-def estimated_content(parts: list[Chunk]) -> tuple[float, float, int]:
-    """(Kiwi's content words estimated, their characters, distinct stop words) from the chunks: the first
-    rule's numbers, before any n-gram."""
+def estimated_content(parts: list[Chunk]) -> tuple[float, float, int, int, int]:
+    """(Kiwi's content words estimated, their characters, distinct stop words, Hangul characters, characters
+    outside whitespace) from the chunks: the first rule's numbers and the signals, before any n-gram."""
     if not parts:
-        return 0.0, 0.0, 0
-    _, _, n_content, chars, _, extras, stops = zip(*parts, strict=True)
-    return sum(n_content) + sum(extras), sum(chars), reduce(or_, stops).bit_count()
+        return 0.0, 0.0, 0, 0, 0
+    _, _, n_content, chars, _, extras, stops, hangul, size = zip(*parts, strict=True)
+    return sum(n_content) + sum(extras), sum(chars), reduce(or_, stops).bit_count(), sum(hangul), sum(size)
 
 
 def stop_word_bound(text: str, stop_words: frozenset[str]) -> int:

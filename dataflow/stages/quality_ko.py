@@ -43,6 +43,7 @@ from dataflow.document import Meta
 from dataflow.stages.base import Stage
 from dataflow.stages.korean_words import (
     EXACT,
+    HANGUL_CHARS,
     UNSURE,
     Bounds,
     chunks,
@@ -117,17 +118,19 @@ class SharedKiwiTokenizer(KiwiTokenizer):
 
 
 _TERMINAL = tuple(TERMINAL_PUNCTUATION)
-_HANGUL = re.compile("[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]+")  # syllables, conjoining and compatibility jamo
 
 
-def korean_signals(text: str, n_words: float, mean_length: float, stop_words: int) -> dict[str, float]:
+def korean_signals(
+    text: str, n_words: float, mean_length: float, stop_words: int, hangul_ratio: float | None = None
+) -> dict[str, float]:
     """Cheap statistics of a Korean document for reports and later tuning; the word numbers are Kiwi's
-    (Kiwi mode) or their fast-mode estimates."""
-    visible = len("".join(text.split()))  # characters that are not whitespace
-    hangul = len(text) - len(_HANGUL.sub("", text))
+    (Kiwi mode) or their fast-mode estimates, the Hangul ratio the fast chunks' when given."""
+    if hangul_ratio is None:
+        visible = len("".join(text.split()))  # characters that are not whitespace
+        hangul_ratio = len(HANGUL_CHARS.findall(text)) / max(visible, 1)
     lines = [line for line in text.split("\n") if line.strip()]
     return {
-        "ko_hangul_ratio": hangul / max(visible, 1),
+        "ko_hangul_ratio": hangul_ratio,
         "ko_words": float(n_words),
         "ko_mean_word_length": float(mean_length),
         "ko_dup_line_frac": find_duplicates(lines)[0] / max(len(lines), 1),
@@ -272,13 +275,14 @@ class KoreanQualityStage(Stage):
     def _fast(self, text: str, signals: dict[str, float]) -> str | None:
         """The decision from the estimated Kiwi numbers, or UNSURE; records the signals when decided."""
         b, parts = KIWI_BOUNDS, chunks(text)
-        k_content, chars, stops = estimated_content(parts)
+        k_content, chars, stops, hangul, visible = estimated_content(parts)
+        ratio = hangul / max(visible, 1)
         if k_content * b.count_hi + b.count_pad < RULES["min_doc_words"]:  # short for sure: no n-grams needed
             mean = chars / k_content if k_content > 0 else 0.0
-            signals.update(korean_signals(text, k_content, mean, stops))
+            signals.update(korean_signals(text, k_content, mean, stops, ratio))
             return "gopher_short_doc"
         stats = estimate(text, parts, _TOP_NS, _DUP_NS)
         reason = korean_rules(text, stats, RULES, b)
         if reason != UNSURE:
-            signals.update(korean_signals(text, stats.n_content, stats.mean_length, stats.stop_words))
+            signals.update(korean_signals(text, stats.n_content, stats.mean_length, stats.stop_words, ratio))
         return reason

@@ -6,7 +6,14 @@ import pytest
 from datatrove.data import Document
 
 from dataflow.document import Meta
-from dataflow.stages.korean_words import EXACT, UNSURE, fast_words, korean_rules, split_eojeol, word_stats
+from dataflow.stages.korean_words import (
+    EXACT,
+    UNSURE,
+    fast_words,
+    korean_rules,
+    split_eojeol,
+    word_stats,
+)
 from dataflow.stages.quality_ko import RULES, KoreanQualityStage, korean_filters, run_filters, single_spaced
 
 PROSE = (
@@ -96,6 +103,20 @@ def test_fast_split_imitates_kiwi_units():
     assert "#맛집" in words and "https://blog.example.com/a/1" in words and "@kim_01" in words
     assert "2020.05.12" in words and "3.14" in words and "ㅋㅋ" in words and "!!!" in words
     assert len(fast_words(UNSPACED)) > 40  # unspaced text is cut into Kiwi-sized pieces, not one word
+
+
+def test_ngram_kernel_equals_datatrove_counts():
+    """The compiled n-gram pass gives datatrove's characters: top n-gram (ties to the first seen) and the greedy
+    duplicated n-gram scan, worked out by hand on literal word lists."""
+    text, none = "x" * 100, frozenset()
+    s = word_stats(text, ["가", "나", "다", "가", "나", "라", "가", "나"], none, (2, 3), (2,))
+    assert s.top_ngram == (3 * 3 / 100, 1 * 5 / 100)  # "가 나" x3 = 9 chars; no 3-gram repeats: the first, "가 나 다"
+    # greedy scan: 가나 at 3 repeats (skip to 5), 라가 new, 가나 at 6 repeats: 2 + 2 characters
+    assert s.dup_ngram == (4 / 100,)
+    s = word_stats(text, ["하"] * 5, none, (2,), (2,))
+    assert s.top_ngram == (4 * 3 / 100,) and s.dup_ngram == (4 / 100,)  # 하하 at 1 and 3 repeat: 2 + 2 characters
+    s = word_stats(text, ["가나다", "라"], none, (3,), (5,))
+    assert s.top_ngram == (0.0,) and s.dup_ngram == (0.0,)  # too short for any n-gram
 
 
 def test_undecided_rule_asks_kiwi():

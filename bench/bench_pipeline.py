@@ -20,6 +20,7 @@ time and its peak RSS (largest single process, and the sampled sum over the whol
 
     python bench/bench_pipeline.py --docs 1000 --workers 1
     python bench/bench_pipeline.py --docs 10000 --workers 2 --only ours     # memory at 10k
+    python bench/bench_pipeline.py --docs 200 --only baseline,ours_equal    # a quick subset
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import gzip
 import io
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -51,23 +53,43 @@ def pages() -> list[bytes]:
 
 
 def build_warcs(directory: Path, n_docs: int, n_files: int) -> int:
+    source = pages()
+    return write_warcs(
+        directory, [(f"https://bench.example/{i}", source[i % len(source)]) for i in range(n_docs)], n_files
+    )
+
+
+def write_warcs(directory: Path, records: list[tuple[str, bytes]], n_files: int) -> int:
+    """(url, HTML) records as HTTP responses, record i in file i mod n_files; returns the HTML bytes."""
     from warcio.statusandheaders import StatusAndHeaders
     from warcio.warcwriter import WARCWriter
 
-    source = pages()
     total = 0
     for f in range(n_files):
         buf = io.BytesIO()
         writer = WARCWriter(buf, gzip=True)
-        for i in range(f, n_docs, n_files):
-            body = source[i % len(source)]
+        for url, body in records[f::n_files]:
             headers = StatusAndHeaders("200 OK", [("Content-Type", "text/html")], protocol="HTTP/1.1")
-            rec = writer.create_warc_record(
-                f"https://bench.example/{i}", "response", payload=io.BytesIO(body), http_headers=headers
-            )
+            rec = writer.create_warc_record(url, "response", payload=io.BytesIO(body), http_headers=headers)
             writer.write_record(rec)
             total += len(body)
         (directory / f"part-{f:03d}.warc.gz").write_bytes(buf.getvalue())
+    return total
+
+
+def cpu_seconds() -> float:
+    """User + sys CPU seconds of this process and of every child it has waited for (datatrove's workers;
+    with one worker datatrove runs the tasks in this process)."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def jsonl_rows(directory: Path) -> int:
+    """Documents datatrove's JsonlWriter wrote (its .jsonl.gz files, one document a line)."""
+    total = 0
+    for path in directory.glob("*.jsonl.gz"):
+        with gzip.open(path) as f:
+            total += sum(1 for _ in f)
     return total
 
 
@@ -100,14 +122,16 @@ def child_baseline(inputs: Path, work: Path, workers: int, tasks: int) -> dict:
         GopherQualityFilter(),
         JsonlWriter(str(work / "out")),
     ]
-    t = time.perf_counter()
+    t, cpu = time.perf_counter(), cpu_seconds()
     LocalPipelineExecutor(pipeline, tasks=tasks, workers=workers, logging_dir=str(work / "logs")).run()
-    seconds = time.perf_counter() - t
+    seconds, cpu = time.perf_counter() - t, cpu_seconds() - cpu
     stats = json.loads((work / "logs" / "stats.json").read_text())
     reader = stats[0]["stats"]  # what WarcReader turned into documents: it silently skips records libmagic
     docs_in = reader["documents"]["total"]  # does not call text/html and records it cannot decode
     html_bytes = reader["doc_len"]["total"]
-    return dict(seconds=seconds, steps=step_times(work / "logs" / "stats.json"), docs_in=docs_in, bytes_in=html_bytes)
+    kept = jsonl_rows(work / "out")
+    steps = step_times(work / "logs" / "stats.json")
+    return dict(seconds=seconds, cpu_s=cpu, steps=steps, docs_in=docs_in, bytes_in=html_bytes, docs_out=kept)
 
 
 # the baseline's work only: extraction, language ID, Gopher quality (plus our normalize and the commit)
@@ -134,28 +158,33 @@ def child_ours(inputs: Path, work: Path, workers: int, tasks: int, equal_work: b
         "engine.tasks": tasks,
     }
     cfg = load_config(None, overrides | (EQUAL_WORK if equal_work else {}))
-    t = time.perf_counter()
+    t, cpu = time.perf_counter(), cpu_seconds()
     result = run_pipeline(cfg)
-    seconds = time.perf_counter() - t
+    seconds, cpu = time.perf_counter() - t, cpu_seconds() - cpu
     logs = work / "data" / "runs" / result.run_id / f"local-{tasks}-tasks" / "logs" / "stats.json"
     h = result.report.headline
-    return dict(seconds=seconds, steps=step_times(logs), docs_in=h.docs_in, bytes_in=h.raw_bytes_in)
+    steps = step_times(logs)
+    return dict(
+        seconds=seconds, cpu_s=cpu, steps=steps, docs_in=h.docs_in, bytes_in=h.raw_bytes_in, docs_out=h.docs_out
+    )
 
 
 def child_ours_equal(inputs: Path, work: Path, workers: int, tasks: int) -> dict:
     return child_ours(inputs, work, workers, tasks, equal_work=True)
 
 
-def run_child(which: str, inputs: Path, work: Path, workers: int, tasks: int) -> dict:
+def run_child(
+    which: str, inputs: Path, work: Path, workers: int, tasks: int, module: str = "bench.bench_pipeline"
+) -> dict:
+    """``module.child_<which>`` in a fresh process: its result (``cpu_s`` included) and peak RSS."""
     code = (
         f"import json, resource, sys; sys.path.insert(0, {str(ROOT)!r})\n"
         "from loguru import logger; logger.remove()\n"
-        f"from bench.bench_pipeline import child_{which} as f\n"
+        f"from {module} import child_{which} as f\n"
         "from pathlib import Path\n"
         f"out = f(Path({str(inputs)!r}), Path({str(work)!r}), {workers}, {tasks})\n"
-        "self_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
-        "kids_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\n"
-        "out['peak_rss_mb'] = round(max(self_kb, kids_kb) / 1024, 1)\n"
+        "me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+        "out['peak_rss_mb'] = round(max(me.ru_maxrss, kids.ru_maxrss) / 1024, 1)\n"
         "print('RESULT ' + json.dumps(out))\n"
     )
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
@@ -185,48 +214,93 @@ def peak_tree_rss(proc: subprocess.Popen, every: float = 0.2) -> int:
     return peak
 
 
+# datatrove's step names (emoji stripped) -> our stage names, so the per-step table lines up
+BASELINE_STEPS = {"Warc": "read", "Trafilatura": "extract", "Language ID": "langid", "Gopher Quality": "gopher_en"}
+BASELINE_STEPS |= {"Jsonl": "write"}
+
+
+def stage_name(step: str) -> str:
+    return next((ours for theirs, ours in BASELINE_STEPS.items() if step.endswith(theirs)), step)
+
+
+def header() -> str:
+    """Machine state and the commit measured (the tree is shared: the commit says which code ran)."""
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT)
+    dirty = subprocess.run(["git", "status", "--porcelain", "--", "dataflow"], capture_output=True, text=True, cwd=ROOT)
+    return (
+        f"{os.cpu_count()} cores; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; load average "
+        f"{os.getloadavg()[0]:.1f}; commit {commit.stdout.strip()}"
+        + (" + uncommitted dataflow/ edits" if dirty.stdout else "")
+    )
+
+
+def report(results: dict[str, dict], docs: int, workers: int) -> None:
+    """Each pipeline's rates, then one table of seconds per stage, then the ratios to the baseline."""
+    cores = min(workers, os.cpu_count() or 1)
+    for which, r in results.items():
+        r["mb_per_s_core"] = r["bytes_in"] / 1e6 / r["seconds"] / cores
+        r["mb_per_cpu_s"] = r["bytes_in"] / 1e6 / r["cpu_s"]
+        print(
+            f"{which}: {r['seconds']:.1f} s wall, {r['cpu_s']:.1f} CPU-s; took in {r['docs_in']} of {docs} pages, "
+            f"kept {r['docs_out']} "
+            f"({r['bytes_in'] / 1e6:.1f} MB of HTML): {r['docs_in'] / r['seconds'] / cores:.1f} docs/s and "
+            f"{r['mb_per_s_core']:.2f} MB/s per core, {r['mb_per_cpu_s']:.2f} MB per CPU-s; peak RSS of the "
+            f"process tree {r['peak_tree_rss_mb']} MB (largest single process {r['peak_rss_mb']} MB); load "
+            f"average {r['load'][0]:.1f}-{r['load'][1]:.1f}"
+        )
+    stages: dict[str, dict[str, float]] = {}
+    for which, r in results.items():
+        for step, sec in r["steps"].items():
+            stages.setdefault(stage_name(step), {})[which] = sec
+    print("\nSeconds per stage, summed over tasks (datatrove's step timers; '-': not run)\n")
+    print("| stage | " + " | ".join(results) + " |")
+    print("|---|" + "---:|" * len(results))
+    for stage, row in stages.items():
+        print(f"| {stage} | " + " | ".join(f"{row[w]:.1f}" if w in row else "-" for w in results) + " |")
+    print("| **whole run (wall)** | " + " | ".join(f"{r['seconds']:.1f}" for r in results.values()) + " |")
+    if "baseline" in results:
+        base = results["baseline"]
+        print()
+        for which, r in results.items():
+            if which != "baseline":
+                wall = r["mb_per_s_core"] / base["mb_per_s_core"]
+                cpu = r["mb_per_cpu_s"] / base["mb_per_cpu_s"]
+                print(
+                    f"ratio {which} / baseline, MB of HTML taken in per second per core: {wall:.2f}x "
+                    f"(per CPU-second: {cpu:.2f}x)"
+                )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--docs", type=int, default=1000)
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--files", type=int, default=8)
-    ap.add_argument("--only", choices=["ours", "ours_equal", "baseline"])
+    ap.add_argument("--only", help="comma-separated subset of baseline,ours_equal,ours")
+    ap.add_argument("--json", help="also write the raw results to this file")
     args = ap.parse_args()
     if not WEB.is_dir():
         sys.exit(f"test data not found at {WEB}")
+    chosen = args.only.split(",") if args.only else ["baseline", "ours_equal", "ours"]
     with tempfile.TemporaryDirectory() as tmp:
         inputs = Path(tmp) / "in"
         inputs.mkdir()
         raw = build_warcs(inputs, args.docs, args.files)
-        mb = raw / 1e6
         print(
-            f"input: {args.docs} pages, {mb:.1f} MB of HTML in {args.files} WARC.gz files; "
-            f"workers={args.workers}; {os.cpu_count()} cores; {time.strftime('%Y-%m-%d')}"
+            f"input: {args.docs} pages, {raw / 1e6:.1f} MB of HTML in {args.files} WARC.gz files; "
+            f"workers={args.workers}; {header()}\n"
         )
         results = {}
-        for which in ("baseline", "ours_equal", "ours"):
-            if args.only and which != args.only:
-                continue
+        for which in chosen:
             work = Path(tmp) / which
             work.mkdir()
-            results[which] = r = run_child(which, inputs, work, args.workers, args.files)
-            cores = min(args.workers, os.cpu_count() or 1)
-            r["mb_per_s_core"] = r["bytes_in"] / 1e6 / r["seconds"] / cores
-            print(
-                f"\n{which}: {r['seconds']:.1f} s; took in {r['docs_in']} of {args.docs} pages "
-                f"({r['bytes_in'] / 1e6:.1f} MB of HTML): {r['docs_in'] / r['seconds'] / cores:.1f} docs/s and "
-                f"{r['mb_per_s_core']:.2f} MB/s per core; peak RSS of the process tree "
-                f"{r['peak_tree_rss_mb']} MB (largest single process {r['peak_rss_mb']} MB)"
-            )
-            print("| step | seconds (summed over tasks) |")
-            print("|---|---:|")
-            for step, sec in r["steps"].items():
-                print(f"| {step} | {sec:.1f} |")
-        if "baseline" in results:
-            for which in ("ours_equal", "ours"):
-                if which in results:
-                    ratio = results[which]["mb_per_s_core"] / results["baseline"]["mb_per_s_core"]
-                    print(f"\nthroughput ratio {which} / baseline (MB of HTML taken in per second): {ratio:.2f}x")
+            load0 = os.getloadavg()[0]
+            results[which] = run_child(which, inputs, work, args.workers, args.files)
+            results[which]["load"] = (load0, os.getloadavg()[0])
+            print(f"{which}: {results[which]['seconds']:.1f} s", file=sys.stderr, flush=True)
+        report(results, args.docs, args.workers)
+        if args.json:
+            Path(args.json).write_text(json.dumps(results, indent=1))
 
 
 if __name__ == "__main__":

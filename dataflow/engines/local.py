@@ -105,6 +105,10 @@ def preload(runner: ShardRunner) -> None:
     copy-on-write instead of each loading them again. bench/bench_engines.py measured the second worker's
     cost under forkserver at about 3.5 CPU-seconds per worker (imports 0.7 s, Kiwi 1.4 s, the rest the
     models and numba), a fifth of the whole single-worker run."""
+    from datatrove.utils.word_tokenizers import SpaCyTokenizer, load_word_tokenizer
+
+    from dataflow.dedup.minhash import dedup_keys_batch
+    from dataflow.stages.base import FilterStage
     from dataflow.stages.langid import LangIdStage, load_model
     from dataflow.stages.quality_ko import KoreanQualityStage
 
@@ -113,7 +117,15 @@ def preload(runner: ShardRunner) -> None:
             load_model(stage.cfg.model_path)
         elif isinstance(stage, KoreanQualityStage):
             _ = stage.tokenizer.tokenizer  # the process's shared Kiwi
-    import dataflow.dedup.minhash_kernel  # noqa: F401  (numba's import; the kernel itself is cached on disk)
+        elif isinstance(stage, FilterStage) and hasattr(stage.filter, "language"):
+            # the English filters' spaCy: importing it (and thinc, which imports torch) costs 1.6 CPU-s per
+            # process; datatrove's cached tokenizer for "en" (C4's sentences) stays loaded in forked workers
+            tokenizer = load_word_tokenizer(stage.filter.language)
+            if isinstance(tokenizer, SpaCyTokenizer):
+                _ = tokenizer.tokenizer
+    # numba's import and the MinHash kernels loaded from their on-disk cache (0.5-1.5 s in a fresh process
+    # under py-spy), by the keys of one short text
+    dedup_keys_batch(["preload " * 20], runner.cfg.dedup)
 
 
 def start_method(workers: int) -> str:
@@ -162,8 +174,9 @@ def run_local(job: EngineJob, *, make_runner: Callable[[PipelineConfig], ShardRu
 
     staged = [part for shard in shards for part in sorted(shard.glob("staging-*.parquet"))]
 
-    def key_rows() -> Iterator[tuple[str, bytes, list[int], int]]:
-        columns = ("id", "dedup_exact", "dedup_bands", "n_chars")  # n_chars: the keep rule prefers the longest
+    def key_rows() -> Iterator[tuple[str, bytes, list[int], int, bytes]]:
+        # n_chars: the keep rule prefers the longest; the signature verifies candidate pairs (dedup.verify)
+        columns = ("id", "dedup_exact", "dedup_bands", "n_chars", "dedup_signature")
         for part in staged:
             keys = pq.read_table(part, columns=list(columns))
             yield from zip(*(keys.column(c).to_pylist() for c in columns), strict=True)

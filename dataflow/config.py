@@ -272,12 +272,20 @@ class DedupConfig:
     unit: str = "char"
     # 5: n=4 has 10x more expected false pairs on English news (background Jaccard), n=6-7 lose recall
     ngram: int = 5
-    # 14 bands x 8 rows = 112 permutations, FineWeb's layout: S-curve threshold (1/14)^(1/8) = 0.72, in the
-    # usual 0.7-0.8. Char 5-grams: recall 0.83 (ko) / 0.88 (en) of light edits (<= 10 % words, spacing,
-    # reorder, boilerplate), 0 false pairs, ~10 (ko) / ~80 (en) expected false pairs per 1M same-domain docs.
-    # 20x7 (0.65) gains 9 points of recall but has 10x the false pairs; 16x8 is within 2 points of 14x8
-    bands: int = 14
-    rows: int = 8
+    # 50 bands x 3 rows = 150 permutations: S-curve threshold (1/50)^(1/3) = 0.27, so copies down to Jaccard
+    # 0.5 are candidates (P = 1 - (1 - 0.5^3)^50 = 0.9988), and `verify` removes the many false candidates
+    # such a low threshold admits. BENCHMARKS.md "Verified near-dedup" (planted set, pair level): 50x3
+    # verified >= 0.42 gives pair F1 1.000 (ko) / 1.000 (en), precision 1.000 / 1.000, one copy kept in 1.000 /
+    # 0.995 of the planted groups; FineWeb's 14x8 (0.72, unverified) gave F1 0.757 / 0.799, one kept 0.04 / 0.06.
+    # 40x3 has too few permutations for a sharp check (one kept 0.977 at t = 0.45, en precision 0.986 at 0.4)
+    bands: int = 50
+    rows: int = 3
+    # signature agreement (the MinHash estimate of Jaccard, dedup/verify.py) a candidate pair needs before
+    # it links two documents; 0 = no check (every pair sharing a band key links: only sane at thresholds
+    # >= 0.5, e.g. 14x8). 0.42 on 150 permutations: the standard error of the estimate at J = 0.5 is
+    # sqrt(0.25 / 150) = 0.041, so a copy at J = 0.5 passes with P = 0.97; 0.40 merges template pages with
+    # different bodies (en precision 0.998-0.993), 0.45 splits copies at J ~ 0.5 (one kept 0.980 / 0.990)
+    verify: float = 0.42
     seed: int = 1  # seed of datasketch's permutations; changing it changes every band key
     # corpus: also dedup against every document already published (the catalog's dedup_index table), so a
     # re-crawled page or an unchanged record of a changed file is dropped naming the published copy
@@ -290,6 +298,12 @@ class DedupConfig:
     def num_perm(self) -> int:
         """Signature length: bands x rows (no separate field that could disagree with them)."""
         return self.bands * self.rows
+
+    @property
+    def layout(self) -> str:
+        """What band keys and signatures depend on, e.g. ``char/5/50x3/seed1``: the dedup index records it
+        per row, and an index of another layout is refused (its keys would never match)."""
+        return f"{self.unit}/{self.ngram}/{self.bands}x{self.rows}/seed{self.seed}"
 
 
 @dataclass
@@ -463,6 +477,14 @@ def _problems(cfg: PipelineConfig) -> list[str]:
     need(d.ngram >= 1, "dedup.ngram", f"must be at least 1, got {d.ngram}")
     need(d.bands >= 1, "dedup.bands", f"must be at least 1, got {d.bands}")
     need(d.rows >= 1, "dedup.rows", f"must be at least 1, got {d.rows}")
+    need(0.0 <= d.verify <= 1.0, "dedup.verify", f"must be within 0..1 (0 = off), got {d.verify}")
+    curve = (1 / d.bands) ** (1 / d.rows)  # the LSH S-curve's threshold
+    need(
+        not d.near or d.verify > 0 or curve >= 0.5,
+        "dedup.verify",
+        f"0 (off) with {d.bands}x{d.rows} bands (S-curve threshold {curve:.2f}) would link unrelated documents; "
+        "set dedup.verify (e.g. 0.42) or use bands/rows with a threshold >= 0.5 (e.g. 14x8)",
+    )
     one_of(d.scope, DEDUP_SCOPES, "dedup.scope")
     need(d.scope == "run" or d.exact or d.near, "dedup.scope", "'corpus' needs dedup.exact or dedup.near")
     one_of(s.mode, SNAPSHOT_MODES, "snapshot.mode")

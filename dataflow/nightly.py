@@ -79,7 +79,7 @@ def plan_nightly(cfg: PipelineConfig, tables: dict[str, Table], files: list[Inpu
     index = None
     if cfg.dedup.scope == "corpus" and not rebuild:
         rows, snapshots = published_index(tables["dedup_index"], tables["documents"], runs)
-        index = PublishedIndex.from_arrow(rows, snapshots, cfg.dedup.bands)
+        index = PublishedIndex.from_arrow(rows, snapshots, cfg.dedup.bands, cfg.dedup)  # checks the layout
         log.info("dedup against %d published document(s) of %d run(s)", len(index), len(runs))
     return NightlyPlan(selection.files, selection.unchanged, runs, index)
 
@@ -107,15 +107,18 @@ def check_no_late_overlap(cfg: PipelineConfig, tables: dict[str, Table], plan: N
     rows, snapshots = published_index(tables["dedup_index"].refresh(), tables["documents"].refresh(), late)
     if not rows.num_rows:
         return
-    theirs = PublishedIndex.from_arrow(rows, snapshots, cfg.dedup.bands)
+    theirs = PublishedIndex.from_arrow(rows, snapshots, cfg.dedup.bands, cfg.dedup)
     ours = pa.concat_tables(
-        pq.read_table(path, columns=["id", "exact", "bands"], filesystem=fs, partitioning=None)
+        pq.read_table(path, columns=["id", "exact", "bands", "signature"], filesystem=fs, partitioning=None)
         for fs, path in (pafs.FileSystem.from_uri(u) for u in index_files)
     )
-    ids, exact, bands = (ours.column(c).to_pylist() for c in ("id", "exact", "bands"))
+    ids, exact, bands, signatures = (ours.column(c).to_pylist() for c in ("id", "exact", "bands", "signature"))
     banded = [i for i, b in enumerate(bands) if len(b) == cfg.dedup.bands]
     matrix = np.asarray([bands[i] for i in banded], dtype=np.int64).reshape(len(banded), cfg.dedup.bands)
-    hits = theirs.match(ids, exact, np.asarray(banded, dtype=np.int64), matrix)
+    sigs = None  # band links are verified as in the plan (dedup.verify)
+    if cfg.dedup.verify > 0:
+        sigs = np.frombuffer(b"".join(signatures[i] for i in banded), "<u4").reshape(len(banded), cfg.dedup.num_perm)
+    hits = theirs.match(ids, exact, np.asarray(banded, dtype=np.int64), matrix, sigs, cfg.dedup.verify)
     if len(hits.batch):
         first = ids[int(hits.batch[0])]
         raise LateOverlap(

@@ -42,9 +42,13 @@ READ_STAGE = "read"
 EXACT_DEDUP, NEAR_DEDUP = "exact_dedup", "near_dedup"
 
 # Kept documents between the per-document pass and global dedup: the documents schema plus the
-# dedup keys, so finishing never recomputes hashes and never re-reads the inputs.
-STAGING = DOCUMENTS.append(pa.field("dedup_exact", pa.binary(), nullable=False)).append(
-    pa.field("dedup_bands", pa.list_(pa.int64()), nullable=False)
+# dedup keys, so finishing never recomputes hashes and never re-reads the inputs. dedup_signature: the
+# MinHash signature (dedup.verify.signature_bytes, b"" when the text is too short or near dedup is off)
+# that verifies candidate pairs (dedup.verify)
+STAGING = (
+    DOCUMENTS.append(pa.field("dedup_exact", pa.binary(), nullable=False))
+    .append(pa.field("dedup_bands", pa.list_(pa.int64()), nullable=False))
+    .append(pa.field("dedup_signature", pa.binary(), nullable=False))
 )
 
 
@@ -140,7 +144,7 @@ def split_rows(docs: Iterable[Document], run_id: str, cfg: PipelineConfig) -> It
             if is_live(doc):
                 row = document_row(doc, run_id)
                 k = next(keys)
-                row["dedup_exact"], row["dedup_bands"] = k.exact, list(k.bands)
+                row["dedup_exact"], row["dedup_bands"], row["dedup_signature"] = k.exact, list(k.bands), k.signature
                 yield "staging", row
             else:
                 yield "rejects", reject_row(doc, run_id)

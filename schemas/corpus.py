@@ -195,6 +195,20 @@ DEDUP_INDEX = _schema(
         doc_field("bands", pa.list_(pa.int64()), "Its MinHash LSH band keys (empty for texts too short to shingle)."),
         doc_field("n_chars", pa.int64(), "Characters of its text (the keep rule prefers the most complete copy)."),
         doc_field("run_id", pa.string(), "Id of the run that published it; its documents snapshot holds the row."),
+        doc_field(
+            "signature",
+            pa.binary(),
+            "Its MinHash signature, uint32 little-endian x bands*rows (dataflow.dedup.verify.signature_bytes), "
+            "to verify band links (dedup.verify); null for texts too short to shingle and in older snapshots.",
+            True,
+        ),
+        doc_field(
+            "layout",
+            pa.string(),
+            "What its band keys and signature depend on, unit/ngram/BANDSxROWS/seedN (DedupConfig.layout); a run "
+            "with another layout refuses the index. Null without band keys and in older snapshots.",
+            True,
+        ),
     ],
     "The persistent dedup index: the keys of every published document, so a nightly run dedups against all of them.",
 )

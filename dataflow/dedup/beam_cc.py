@@ -25,6 +25,12 @@ With the published index (``dedup.scope = corpus``) ``CorpusPlanDedup`` joins it
 (band, key) and id with CoGroupByKey, and published documents join the components as nodes that
 win them (see the block comment above it).
 
+Verification (``dedup.verify`` > 0): a bucket gives every pair of up to
+``components.BUCKET_PAIRS_CAP`` members (``components.bucket_pairs``) instead of its star, and a
+bucket with published documents links each of them to every batch member; ``VerifyEdges`` joins
+both ends' signatures onto those candidates (two CoGroupByKeys) and keeps the pairs that pass
+``verify.agree``, the check ``local.plan_dedup`` makes, before the components.
+
 The output is one ``(id, (reason, duplicate_of, cluster))`` per document in a cluster of two or
 more: the plan ``local.plan_dedup`` makes, row by row.
 """
@@ -37,8 +43,9 @@ from typing import TYPE_CHECKING, Any
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
-from dataflow.dedup.components import UnionFind, bucket_edges, keep_id, keep_key, key_id
+from dataflow.dedup.components import UnionFind, bucket_edges, bucket_pairs, keep_id, keep_key, key_id
 from dataflow.dedup.local import EXACT_DUPLICATE, NEAR_DUPLICATE
+from dataflow.dedup.verify import agree
 
 if TYPE_CHECKING:
     from dataflow.config import DedupConfig
@@ -59,12 +66,60 @@ def exact_groups(group: tuple[bytes, Iterable[tuple[str, list[int]]]]) -> Iterat
             yield beam.pvalue.TaggedOutput("members", (winner, doc_id))
 
 
-def band_buckets(row: tuple[str, list[int]], bands: int) -> Iterator[tuple[tuple[int, int], str]]:
-    doc_id, keys = row
+def band_buckets(row: tuple[str, tuple[list[int], bytes]], bands: int) -> Iterator[tuple[tuple[int, int], str]]:
+    doc_id, (keys, _) = row
     if len(keys) != bands:
         raise ValueError(f"{doc_id!r} has {len(keys)} band keys, config says {bands}")
     for position, key in enumerate(keys):
         yield (position, key), doc_id
+
+
+def _signature_of(row: tuple[str, tuple[list[int], bytes]], width: int) -> tuple[str, bytes]:
+    """(id, signature) of a survivor with band keys; its signature must have ``width`` bytes."""
+    doc_id, (_, sig) = row
+    if len(sig) != width:
+        raise ValueError(f"{doc_id!r} has a signature of {len(sig)} bytes; dedup.verify needs {width}")
+    return doc_id, sig
+
+
+def _to_dst(item: tuple[str, dict[str, list]]) -> Iterator[tuple[str, tuple[str, bytes]]]:
+    """Edges from one src with its signature -> (dst, (src, src signature))."""
+    src, parts = item
+    sig = next(iter(parts["sig"]), None)
+    if sig is not None:
+        for dst in parts["dst"]:
+            yield dst, (src, sig)
+
+
+def _agreeing(item: tuple[str, dict[str, list]], threshold: float) -> Iterator[tuple[str, str]]:
+    """(src, dst) of the edges into one dst whose two signatures agree on >= ``threshold``."""
+    dst, parts = item
+    sig = next(iter(parts["sig"]), None)
+    if sig is not None:
+        for src, src_sig in parts["edges"]:
+            if agree(src_sig, sig, threshold):
+                yield src, dst
+
+
+class VerifyEdges(beam.PTransform):
+    """Candidate edges (src, dst) -> those whose signatures agree on >= ``threshold`` (``verify.agree``);
+    ``sigs``: (node, signature bytes) for every node an edge can name."""
+
+    def __init__(self, sigs, threshold: float) -> None:
+        super().__init__()
+        self.sigs, self.threshold = sigs, threshold
+
+    def expand(self, edges):
+        by_src = (
+            {"dst": edges | "Distinct" >> beam.Distinct(), "sig": self.sigs}
+            | "JoinSrcSignature" >> beam.CoGroupByKey()
+            | "ToDst" >> beam.FlatMap(_to_dst)
+        )
+        return (
+            {"edges": by_src, "sig": self.sigs}
+            | "JoinDstSignature" >> beam.CoGroupByKey()
+            | "Agreeing" >> beam.FlatMap(_agreeing, self.threshold)
+        )
 
 
 def _send_labels(item: tuple[str, dict[str, list]]) -> Iterator[tuple[str, str]]:
@@ -174,22 +229,26 @@ class PlanDedup(beam.PTransform):
         if cfg.exact:
             grouped = (
                 keys
-                | "ByExactKey" >> beam.Map(lambda k: (k[1], (k[0], k[2])))
+                | "ByExactKey" >> beam.Map(lambda k: (k[1], (k[0], (k[2], k[3]))))
                 | "ExactGroups" >> beam.GroupByKey()
                 | "KeepSmallestId" >> beam.FlatMap(exact_groups).with_outputs("members", main="survivors")
             )
             survivors, members = grouped.survivors, grouped.members
         else:
-            survivors = keys | "AllSurvive" >> beam.Map(lambda k: (k[0], k[2]))
+            survivors = keys | "AllSurvive" >> beam.Map(lambda k: (k[0], (k[2], k[3])))
             members = keys.pipeline | "NoExactGroups" >> beam.Create([])
         if cfg.near:
-            edges = (
-                survivors
-                | "WithBands" >> beam.Filter(lambda row: len(row[1]) > 0)
-                | "BandKeys" >> beam.FlatMap(band_buckets, cfg.bands)
-                | "Buckets" >> beam.GroupByKey()
-                | "StarEdges" >> beam.FlatMap(lambda kv: bucket_edges(kv[1]))
-            )
+            banded = survivors | "WithBands" >> beam.Filter(lambda row: len(row[1][0]) > 0)
+            buckets = banded | "BandKeys" >> beam.FlatMap(band_buckets, cfg.bands) | "Buckets" >> beam.GroupByKey()
+            if cfg.verify > 0:
+                sigs = banded | "Signatures" >> beam.Map(_signature_of, 4 * cfg.num_perm)
+                edges = (
+                    buckets
+                    | "BucketPairs" >> beam.FlatMap(lambda kv: bucket_pairs(kv[1]))
+                    | "Verify" >> VerifyEdges(sigs, cfg.verify)
+                )
+            else:
+                edges = buckets | "StarEdges" >> beam.FlatMap(lambda kv: bucket_edges(kv[1]))
             components = edges | "Components" >> LabelComponents(self.rounds)
         else:
             components = keys.pipeline | "NoComponents" >> beam.Create([])
@@ -201,9 +260,10 @@ class PlanDedup(beam.PTransform):
         )
 
 
-def _keyed(row: tuple) -> tuple[str, bytes, list[int]]:
-    """(id, exact, bands[, n_chars]) -> (keep key, exact, bands): "smallest" becomes the keep rule."""
-    return keep_key(row[0], row[3] if len(row) > 3 else 0), row[1], row[2]
+def _keyed(row: tuple) -> tuple[str, bytes, list[int], bytes]:
+    """(id, exact, bands[, n_chars[, signature]]) -> (keep key, exact, bands, signature): "smallest" becomes
+    the keep rule."""
+    return keep_key(row[0], row[3] if len(row) > 3 else 0), row[1], row[2], row[4] if len(row) > 4 else b""
 
 
 def _unkeyed(item: tuple[str, PlanEntry]) -> tuple[str, PlanEntry]:
@@ -236,7 +296,7 @@ def corpus_exact_groups(group: tuple[bytes, dict[str, list]], use_exact: bool) -
         yield from members
         return
     winner = keep_id(doc_id for doc_id, _ in members)
-    yield next((doc_id, bands) for doc_id, bands in members if doc_id == winner)
+    yield next((doc_id, keys) for doc_id, keys in members if doc_id == winner)
     if len(members) > 1:
         for doc_id, _ in members:
             yield beam.pvalue.TaggedOutput("members", (winner, doc_id))
@@ -246,16 +306,20 @@ def corpus_exact_groups(group: tuple[bytes, dict[str, list]], use_exact: bool) -
         yield beam.pvalue.TaggedOutput("exact_linked", (winner, True))
 
 
-def corpus_bucket_edges(bucket: tuple[Any, Iterable[tuple[int, str]]]) -> list[tuple[str, str]]:
+def corpus_bucket_edges(bucket: tuple[Any, Iterable[tuple[int, str]]], verify: bool = False) -> list[tuple[str, str]]:
     """A (band, key) bucket of batch winners and published documents -> the batch members' star plus
     one edge from each published document to the batch minimum: the components of ``local.plan_dedup``
     (which links each published document to every batch member of the bucket). A bucket of published
-    documents alone links nothing: two published documents are never joined directly."""
+    documents alone links nothing: two published documents are never joined directly. ``verify``: the
+    candidates to verify instead, the batch members' ``bucket_pairs`` and every (published, batch member)."""
     _, values = bucket
     batch = sorted({v for side, v in values if side == NEW})
     if not batch:
         return []
-    return bucket_edges(batch) + [(pub, batch[0]) for pub in sorted({v for side, v in values if side == PUB})]
+    pubs = sorted({v for side, v in values if side == PUB})
+    if verify:
+        return bucket_pairs(batch) + [(pub, member) for pub in pubs for member in batch]
+    return bucket_edges(batch) + [(pub, batch[0]) for pub in pubs]
 
 
 def _retarget(item: tuple[str, dict[str, list]]) -> Iterator[tuple[str, str]]:
@@ -299,7 +363,7 @@ class CorpusPlanDedup(beam.PTransform):
     def __init__(self, cfg: DedupConfig, rounds: int, published: PublishedIndex) -> None:
         super().__init__()
         self.cfg, self.rounds = cfg, rounds
-        nodes = published.node_table()
+        nodes = published.node_table()  # (pub, pub_id, exact, snapshot, signature)
         self.nodes = list(zip(*(nodes.column(c).to_pylist() for c in nodes.column_names), strict=True))
         bands = published.band_table()
         pubs = nodes.column("pub").take(bands.column("row"))
@@ -314,7 +378,7 @@ class CorpusPlanDedup(beam.PTransform):
         nodes = p | "IndexNodes" >> beam.Create(self.nodes)  # (pub, pub_id, exact, snapshot)
         grouped = (
             {
-                "batch": keys | "ByExactKey" >> beam.Map(lambda k: (k[1], (k[0], k[2]))),
+                "batch": keys | "ByExactKey" >> beam.Map(lambda k: (k[1], (k[0], (k[2], k[3])))),
                 "published": nodes | "IndexByExactKey" >> beam.Map(lambda n: (n[2], n[0])),
             }
             | "ExactGroups" >> beam.CoGroupByKey()
@@ -341,9 +405,9 @@ class CorpusPlanDedup(beam.PTransform):
         )
         edge_sets = [grouped.links, id_links]
         if cfg.near:
+            banded = survivors | "WithBands" >> beam.Filter(lambda row: len(row[1][0]) > 0)
             batch_bands = (
-                survivors
-                | "WithBands" >> beam.Filter(lambda row: len(row[1]) > 0)
+                banded
                 | "BandKeys" >> beam.FlatMap(band_buckets, cfg.bands)
                 | "BatchSide" >> beam.Map(lambda kv: (kv[0], (NEW, kv[1])))
             )
@@ -352,12 +416,20 @@ class CorpusPlanDedup(beam.PTransform):
                 | "IndexBands" >> beam.Create(self.bands)
                 | "PublishedSide" >> beam.Map(lambda b: ((b[0], b[1]), (PUB, b[2])))
             )
-            edge_sets.append(
+            verify = cfg.verify > 0
+            band_edges = (
                 (batch_bands, index_bands)
                 | "AllBandKeys" >> beam.Flatten()
                 | "Buckets" >> beam.GroupByKey()
-                | "StarEdges" >> beam.FlatMap(corpus_bucket_edges)
+                | "StarEdges" >> beam.FlatMap(corpus_bucket_edges, verify)
             )
+            if verify:  # published signatures come from the index (loaded to verify: PublishedIndex.from_arrow)
+                sigs = (
+                    banded | "Signatures" >> beam.Map(_signature_of, 4 * cfg.num_perm),
+                    nodes | "IndexSignatures" >> beam.Map(lambda n: (n[0], n[4])),
+                ) | "AllSignatures" >> beam.Flatten()
+                band_edges = band_edges | "Verify" >> VerifyEdges(sigs, cfg.verify)
+            edge_sets.append(band_edges)
         components = edge_sets | "AllEdges" >> beam.Flatten() | "Components" >> LabelComponents(self.rounds)
         near_reason = NEAR_DUPLICATE if cfg.near else EXACT_DUPLICATE  # an id link counts where a stage is on
         entries = (

@@ -59,6 +59,20 @@ def bucket_edges(ids: Iterable[Any]) -> list[tuple[Any, Any]]:
     return [(members[0], other) for other in members[1:]]
 
 
+# members up to which a bucket's candidates are all its pairs when they are verified (dedup.verify):
+# 64 x 63 / 2 = 2,016 checks at most per bucket; a larger bucket gives its star (bench/bench_dedup.py)
+BUCKET_PAIRS_CAP = 64
+
+
+def bucket_pairs(ids: Iterable[Any]) -> list[tuple[Any, Any]]:
+    """Candidate edges (a, b), a < b, of one bucket when they are verified: every pair (a copy that fails
+    against the minimum may verify against another member), or the star beyond ``BUCKET_PAIRS_CAP``."""
+    members = sorted(set(ids))
+    if len(members) > BUCKET_PAIRS_CAP:
+        return [(members[0], other) for other in members[1:]]
+    return [(a, b) for i, a in enumerate(members) for b in members[i + 1 :]]
+
+
 class UnionFind:
     """Disjoint sets over comparable ids; each set's root is its smallest member."""
 

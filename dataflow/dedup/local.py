@@ -1,8 +1,8 @@
 """Single-machine dedup grouping: from (id, exact key, band keys) rows to a plan of drops and clusters.
 
 The local engine calls ``plan_dedup`` once, after every document of a run has its keys
-(``minhash.dedup_keys``). Rows carry ids and integers only, never texts: 14 band keys are stored
-as an int64 matrix (112 B per document, so 1M documents take about 112 MB plus their ids).
+(``minhash.dedup_keys``). Rows carry ids, integers and signatures only, never texts: band keys
+are stored as an int64 matrix (8 B per band per document) and signatures as a uint32 matrix.
 
 Order of work, the same on every engine:
 
@@ -17,14 +17,13 @@ Order of work, the same on every engine:
    document wins its cluster, so every batch member of it drops, naming it in ``duplicate_of``
    and its snapshot in ``published_in``.
 
-LSH candidates are accepted without checking their estimated Jaccard: that would need the whole
-signature per document (448 B as uint32[112], 4x the band keys) on the grouping machine.
-bench/bench_dedup.py, default settings, 17k Korean and English documents: no candidate pair
-between distinct documents; 1.3-1.4 % of candidate pairs have a true Jaccard under 0.5, all
-heavier edits of one planted base. Extrapolating the S-curve over the measured background
-Jaccard of same-domain text gives ~10 (Korean) to ~80 (English) false pairs per 1M documents;
-that count grows linearly per document with corpus size, so at 100M+ documents a verification
-step (signatures kept beside the band keys, or the persistent index) is worth its memory.
+Verification (``dedup.verify`` > 0, the default): every pair of a band bucket (its star beyond
+``components.BUCKET_PAIRS_CAP`` members) is a candidate, and only candidates whose signatures agree
+on >= ``dedup.verify`` of their positions (``verify.verified_edges``) are unioned; links to published
+documents by band key are verified the same way (``PublishedIndex.match``). Rows then carry the
+signature (``signature_bytes``, 600 B at 150 permutations) beside the band keys, so the grouping
+machine holds 400 B of band keys plus 600 B of signature per document (1M documents: ~1 GB).
+With verification off, a bucket's star is enough (same components) and rows need no signature.
 
 ``duplicate_of`` is always the id of the document the cluster keeps (the schema's "kept document
 it duplicates"), also for an exact duplicate whose exact twin was itself dropped as a near
@@ -41,7 +40,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from dataflow.dedup.components import UnionFind, keep_key, key_id
+from dataflow.dedup.components import BUCKET_PAIRS_CAP, UnionFind, keep_key, key_id
+from dataflow.dedup.verify import verified_edges
 
 if TYPE_CHECKING:
     from dataflow.config import DedupConfig
@@ -93,34 +93,83 @@ def _near_edges(indices: np.ndarray, bands: np.ndarray) -> Iterable[tuple[int, i
         yield from zip(members[first[~starts]].tolist(), members[~starts].tolist(), strict=True)
 
 
+def _pair_edges(bands: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct (a, b), a < b, of row positions sharing a band key: every pair of a bucket of up to
+    ``BUCKET_PAIRS_CAP`` members, the star from its first (smallest) position beyond that
+    (``components.bucket_pairs``). Vectorised: per band, only rows of buckets of two or more take
+    part, and the pairs at distance d within a bucket come from one comparison of shifted arrays."""
+    parts_a, parts_b = [], []
+    for j in range(bands.shape[1]):
+        order = np.argsort(bands[:, j], kind="stable")  # stable: positions ascend within a bucket
+        keys = bands[order, j]
+        starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+        sizes = np.diff(np.r_[starts, len(keys)])
+        bucket = np.repeat(np.arange(len(starts)), sizes)
+        size_of = sizes[bucket]
+        small = (size_of > 1) & (size_of <= BUCKET_PAIRS_CAP)
+        members, group = order[small], bucket[small]
+        for d in range(1, int(size_of[small].max(initial=1))):
+            same = group[d:] == group[:-d]
+            parts_a.append(members[:-d][same]), parts_b.append(members[d:][same])
+        big = size_of > BUCKET_PAIRS_CAP
+        if big.any():
+            first = order[np.repeat(starts, sizes)]  # each row's bucket head
+            rest = big & (order != first)
+            parts_a.append(first[rest]), parts_b.append(order[rest])
+    if not parts_a:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    a, b = np.concatenate(parts_a), np.concatenate(parts_b)
+    pair = np.unique(np.minimum(a, b) * len(bands) + np.maximum(a, b))  # a pair found in many bands: once
+    return pair // len(bands), pair % len(bands)
+
+
 def plan_dedup(
-    rows: Iterable[tuple[str, bytes, list[int]] | tuple[str, bytes, list[int], int]],
+    rows: Iterable[
+        tuple[str, bytes, list[int]] | tuple[str, bytes, list[int], int] | tuple[str, bytes, list[int], int, bytes]
+    ],
     cfg: DedupConfig,
     published: PublishedIndex | None = None,
 ) -> DedupPlan:
     """Exact then near dedup over all surviving documents of a run (see module docstring).
 
-    ``rows`` are (id, exact key, band keys[, n_chars]); without n_chars every length ties and the
-    smallest id is kept. ``published`` (``dedup.scope = corpus``): the index of already published
-    documents; a batch document linked to one of them is dropped as its duplicate.
+    ``rows`` are (id, exact key, band keys[, n_chars[, signature]]); without n_chars every length ties
+    and the smallest id is kept; the signature (``verify.signature_bytes``) is needed by every row with
+    band keys when ``cfg.verify`` is on. ``published`` (``dedup.scope = corpus``): the index of already
+    published documents; a batch document linked to one of them is dropped as its duplicate.
     """
+    verify = cfg.near and cfg.verify > 0
+    width = 4 * cfg.num_perm  # bytes of one signature
     ids: list[str] = []
     exacts: list[bytes] = []
     lengths: list[int] = []
     flat = array("q")  # band keys of documents that have them, row after row: 8 B per key
+    flat_sigs = bytearray()  # their signatures, row after row (verification only)
     banded: list[int] = []  # input position of each band row
     for row in rows:
         doc_id, exact, bands = row[0], row[1], row[2]
         if cfg.near and bands:
             if len(bands) != cfg.bands:
                 raise ValueError(f"{doc_id!r} has {len(bands)} band keys, config says {cfg.bands}")
+            if verify:
+                sig = row[4] if len(row) > 4 else b""
+                if len(sig) != width:
+                    raise ValueError(
+                        f"{doc_id!r} has a signature of {len(sig)} bytes; dedup.verify needs {width} "
+                        f"({cfg.num_perm} permutations x 4)"
+                    )
+                flat_sigs += sig
             flat.extend(bands)
             banded.append(len(ids))
         ids.append(doc_id)
         exacts.append(exact)
         lengths.append(row[3] if len(row) > 3 else 0)
     matrix = np.frombuffer(flat, dtype=np.int64).reshape(len(banded), cfg.bands)
-    links = published.match(ids, exacts, np.asarray(banded, dtype=np.int64), matrix) if published and ids else None
+    sigs = np.frombuffer(bytes(flat_sigs), dtype="<u4").reshape(len(banded), cfg.num_perm) if verify else None
+    links = (
+        published.match(ids, exacts, np.asarray(banded, dtype=np.int64), matrix, sigs, cfg.verify)
+        if published and ids
+        else None
+    )
     pub_rows = np.unique(links.published) if links is not None else np.empty(0, dtype=np.int64)
 
     # nodes: the batch, then the published documents it links to; rank = position in keep-key order
@@ -149,8 +198,15 @@ def plan_dedup(
         band_rank = rank[banded]
         keep = ~exact_dup[band_rank]  # exact duplicates follow their twin; short texts have no band keys
         by_rank = np.argsort(band_rank[keep])
-        for a, b in _near_edges(band_rank[keep][by_rank], matrix[keep][by_rank]):
-            uf.union(a, b)
+        ranks = band_rank[keep][by_rank]
+        if sigs is None:
+            for a, b in _near_edges(ranks, matrix[keep][by_rank]):
+                uf.union(a, b)
+        else:
+            a, b = _pair_edges(matrix[keep][by_rank])
+            ok = verified_edges(a, b, sigs[keep][by_rank], cfg.verify)
+            for x, y in zip(ranks[a[ok]].tolist(), ranks[b[ok]].tolist(), strict=True):
+                uf.union(x, y)
 
     node_of_pub = {int(p): len(ids) + k for k, p in enumerate(pub_rows)}
     if links is not None:

@@ -20,6 +20,11 @@ Nothing is collected on the driver: keys, buckets, edges and components stay Dat
    published ones by exact key, (band, key) or id add edges (published keep key, batch node) to the
    components; a published keep key is the smallest of its component, so it is kept and names it.
 
+Verification (``dedup.verify`` > 0): step 2 yields every pair of a bucket of up to
+``components.BUCKET_PAIRS_CAP`` members (the star beyond), and those pairs and the (band, key) links
+to published documents join both ends' ``dedup_signature`` and pass ``verify.verified_batch`` in
+``mapInArrow`` (the same check ``local.plan_dedup`` makes) before they become edges.
+
 Ids are compared as Spark strings (UTF-8 byte order), which for our ASCII hex ids is Python's
 ``min`` order, so Spark, Beam and local keep the same document.
 """
@@ -68,6 +73,45 @@ def bucket_edges(keys: DataFrame) -> DataFrame:
         .where(F.col("id") != F.col("src"))
         .select("src", F.col("id").alias("dst"))
         .distinct()
+    )
+
+
+def bucket_pairs(keys: DataFrame) -> DataFrame:
+    """Candidate edges (src < dst) of every band bucket with two or more ids, for verification: all pairs
+    of a bucket of up to ``BUCKET_PAIRS_CAP`` members, the star from its minimum beyond
+    (``components.bucket_pairs``). ``keys`` has ``id`` and ``dedup_bands``."""
+    from pyspark.sql import functions as F
+
+    from dataflow.dedup.components import BUCKET_PAIRS_CAP
+
+    exploded = keys.select("id", F.posexplode("dedup_bands").alias("band", "key"))
+    buckets = (
+        exploded.groupBy("band", "key")
+        .agg(F.min("id").alias("head"), F.count("*").alias("size"))
+        .where(F.col("size") > 1)
+    )
+    members = exploded.join(buckets, ["band", "key"])
+    small = members.where(F.col("size") <= BUCKET_PAIRS_CAP).select("band", "key", "id")
+    pairs = (
+        small.alias("a")
+        .join(small.alias("b"), ["band", "key"])
+        .where(F.col("a.id") < F.col("b.id"))
+        .select(F.col("a.id").alias("src"), F.col("b.id").alias("dst"))
+    )
+    stars = members.where((F.col("size") > BUCKET_PAIRS_CAP) & (F.col("id") != F.col("head")))
+    return pairs.unionByName(stars.select(F.col("head").alias("src"), F.col("id").alias("dst"))).distinct()
+
+
+def verified(edges: DataFrame, src_sigs: DataFrame, dst_sigs: DataFrame, threshold: float) -> DataFrame:
+    """The edges (src, dst) whose signatures agree on >= ``threshold`` (``verify.verified_batch``):
+    ``src_sigs`` / ``dst_sigs`` map (src / dst) to ``sig``."""
+    from dataflow.dedup.verify import verified_batches
+
+    with_sigs = edges.join(src_sigs.withColumnRenamed("sig", "src_sig"), "src").join(
+        dst_sigs.withColumnRenamed("sig", "dst_sig"), "dst"
+    )
+    return with_sigs.select("src", "dst", "src_sig", "dst_sig").mapInArrow(
+        verified_batches(threshold), "src string, dst string"
     )
 
 
@@ -176,7 +220,10 @@ def plan_dedup(
 
     from dataflow.dedup.components import KEY_PREFIX
 
-    keyed = keys.select(keep_key_column(keys).alias("id"), "dedup_exact", "dedup_bands")
+    signature = (
+        [F.col("dedup_signature")] if "dedup_signature" in keys.columns else [F.lit(b"").alias("dedup_signature")]
+    )
+    keyed = keys.select(keep_key_column(keys).alias("id"), "dedup_exact", "dedup_bands", *signature)
     index = index_frames(keys.sparkSession, published) if published is not None and len(published) else None
     plan = _plan_keys(keyed, cfg, max_rounds, index)
 
@@ -194,7 +241,7 @@ def index_frames(spark, published: PublishedIndex) -> tuple[DataFrame, DataFrame
     published document, 2.5 GB at 10M) into every executor, while the joins shuffle only the batch's
     keys against the index's and scale with the cluster; Spark still broadcasts either side by itself
     when it is under ``spark.sql.autoBroadcastJoinThreshold`` (a small index costs no shuffle)."""
-    nodes = published.node_table()
+    nodes = published.node_table()  # pub_signature: b"" unless the index was loaded to verify
     bands = published.band_table()
     bands = pa.table({"band": bands["band"], "key": bands["key"], "pub": nodes["pub"].take(bands["row"])})
     return spark.createDataFrame(nodes), spark.createDataFrame(bands)
@@ -223,7 +270,15 @@ def _published_links(keys: DataFrame, exact: DataFrame, banded: DataFrame | None
         links = links.unionByName(by_exact.select("pub", "id"))
     if banded is not None:
         exploded = banded.select("id", F.posexplode("dedup_bands").alias("band", "key"))
-        links = links.unionByName(exploded.join(bands, ["band", "key"]).select("pub", "id"))
+        by_band = exploded.join(bands, ["band", "key"]).select("pub", "id")
+        if cfg.verify > 0:  # a shared band key links only signatures that agree (local: PublishedIndex.match)
+            pairs = by_band.distinct().select(F.col("pub").alias("src"), F.col("id").alias("dst"))
+            pub_sigs = nodes.select(F.col("pub").alias("src"), F.col("pub_signature").alias("sig"))
+            batch_sigs = banded.select(F.col("id").alias("dst"), F.col("dedup_signature").alias("sig"))
+            by_band = verified(pairs, pub_sigs, batch_sigs, cfg.verify).select(
+                F.col("src").alias("pub"), F.col("dst").alias("id")
+            )
+        links = links.unionByName(by_band)
     winner = exact.select("id", "winner")
     edges = links.join(winner, "id", "left").select(F.col("pub").alias("src"), F.coalesce("winner", "id").alias("dst"))
     return edges, exact_linked
@@ -248,13 +303,30 @@ def _plan_keys(keys: DataFrame, cfg: DedupConfig, max_rounds: int, index=None) -
 
     edges, banded, exact_linked = [], None, None
     if cfg.near:
+        width = 4 * cfg.num_perm  # signature bytes
         banded = survivors.where(F.size("dedup_bands") > 0).select(
             "id",
             F.when(F.size("dedup_bands") == cfg.bands, F.col("dedup_bands"))
             .otherwise(F.raise_error(F.concat(F.lit("a document has the wrong number of band keys: "), "id")))
             .alias("dedup_bands"),
+            (
+                F.when(F.length("dedup_signature") == width, F.col("dedup_signature")).otherwise(
+                    F.raise_error(F.concat(F.lit(f"dedup.verify needs a {width}-byte signature: "), "id"))
+                )
+                if cfg.verify > 0
+                else F.col("dedup_signature")
+            ).alias("dedup_signature"),
         )
-        edges.append(bucket_edges(banded))
+        if cfg.verify > 0:
+            sigs = banded.select("id", F.col("dedup_signature").alias("sig"))
+            candidates = bucket_pairs(banded)
+            edges.append(
+                verified(
+                    candidates, sigs.withColumnRenamed("id", "src"), sigs.withColumnRenamed("id", "dst"), cfg.verify
+                )
+            )
+        else:
+            edges.append(bucket_edges(banded))
     if index is not None:
         links, exact_linked = _published_links(keys, exact, banded, cfg, index)
         edges.append(links)

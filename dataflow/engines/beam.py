@@ -101,6 +101,11 @@ class FinishDedup(beam.DoFn):
         yield beam.pvalue.TaggedOutput("ledger", GlobalWindows.windowed_value(self.ledger))
 
 
+# PlanDedup's row: n_chars for the keep rule (longest first), the signature verifies candidates (dedup.verify)
+DEDUP_KEY_COLUMNS = ("id", "dedup_exact", "dedup_bands", "n_chars", "dedup_signature")
+DEDUP_ONLY_COLUMNS = ("dedup_exact", "dedup_bands", "dedup_signature")  # STAGING's columns beyond DOCUMENTS
+
+
 def entry_plan(doc_id: str, entries: list[tuple]):
     """The ``DedupPlan`` of one document from its ``PlanDedup`` entries (none, or one): (reason,
     duplicate_of, cluster) and, in corpus scope, the snapshot of a published kept copy."""
@@ -162,11 +167,11 @@ def run_beam(job: EngineJob, *, make_runner: Callable[[PipelineConfig], ShardRun
     )
     plan = (
         shards.staging
-        | "DedupKeys" >> beam.Map(lambda row: (row["id"], row["dedup_exact"], row["dedup_bands"], row["n_chars"]))
+        | "DedupKeys" >> beam.Map(lambda row: tuple(row[c] for c in DEDUP_KEY_COLUMNS))
         | "PlanDedup" >> PlanDedup(cfg.dedup, cfg.engine.beam.cc_rounds, job.published)  # corpus scope: + the index
     )
     staged = shards.staging | "ById" >> beam.Map(
-        lambda row: (row["id"], {k: v for k, v in row.items() if k not in ("dedup_exact", "dedup_bands")})
+        lambda row: (row["id"], {k: v for k, v in row.items() if k not in DEDUP_ONLY_COLUMNS})
     )
     finished = (
         {"row": staged, "plan": plan}

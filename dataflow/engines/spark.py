@@ -249,9 +249,11 @@ def run_spark(job: EngineJob, *, make_runner: Callable[[PipelineConfig], ShardRu
 
     # phase 2: global dedup plan, joined back onto the staged documents
     staging = shards.where(F.col("kind") == "staging")
-    keys = staging.select("id", "dedup_exact", "dedup_bands", "n_chars")  # n_chars: the keep rule prefers the longest
+    # n_chars: the keep rule prefers the longest; the signature verifies candidate pairs (dedup.verify)
+    keys = staging.select("id", "dedup_exact", "dedup_bands", "n_chars", "dedup_signature")
     plan = plan_dedup(keys, cfg.dedup, cfg.engine.spark.cc_max_rounds, job.published)  # corpus scope: + the index
-    joined = staging.select(*STAGING.names).drop("dedup_exact", "dedup_bands").join(plan, "id", "left")
+    dedup_columns = ("dedup_exact", "dedup_bands", "dedup_signature")
+    joined = staging.select(*STAGING.names).drop(*dedup_columns).join(plan, "id", "left")
     finish_fn = _finish_fn(cfg)
     finished = joined.mapInArrow(finish_fn, spark_schema(FINISH_SCHEMA)).persist(StorageLevel.MEMORY_AND_DISK)
     try:

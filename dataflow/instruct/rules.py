@@ -138,12 +138,14 @@ def check(example: Example, cfg: RulesConfig) -> str | None:
 def dedup_plan(examples: Iterable[Example], cfg: DedupConfig) -> DedupPlan:
     """Exact and near-duplicate prompts among ``examples`` (user turns), by the project's dedup: the
     smallest id of a group survives; the others drop as exact_duplicate / near_duplicate."""
-    # a generator, not a list: plan_dedup packs the 14 band keys into 112 bytes of an int64 array as they
-    # come, where a list of Python ints would hold ~560 bytes per example until the plan is built
+    # a generator, not a list: plan_dedup packs the band keys into an int64 array (8 B each) as they come,
+    # where a list of Python ints would hold ~40 B per key until the plan is built
     rows = ((ex.id, *_keys(ex, cfg)) for ex in examples)
     return plan_dedup(rows, cfg)
 
 
-def _keys(ex: Example, cfg: DedupConfig) -> tuple[bytes, list[int]]:
+def _keys(ex: Example, cfg: DedupConfig) -> tuple[bytes, list[int], int, bytes]:
+    """Exact key, band keys, length 0 (every length ties: the smallest id survives) and the signature
+    that verifies candidate pairs (``dedup.verify``)."""
     keys = dedup_keys(ex.user_text, cfg)
-    return keys.exact, keys.bands
+    return keys.exact, keys.bands, 0, keys.signature

@@ -48,9 +48,9 @@ UNRELATED = (
 )
 
 
-def keys_row(doc_id: str, text: str, cfg: DedupConfig) -> tuple[str, bytes, list[int]]:
+def keys_row(doc_id: str, text: str, cfg: DedupConfig) -> tuple[str, bytes, list[int], int, bytes]:
     k = dedup_keys(text, cfg)
-    return doc_id, k.exact, k.bands
+    return doc_id, k.exact, k.bands, 0, k.signature
 
 
 # ---------------------------------------------------------------- exact keys
@@ -188,7 +188,7 @@ def test_components_over_chains():
 
 
 def test_plan_chains_through_shared_bands_and_ignores_order():
-    cfg = DedupConfig(bands=2, rows=4)
+    cfg = DedupConfig(bands=2, rows=4, verify=0)
     rows = [("n3", b"\x03", [30, 40]), ("n1", b"\x01", [10, 20]), ("n2", b"\x02", [11, 20]), ("m", b"\x04", [11, 30])]
     rows.append(("z", b"\x05", [50, 60]))  # unrelated: in no cluster
     plan = plan_dedup(rows, cfg)
@@ -199,7 +199,7 @@ def test_plan_chains_through_shared_bands_and_ignores_order():
 
 
 def test_exact_duplicate_of_a_near_duplicate_points_to_the_kept_document():
-    cfg = DedupConfig(bands=1, rows=4)
+    cfg = DedupConfig(bands=1, rows=4, verify=0)
     rows = [("c", b"X", [7]), ("d", b"X", [7]), ("b", b"Y", [7]), ("e", b"Z", [])]
     plan = plan_dedup(rows, cfg)
     assert plan.drops == {"c": (NEAR_DUPLICATE, "b"), "d": (EXACT_DUPLICATE, "b")}
@@ -209,12 +209,14 @@ def test_exact_duplicate_of_a_near_duplicate_points_to_the_kept_document():
 
 def test_switches_and_bad_rows():
     rows = [("a", b"X", [1, 2]), ("b", b"X", [1, 2])]
-    assert plan_dedup(rows, DedupConfig(bands=2, exact=False)).drops == {"b": (NEAR_DUPLICATE, "a")}
-    assert plan_dedup(rows, DedupConfig(bands=2, near=False)).drops == {"b": (EXACT_DUPLICATE, "a")}
-    assert plan_dedup([("a", b"X", [1, 2]), ("b", b"Y", [1, 2])], DedupConfig(bands=2, near=False)).drops == {}
+    assert plan_dedup(rows, DedupConfig(bands=2, exact=False, verify=0)).drops == {"b": (NEAR_DUPLICATE, "a")}
+    assert plan_dedup(rows, DedupConfig(bands=2, near=False, verify=0)).drops == {"b": (EXACT_DUPLICATE, "a")}
+    assert (
+        plan_dedup([("a", b"X", [1, 2]), ("b", b"Y", [1, 2])], DedupConfig(bands=2, near=False, verify=0)).drops == {}
+    )
     assert dedup_keys(ARTICLE, DedupConfig(near=False)).bands == []
     with pytest.raises(ValueError, match="appears twice"):
         plan_dedup([("a", b"X", []), ("a", b"Y", [])], DedupConfig())
     with pytest.raises(ValueError, match="band keys"):
-        plan_dedup([("a", b"X", [1, 2, 3])], DedupConfig(bands=2))
+        plan_dedup([("a", b"X", [1, 2, 3])], DedupConfig(bands=2, verify=0))
     assert plan_dedup([], DedupConfig()).drops == {}

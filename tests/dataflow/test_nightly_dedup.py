@@ -14,7 +14,7 @@ from dataflow.dedup.components import keep_key, key_id
 from dataflow.dedup.index import PublishedIndex
 from dataflow.dedup.minhash import dedup_keys
 
-CFG = DedupConfig(bands=2)
+CFG = DedupConfig(bands=2, verify=0)  # synthetic band keys, no signatures: grouping only
 
 
 def test_keep_key_orders_published_then_longest_then_smallest_id():
@@ -93,8 +93,8 @@ def test_a_near_copy_of_real_text_matches_through_the_index():
     )
     edited = text.replace("내년부터", "2027년부터", 1) + " 구독하기"
     k_pub, k_new = dedup_keys(text, cfg), dedup_keys(edited, cfg)
-    index = PublishedIndex(["old"], [k_pub.exact], [list(k_pub.bands)], [len(text)], [5], cfg.bands)
-    plan = plan_dedup([("new", k_new.exact, list(k_new.bands), len(edited))], cfg, published=index)
+    index = PublishedIndex(["old"], [k_pub.exact], [list(k_pub.bands)], [len(text)], [5], cfg.bands, [k_pub.signature])
+    plan = plan_dedup([("new", k_new.exact, list(k_new.bands), len(edited), k_new.signature)], cfg, published=index)
     assert plan.drops == {"new": (NEAR_DUPLICATE, "old")} and plan.published_in == {"old": 5}
 
 
@@ -124,7 +124,7 @@ def test_spark_applies_the_same_keep_rule():
     from dataflow.engines.spark import spark_session
 
     spark = spark_session(load_config(None, {"engine.workers": 2}))
-    cfg = DedupConfig(bands=3)
+    cfg = DedupConfig(bands=3, verify=0)
     rows = _random_rows(8, 150)
     df = spark.createDataFrame(rows, "id string, dedup_exact binary, dedup_bands array<bigint>, n_chars bigint")
     got = {r.id: (r.reason, r.duplicate_of, r.cluster) for r in spark_plan(df, cfg).collect()}
@@ -144,7 +144,7 @@ def test_beam_applies_the_same_keep_rule():
 
     from dataflow.dedup.beam_cc import PlanDedup
 
-    cfg = DedupConfig(bands=3)
+    cfg = DedupConfig(bands=3, verify=0)
     rows = _random_rows(9, 120)
     expected = sorted(_expected(rows, cfg).items())
     with TestPipeline() as p:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from dataflow.config import SnapshotConfig
+from dataflow.config import DedupConfig, SnapshotConfig
 from dataflow.reports.drift import DriftRules, alerts, profile
 from dataflow.snapshots import commit_tables, read_snapshot, tag
 from dataflow.snapshots.catalog import open_catalog, open_table
@@ -23,7 +23,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def index_row(i: int, run: str) -> dict:
-    return dict(id=f"{i:016x}", exact=i.to_bytes(16, "big"), bands=[i, i + 1], n_chars=4, run_id=run)
+    # 2 band keys, recorded as made by 2 bands x the default rows (the config the late-overlap test loads)
+    layout = f"char/5/2x{DedupConfig().rows}/seed1"
+    return dict(id=f"{i:016x}", exact=i.to_bytes(16, "big"), bands=[i, i + 1], n_chars=4, run_id=run, layout=layout)
 
 
 def commit(data: Path, run: str, ids: list[int]) -> None:
@@ -184,7 +186,8 @@ def test_a_duplicate_published_meanwhile_forces_a_rerun_and_a_new_one_does_not(t
     from dataflow.nightly import LateOverlap, check_no_late_overlap, plan_nightly
     from dataflow.snapshots.files import write_parts
 
-    cfg = load_config(None, {"data_root": str(tmp_path), "dedup.bands": 2})  # index_row has 2 band keys
+    # index_row has 2 band keys and no signature: grouping by keys only
+    cfg = load_config(None, {"data_root": str(tmp_path), "dedup.bands": 2, "dedup.verify": 0})
     commit(tmp_path, "r1", [1])
     plan = plan_nightly(cfg, tables(tmp_path), [], {})  # this run's base: r1
     assert plan.runs == {"r1"} and len(plan.index) == 1

@@ -65,7 +65,7 @@ def test_hand_made_plan(spark):
         ("e", b"W", [2, 9]),
         ("f", b"V", [7, 8]),
     ]
-    assert _spark_plan(spark, keys, DedupConfig(bands=2)) == {
+    assert _spark_plan(spark, keys, DedupConfig(bands=2, verify=0)) == {
         "a": (None, None, "a"),
         "b": ("exact_duplicate", "a", "a"),
         "c": ("near_duplicate", "a", "a"),
@@ -76,7 +76,7 @@ def test_hand_made_plan(spark):
 @pytest.mark.parametrize("exact,near", [(True, True), (True, False), (False, True)])
 def test_plan_equals_local_plan_on_random_keys(spark, exact, near):
     rng = random.Random(5)
-    cfg = DedupConfig(bands=3, exact=exact, near=near)
+    cfg = DedupConfig(bands=3, exact=exact, near=near, verify=0)
     keys = [
         (f"{i:05x}", bytes([rng.randrange(90)]), [rng.randrange(60) for _ in range(3)] if i % 7 else [])
         for i in range(150)
@@ -88,4 +88,4 @@ def test_plan_equals_local_plan_on_random_keys(spark, exact, near):
 
 def test_wrong_number_of_band_keys_fails_loudly(spark):
     with pytest.raises(Exception, match="wrong number of band keys"):
-        _spark_plan(spark, [("a", b"x", [1, 2]), ("b", b"y", [1])], DedupConfig(bands=2))
+        _spark_plan(spark, [("a", b"x", [1, 2]), ("b", b"y", [1])], DedupConfig(bands=2, verify=0))

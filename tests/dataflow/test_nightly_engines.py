@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from dataflow.config import DedupConfig, load_config
-from dataflow.dedup import plan_dedup
+from dataflow.dedup import NEAR_DUPLICATE, plan_dedup
 from dataflow.dedup.index import PublishedIndex
 
 pytestmark = pytest.mark.slow  # starts Spark (~15 s, one session for the module) and Beam pipelines
@@ -109,6 +109,62 @@ def test_beam_plan_against_the_index_equals_local(seed, cfg):
 
     batch, index = _random_case(seed)
     expected = _local(batch, index, cfg)
+    with TestPipeline() as p:
+        out = p | beam.Create(batch) | PlanDedup(cfg, rounds=2, published=index)
+        assert_that(out, _same(expected))
+
+
+def _verified_case():
+    """Real keys under the default layout (50x3, verified >= 0.42): the originals of the edited copies of
+    tests/dataflow/test_dedup_verify.py published, the copies and the near-but-different documents (which
+    share band keys with the published template page) in the batch."""
+    from tests.dataflow.test_dedup_verify import edited_copies, key_rows, near_but_different
+
+    cfg = DedupConfig()
+    docs = near_but_different()
+    published = ("ko-a", "page0", "en-a")
+    ids, ex, bs, n, sigs = (list(c) for c in zip(*key_rows({k: docs[k] for k in published}, cfg), strict=True))
+    batch = key_rows({k: v for k, v in docs.items() if k not in published} | edited_copies(), cfg)
+    return batch, PublishedIndex(ids, ex, bs, n, [7, 7, 7], cfg.bands, sigs), cfg
+
+
+def test_verified_local_plan_against_the_index():
+    batch, index, cfg = _verified_case()
+    plan = plan_dedup(batch, cfg, index)
+    assert plan.drops == {
+        c: (NEAR_DUPLICATE, c.removesuffix("-edited")) for c in ("ko-a-edited", "page0-edited", "en-a-edited")
+    }
+    assert plan.published_in == {"ko-a": 7, "page0": 7, "en-a": 7}
+
+
+@pytest.mark.parametrize("scope", ["run", "corpus"])
+def test_spark_verified_plan_equals_local(spark, scope):
+    from dataflow.dedup.spark_cc import plan_dedup as spark_plan
+
+    batch, index, cfg = _verified_case()
+    index = index if scope == "corpus" else None
+    expected = _local(batch, index, cfg)
+    schema = "id string, dedup_exact binary, dedup_bands array<bigint>, n_chars bigint, dedup_signature binary"
+    df = spark.createDataFrame(batch, schema)
+    got = {
+        r.id: (r.reason, r.duplicate_of, r.cluster, r.published_in) for r in spark_plan(df, cfg, 50, index).collect()
+    }
+    assert got == expected
+
+
+@pytest.mark.parametrize("scope", ["run", "corpus"])
+def test_beam_verified_plan_equals_local(scope):
+    beam = pytest.importorskip("apache_beam")
+    from apache_beam.testing.test_pipeline import TestPipeline
+    from apache_beam.testing.util import assert_that
+
+    from dataflow.dedup.beam_cc import PlanDedup
+
+    batch, index, cfg = _verified_case()
+    index = index if scope == "corpus" else None
+    expected = _local(batch, index, cfg)
+    if index is None:  # run scope: entries without the published snapshot
+        expected = {k: v[:3] for k, v in expected.items()}
     with TestPipeline() as p:
         out = p | beam.Create(batch) | PlanDedup(cfg, rounds=2, published=index)
         assert_that(out, _same(expected))

@@ -205,6 +205,15 @@ def test_product_description_already_on_the_page_is_not_repeated() -> None:
         (page("<p>" + "Docs text. " * 30 + "</p>"), "https://example.com/docs/install", "documentation"),
         (page("<p>x</p>", head='<meta name="generator" content="Discourse 3.2">'), None, "forum"),
         (page("<p>x</p>", head='<meta property="og:type" content="article">'), None, "article"),
+        # a CMS that calls every page an article: linked titles in a card grid still make an index
+        (
+            page(
+                "".join(f"<div class='card'><h3><a href='/e/{i}'>Event {i}</a></h3></div>" for i in range(30)),
+                head='<meta property="og:type" content="article">',
+            ),
+            None,
+            "listing",
+        ),
     ],
 )
 def test_detect(markup: str, url: str | None, expected: str) -> None:

@@ -98,6 +98,31 @@ def test_a_near_copy_of_real_text_matches_through_the_index():
     assert plan.drops == {"new": (NEAR_DUPLICATE, "old")} and plan.published_in == {"old": 5}
 
 
+def test_an_index_of_another_layout_is_refused_in_one_line():
+    import pyarrow as pa
+
+    from dataflow.config import ConfigError
+    from schemas import DEDUP_INDEX
+
+    cfg = DedupConfig()
+    k = dedup_keys("서울시는 내년부터 모든 공공도서관의 운영 시간을 밤 열 시까지 늘리기로 했다.", cfg)
+    row = dict(id="old", exact=k.exact, bands=k.bands, n_chars=40, run_id="r1", signature=k.signature)
+    same = pa.Table.from_pylist([row | {"layout": cfg.layout}], DEDUP_INDEX)
+    assert len(PublishedIndex.from_arrow(same, [1], cfg.bands, cfg)) == 1
+    for layout, named in (("char/5/14x8/seed1", "char/5/14x8/seed1"), (None, "unrecorded")):
+        table = pa.Table.from_pylist([row | {"layout": layout}], DEDUP_INDEX)
+        with pytest.raises(ConfigError, match=f"layout {named}.*config's is char/5/50x3/seed1") as err:
+            PublishedIndex.from_arrow(table, [1], cfg.bands, cfg)
+        assert "\n" not in str(err.value) and "r1" in str(err.value)
+    # the right layout but no signature (written with verification off) cannot verify band links
+    unsigned = pa.Table.from_pylist([row | {"layout": cfg.layout, "signature": None}], DEDUP_INDEX)
+    with pytest.raises(ConfigError, match="signature"):
+        PublishedIndex.from_arrow(unsigned, [1], cfg.bands, cfg)
+    # near dedup off: band keys are not looked at, so their layout does not matter
+    off = DedupConfig(near=False)
+    assert len(PublishedIndex.from_arrow(table, [1], off.bands, off)) == 1
+
+
 def _random_rows(seed: int, n: int):
     rng = random.Random(seed)
     return [

@@ -1,6 +1,6 @@
 """Per-page-type main-text extraction: which extractor each page type gets, and the extractors.
 
-Five strategies, chosen per detected type by ``HtmlConfig.strategies`` (defaults measured on the
+Six strategies, chosen per detected type by ``HtmlConfig.strategies`` (defaults measured on the
 WCXB dev subset and ScrapingHub, ``bench/bench_extraction.py``):
 
 - ``precision``: trafilatura with ``favor_precision`` (best on news and blog articles: ScrapingHub
@@ -13,6 +13,8 @@ WCXB dev subset and ScrapingHub, ``bench/bench_extraction.py``):
   forums, where it keeps every post; ``HtmlConfig.min_block_words`` drops the posts' one-word chrome).
 - ``dom_links``: the same, keeping link-heavy blocks (listings and category grids, whose item titles
   are links and are the content).
+- ``dom_or_precision``: the DOM text, or trafilatura ``favor_precision``'s where that keeps nearly all
+  its words (``HtmlConfig.dom_precision_share``): pages that name no type (``fallback_strategy``).
 
 ``with_product_parts``: product pages often carry their description only in JSON-LD (tabs rendered by
 script), and trafilatura leaves the product's name (the ``<h1>``) out; both are added where the text

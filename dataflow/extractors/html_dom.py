@@ -12,7 +12,8 @@ Pruning removes what is never main content on any page type: scripts, styles, fo
 banners, hidden elements, and containers whose class or id names them as menus, cookie banners,
 share bars and the like. Text is then emitted block by block (one line per paragraph, heading,
 list item or table row), and a block that is mostly link text is dropped unless the page type says
-links are content (``keep_link_blocks``).
+links are content (``keep_link_blocks``; a bare list of nothing but links still goes then, as a menu:
+``drop_link_lists``).
 """
 
 from __future__ import annotations

@@ -8,9 +8,10 @@ its own preparation only if it was trained with today's ``prepare``: the rates s
 Documents: the default training set's examples (``quality_models.quality_data``: Korean Wikipedia,
 law, reviews, comments, English papers, patents, web pages), each repeated and cut to 2,048 UTF-8
 bytes, 3,000 of them. One process, one thread (fastText's Python ``predict`` runs on the calling
-thread), model loaded and warmed up first; each rate is the best of five runs in CPU time
+thread), model loaded and warmed up first; each rate is the best of seven rounds in CPU time
 (``time.process_time``: on the shared box wall time moves with other people's load, and all of it
-runs on this one thread). Anchors, same documents, same run:
+runs on this one thread), every round timing every row once (``interleaved``). Anchors, same
+documents, same run:
 * quality model: fastText's own ``predict`` on a list of texts already prepared (``prepare``:
   statistics tokens, one line): the library alone; then with our preparation
   (``classifier.scores``); then the pipeline stage (``QualityModelStage.run`` over datatrove
@@ -23,6 +24,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,7 +38,8 @@ from dataflow.stages import langid  # noqa: E402
 from dataflow.stages.quality_model import QualityModelStage, load_model  # noqa: E402
 from quality_models import classifier, quality_data  # noqa: E402
 
-DOC_BYTES, N_DOCS, RUNS = 2048, 3000, 5
+DOC_BYTES, N_DOCS, RUNS = 2048, 3000, 7
+PREDICT = "fastText predict (library, prepared text)"
 
 
 def docs_2kb(testdata: Path) -> list[str]:
@@ -50,18 +53,20 @@ def docs_2kb(testdata: Path) -> list[str]:
     return out[::step][:N_DOCS]
 
 
-def best(fn, n: int) -> float:
-    times = []
+def interleaved(cases: list[tuple[str, Callable[[], object]]], n: int) -> dict[str, float]:
+    """Documents per CPU second of each case, best of ``RUNS`` rounds; every round runs every case once,
+    so a burst of load from others on the shared box hits all cases alike instead of one row."""
+    best = dict.fromkeys((name for name, _ in cases), float("inf"))
     for _ in range(RUNS):
-        t = time.process_time()
-        fn()
-        times.append(time.process_time() - t)
-    return n / min(times)
+        for name, fn in cases:
+            t = time.process_time()
+            fn()
+            best[name] = min(best[name], time.process_time() - t)
+    return {name: n / seconds for name, seconds in best.items()}
 
 
-def quality_rows(path: Path, texts: list[str], tag: str) -> list[tuple[str, float, float]]:
-    """(what, docs/s, that model's fastText predict rate) for predict on prepared text, ``classifier.scores``
-    and the stage, for one model."""
+def quality_cases(path: Path, texts: list[str], tag: str) -> list[tuple[str, Callable[[], object]]]:
+    """fastText predict on prepared text, ``classifier.scores`` and the stage, for one model (rows tagged)."""
     model = load_model(str(path))
     prepared = [classifier.prepare(t) for t in texts]
     model.predict(prepared[:10], k=2)
@@ -73,15 +78,10 @@ def quality_rows(path: Path, texts: list[str], tag: str) -> list[tuple[str, floa
         for _ in stage.run(docs):
             pass
 
-    anchor = best(lambda: model.predict(prepared, k=2), len(texts))
     return [
-        (f"fastText predict (library, prepared text){tag}", anchor, anchor),
-        (
-            f"classifier.scores (prepare + predict){tag}",
-            best(lambda: classifier.scores(model, texts), len(texts)),
-            anchor,
-        ),
-        (f"QualityModelStage.run (pipeline stage){tag}", best(stage_run, len(texts)), anchor),
+        (f"{PREDICT}{tag}", lambda: model.predict(prepared, k=2)),
+        (f"classifier.scores (prepare + predict){tag}", lambda: classifier.scores(model, texts)),
+        (f"QualityModelStage.run (pipeline stage){tag}", stage_run),
     ]
 
 
@@ -93,26 +93,24 @@ def main() -> int:
     ap.add_argument("--testdata", type=Path, default=ROOT.parent / "shared" / "testdata")
     args = ap.parse_args()
     texts = docs_2kb(args.testdata)
-    rows = []
-    for path in [args.model, *args.compare]:
-        rows += quality_rows(path, texts, "" if path == args.model else f" [{path.resolve().stem}]")
+    tags = {path: "" if i == 0 else f" [{path.resolve().stem}]" for i, path in enumerate([args.model, *args.compare])}
+    cases = [case for path, tag in tags.items() for case in quality_cases(path, texts, tag)]
     lid_cfg = LangIdConfig(model_path=str(args.lid))
     langid.predict_language(texts[0], lid_cfg.model_path)
-    anchor = rows[0][1]
-    rows += [
-        (
-            "lid.176 alone (predict_language)",
-            best(lambda: [langid.predict_language(t, lid_cfg.model_path) for t in texts], len(texts)),
-            anchor,
-        ),
-        ("Korean-aware LID (identify)", best(lambda: [langid.identify(t, lid_cfg) for t in texts], len(texts)), anchor),
+    cases += [
+        ("lid.176 alone (predict_language)", lambda: [langid.predict_language(t, lid_cfg.model_path) for t in texts]),
+        ("Korean-aware LID (identify)", lambda: [langid.identify(t, lid_cfg) for t in texts]),
     ]
-    head = f"{len(texts)} documents of {DOC_BYTES} bytes, one thread, best of {RUNS} in CPU time"
+    rates = interleaved(cases, len(texts))
+    head = f"{len(texts)} documents of {DOC_BYTES} bytes, one thread, best of {RUNS} rounds in CPU time"
     print(f"{head}; model {args.model.resolve().name}")
-    print("| what | docs/s | vs fastText predict (the same model's; LID: the default's) |\n|---|---|---|")
-    for name, rate, base in rows:
-        print(f"| {name} | {rate:,.0f} | {rate / base:.2f} |")
-    print(f"\nLID: Korean-aware / lid.176 alone = {rows[-1][1] / rows[-2][1]:.2f}")
+    print("| what | docs/s | vs fastText predict (the same model's; LID rows: the default model's) |")
+    print("|---|---|---|")
+    for name, rate in rates.items():
+        tag = next((t for t in tags.values() if t and name.endswith(t)), "")
+        print(f"| {name} | {rate:,.0f} | {rate / rates[PREDICT + tag]:.2f} |")
+    lid = rates["Korean-aware LID (identify)"] / rates["lid.176 alone (predict_language)"]
+    print(f"\nLID: Korean-aware / lid.176 alone = {lid:.2f}")
     return 0
 
 

@@ -29,18 +29,23 @@ LQ = "__label__lq"  # HQ, the positive label, and prepare() are the stage's: one
 class TrainParams:
     """fastText ``train_supervised`` settings (its defaults where not stated)."""
 
-    # swept on the source-disjoint split (BENCHMARKS.md "Quality classifier"): with the features and
-    # case kept (see prepare), 5-6 epochs beat 10 (0.940) and 15; lr 0.2-0.3 underfit
+    # all swept on the source-disjoint split (BENCHMARKS.md "Quality classifier"), with the statistics
+    # tokens and case kept (see prepare): 6 epochs 0.948; 3, 5, 10: 0.934, 0.947, 0.940; lr 0.3 x 10: 0.929
     lr: float = 0.5
     epoch: int = 6
-    # 8, 16 and 32 gave the same held-out AUC (+-0.001); the cost of scoring grows with dim
-    dim: int = 8
-    wordNgrams: int = 2  # DCLM's classifier uses bigrams
-    # character n-grams 2-3: Korean syllable bigrams/trigrams, English subwords; 2-4 scored 0.929 on the
-    # source-disjoint split and 3 fewer n-grams per word, none 0.84 (BENCHMARKS.md)
+    # 8, 16 and 32 gave the same AUC (0.948 +- 0.001); 16 scored 15-25% faster than 8 and than 32 in
+    # bench_quality_model's interleaved timing (measured, not traced to a cause)
+    dim: int = 16
+    # DCLM's classifier uses word bigrams; here they gained nothing (0.9477 with, 0.9479 without) and
+    # cost one more vector per word
+    wordNgrams: int = 1
+    # character n-grams 2-3: Korean syllable bigrams/trigrams, English subwords; 2-4 scored 0.937 and
+    # hashes one more n-gram per character, none 0.84 (lower-cased text, BENCHMARKS.md)
     minn: int = 2
     maxn: int = 3
-    bucket: int = 200_000  # n-gram hash buckets (fastText's 2M makes a 130 MB model at dim 16)
+    # hash buckets of the character n-grams: 50k and 200k gave the same AUC; the model is 16 MB instead
+    # of 26 MB (the word vectors, 205k words x 16 floats, are the rest)
+    bucket: int = 50_000
     minCount: int = 1
     loss: str = "softmax"
     seed: int = 0

@@ -43,9 +43,10 @@ def features(text: str) -> str:
     """Document statistics as four tokens: sentence length, '?' and '!' rates, line length (log2 buckets).
 
     They are the same in both languages, so what Korean reviews and comments teach (short sentences,
-    many '?'/'!') carries over to English chatter, which no English training source shows: with them
-    the source-disjoint AUC rose 0.932 -> 0.947 (BENCHMARKS.md). ``str.count`` runs in C, so the
-    five counts over a 2 KB document cost little next to fastText's n-grams.
+    many '?'/'!') carries over to English chatter, which no English training source shows: the
+    default model without them scores 0.940 instead of 0.948 on the source-disjoint split
+    (BENCHMARKS.md). ``str.count`` runs in C, so the five counts over a 2 KB document cost little next
+    to fastText's n-grams.
     """
     n = len(text) + 1
     lines = text.count("\n") + 1
@@ -60,9 +61,9 @@ def features(text: str) -> str:
 
 def prepare(text: str, max_chars: int = 20_000) -> str:
     """The features, then the text on one line, case kept: what fastText reads (it splits tokens on
-    whitespace itself, and ``predict`` refuses a newline). Keeping case scored 0.924 vs 0.894 lower-
-    cased on the source-disjoint split (BENCHMARKS.md), and one ``str.replace`` is cheaper than
-    lowering and re-joining the words."""
+    whitespace itself, and ``predict`` refuses a newline). Lower-cased, the default model scores 0.911
+    instead of 0.948 on the source-disjoint split (BENCHMARKS.md), and one ``str.replace`` is cheaper
+    than lowering and re-joining the words."""
     text = text[:max_chars]
     return features(text) + " " + text.replace("\n", " ")
 
@@ -111,13 +112,15 @@ def load_model(model_path: str) -> Any:
 
 
 def predict_scores(model: Any, texts: list[str], max_chars: int) -> list[float]:
-    """P(high quality) of each text by a loaded fastText model (one ``predict`` call for the list)."""
-    labels, probs = model.predict([prepare(t, max_chars) for t in texts], k=2)
-    out = []
-    for labs, ps in zip(labels, probs, strict=True):
-        p = dict(zip(labs, ps, strict=True))
-        out.append(min(1.0, float(p.get(HQ, 1.0 - sum(p.values())))))
-    return out
+    """P(high quality) of each text by a loaded fastText model (one ``predict`` call for the list).
+
+    The model has two labels, so the top one and its probability say both: P(hq) = p, or 1 - p when
+    the top label is the other one."""
+    labels, probs = model.predict([prepare(t, max_chars) for t in texts], k=1)
+    return [
+        min(1.0, float(p[0])) if lab[0] == HQ else max(0.0, 1.0 - float(p[0]))
+        for lab, p in zip(labels, probs, strict=True)
+    ]
 
 
 def scores(texts: list[str], model_path: str, max_chars: int) -> list[float]:

@@ -158,7 +158,7 @@ def segment_minhash(hv: np.ndarray, seg: np.ndarray, a: np.ndarray, b: np.ndarra
 
 
 # XXH3's default secret, its first 136 bytes (XXH3_SECRET_SIZE_MIN): all that inputs of up to 240 bytes read
-_XXH3_SECRET = np.frombuffer(
+_SECRET_BYTES = np.frombuffer(
     bytes.fromhex(
         "b8fe6c3923a44bbe7c01812cf721ad1cded46de9839097db7240a4a4b7b3671f"
         "cb79e64eccc0e578825ad07dccff7221b8084674f743248ee03590e6813a264c"
@@ -168,6 +168,8 @@ _XXH3_SECRET = np.frombuffer(
     ),
     dtype=np.uint8,
 )
+# its little-endian 64-bit word at every byte offset (the 129-240-byte path reads at offsets 3 + 16k and 119)
+_XXH3_SECRET64 = np.array([int.from_bytes(_SECRET_BYTES[k : k + 8].tobytes(), "little") for k in range(129)], np.uint64)
 _PRIME64_1 = np.uint64(0x9E3779B185EBCA87)
 XXH3_MAX_BYTES = 240  # longer inputs take XXH3's long-input path, which band_hashes does not implement
 
@@ -175,10 +177,7 @@ XXH3_MAX_BYTES = 240  # longer inputs take XXH3's long-input path, which band_ha
 @njit(cache=True, nogil=True, inline="always")
 def _secret64(at: int) -> np.uint64:
     """Little-endian 64-bit word of the secret at byte ``at`` (any alignment)."""
-    v = np.uint64(0)
-    for k in range(8):
-        v |= np.uint64(_XXH3_SECRET[at + k]) << np.uint64(8 * k)
-    return v
+    return _XXH3_SECRET64[at]
 
 
 @njit(cache=True, nogil=True, inline="always")

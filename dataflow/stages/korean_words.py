@@ -1,24 +1,26 @@
 """Fast Korean word statistics for FineWeb-2's Korean rules, calibrated against Kiwi.
 
 FineWeb-2's Korean thresholds were set on Kiwi morphemes (datatrove's ``KiwiTokenizer``), and
-Kiwi analyses about 0.15 MB/s per core. The rules only need a handful of numbers from the word
+Kiwi analyses about 0.15-0.2 MB/s per core. The rules only need a handful of numbers from the word
 split (how many words, their mean length, how many have a letter, which stop words occur, the
-top and duplicated n-gram character fractions, newlines per word). This module computes the
-same numbers from a cheap split that imitates Kiwi's:
+top and duplicated n-gram character fractions, newlines per word). This module estimates Kiwi's
+numbers without Kiwi:
 
-* ``fast_words``: one regex pass cuts runs of Hangul, Latin, Hanja, jamo, numbers (``3.14``,
-  ``1,000``) and punctuation (a run like ``...`` or ``?!`` is one token, as Kiwi makes it); each
-  Hangul eojeol then loses its particles and endings from a table (``을``, ``에서``, ``했다`` ->
+* the split: one regex pass cuts runs of Hangul, Latin, Hanja, jamo, numbers (``3.14``, ``1,000``),
+  punctuation (``...`` is one token, as Kiwi makes it) and Kiwi's URL/e-mail/hashtag/serial tokens;
+  each Hangul eojeol loses its particles and endings from a table (``을``, ``에서``, ``했다`` ->
   ``했 했 다``: Kiwi returns text spans, so a contracted ending such as 했 = 하+었 appears twice);
-  the split of each distinct eojeol is cached, words follow Zipf's law;
-* ``word_stats``: the rules' numbers from any word list, exactly as datatrove's three filters
-  compute them (also used on Kiwi's words, so calibration compares like with like);
-* ``quality_ko.KIWI_BOUNDS``: how far Kiwi's numbers lie from the fast ones, measured on every Korean set
-  under ../shared/testdata (bench/bench_quality_ko.py --calibrate), widened by a safety factor;
-* ``decide``: the rules on intervals. A rule whose interval lies entirely on one side of its
-  threshold is decided without Kiwi; when the first undecided rule comes before any certain
-  failure, the caller asks Kiwi (``UNSURE``). So decisions equal Kiwi's wherever the fast
-  numbers are decisive, and Kiwi runs only on the few documents near a threshold.
+* the estimate: Kiwi's content words = the split's plus, per Hangul run, calibrated extra tokens
+  by (run length, pieces) and by last syllable (``_EXTRA_BY_SHAPE``, ``_LAST_TABLE``: the mean of
+  Kiwi minus fast over every Korean set under ../shared/testdata, bench/bench_quality_ko.py
+  --calibrate); the numbers of each whitespace chunk are cached (``Chunk``: words repeat, Zipf),
+  so a document costs one split, one dict lookup per chunk and a few sums;
+* ``ngram_fracs``: datatrove's top and duplicated n-gram characters (its exact greedy scan) in one
+  numba pass over word ids; ``word_stats``: every number exactly as datatrove computes it, from
+  any word list (Kiwi's, in the fallback, the calibration and the tests);
+* ``korean_rules``: the chain on intervals (``quality_ko.KIWI_BOUNDS`` around the estimates).
+  A rule whose interval lies on one side of its threshold is decided; a sure failure drops the
+  document; when a rule is undecided and nothing fails for sure, the caller asks Kiwi (``UNSURE``).
 """
 
 from __future__ import annotations
@@ -193,29 +195,40 @@ class Chunk(NamedTuple):
 HANGUL_CHARS = regex.compile(
     "[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]"
 )  # syllables, conjoining and compatibility jamo
+_HANGUL_RUN = regex.compile("[\uac00-\ud7a3]+")
 _CHUNKS: dict[str, Chunk] = {}  # chunk -> its numbers, per process (Zipf: most chunks repeat)
 _CHUNK_CACHE = 1 << 18  # 262k chunks x ~400 B = ~100 MB at most
 _TOKENS: dict[str, tuple] = {}  # token -> its Chunk fields up to stops (tokens repeat across chunks: 책을, 책을.)
 
 
-def _token(tok: str) -> tuple:
-    if _HANGUL_FIRST <= ord(tok[0]) <= _HANGUL_LAST:
-        words = split_eojeol(tok) if len(tok) > 1 else (tok,)
-        extra = run_extra(tok, len(words))
-    else:
-        words, extra = (tok,), 0.0
-    content = [w for w in words if not PUNCTUATION_SET.issuperset(w)]
+def _hangul_run(run: str) -> tuple:
+    """Chunk fields up to ``stops`` of one Hangul run: every piece is a content word with letters."""
+    words = split_eojeol(run) if len(run) > 1 else (run,)
     stops = 0
     for w in words:
         stops |= _STOP_BIT.get(w, 0)
-    alpha = sum(1 for w in words if any(ch.isalpha() for ch in w))
-    t = (words, tuple(map(_word_id, words)), len(content), sum(map(len, content)), alpha, extra, stops)
+    n = len(words)
+    return words, tuple(map(_word_id, words)), n, sum(map(len, words)), n, run_extra(run, n), stops
+
+
+def _token(tok: str) -> tuple:
+    if _HANGUL_FIRST <= ord(tok[0]) <= _HANGUL_LAST:
+        t = _hangul_run(tok)
+    else:
+        content = not PUNCTUATION_SET.issuperset(tok)
+        alpha = any(ch.isalpha() for ch in tok)
+        t = ((tok,), (_word_id(tok),), int(content), len(tok) if content else 0, int(alpha), 0.0, _STOP_BIT.get(tok, 0))
     if len(_TOKENS) < _CHUNK_CACHE:
         _TOKENS[tok] = t
     return t
 
 
 def _chunk(text: str) -> Chunk:
+    if _HANGUL_RUN.fullmatch(text):  # the common chunk, one Hangul run: no tokenizer pass
+        c = Chunk(*_hangul_run(text), len(text), len(text))
+        if len(_CHUNKS) < _CHUNK_CACHE:
+            _CHUNKS[text] = c
+        return c
     toks = [_TOKENS.get(t) or _token(t) for t in _TOKEN.findall(text)]
     hangul = len(HANGUL_CHARS.findall(text))
     if len(toks) == 1:
@@ -453,8 +466,9 @@ def korean_rules(text: str, s: WordStats, rules: dict, bounds: Bounds = EXACT) -
     ``rules`` holds the thresholds (quality_ko.KOR_HANG plus the filter settings FineWeb-2 uses).
     Rules that need no words (duplicate lines, terminal punctuation, duplicated line characters,
     bullets, ellipsis lines) are computed exactly; word rules are checked on the interval that
-    ``bounds`` puts around each fast number. The first rule that fails for sure decides, unless an
-    earlier rule is undecided.
+    ``bounds`` puts around each fast number. The first rule that fails for sure drops the document:
+    datatrove drops it too, whatever an earlier undecided rule does (only the reason may then differ
+    from Kiwi mode's: the bench counts both). With no sure failure, an undecided rule asks for Kiwi.
     """
     from datatrove.pipeline.filters.gopher_repetition_filter import find_duplicates
     from datatrove.utils.text import TERMINAL_PUNCTUATION
@@ -470,17 +484,17 @@ def korean_rules(text: str, s: WordStats, rules: dict, bounds: Bounds = EXACT) -
         if decided is None:
             unsure = True
         elif decided:
-            return UNSURE if unsure else reason
+            return reason
         return None
 
     min_words = rules["min_doc_words"]
     if (r := check(_side(c_lo, c_hi, c_hi < min_words, c_lo >= min_words), "gopher_short_doc")) is not None:
         return r
     if not text:
-        return UNSURE if unsure else "empty"
+        return "empty"
     lines = regex.split("\n+", text)
     if find_duplicates(lines)[0] / len(lines) > rules["dup_line_frac"]:
-        return UNSURE if unsure else "dup_line_frac"
+        return "dup_line_frac"
     for (n, thr), x in zip(rules["top_n_grams"], s.top_ngram, strict=True):
         lo, hi = x - b.top_below, x + b.top_above
         if (r := check(_side(lo, hi, lo > thr, hi <= thr), f"top_{n}_gram")) is not None:
@@ -491,12 +505,12 @@ def korean_rules(text: str, s: WordStats, rules: dict, bounds: Bounds = EXACT) -
             return r
     full = [line for line in text.split("\n") if line.strip() != ""]
     if not full:
-        return UNSURE if unsure else "empty"
+        return "empty"
     stops = tuple(TERMINAL_PUNCTUATION)
     if sum(1 for line in full if line.endswith(stops)) / len(full) < rules["line_punct_thr"]:
-        return UNSURE if unsure else "line_punct_ratio"
+        return "line_punct_ratio"
     if find_duplicates(full)[1] / max(len(text.replace("\n", "")), 1) > rules["char_duplicates_ratio"]:
-        return UNSURE if unsure else "char_dup_ratio"
+        return "char_dup_ratio"
     newlines, thr = text.count("\n"), rules["new_line_ratio"]
     if (r := check(_side(0, 0, newlines / n_hi > thr, newlines / n_lo <= thr), "list_ratio")) is not None:
         return r
@@ -520,10 +534,10 @@ def korean_rules(text: str, s: WordStats, rules: dict, bounds: Bounds = EXACT) -
     all_lines = text.splitlines()
     bullets = sum(x.lstrip().startswith("•") or x.lstrip().startswith("-") for x in all_lines)
     if bullets / len(all_lines) > rules["max_bullet_lines_ratio"]:
-        return UNSURE if unsure else "gopher_too_many_bullets"
+        return "gopher_too_many_bullets"
     ellipsis = sum(x.rstrip().endswith("...") or x.rstrip().endswith("…") for x in all_lines)
     if ellipsis / len(all_lines) > rules["max_ellipsis_lines_ratio"]:
-        return UNSURE if unsure else "gopher_too_many_end_ellipsis"
+        return "gopher_too_many_end_ellipsis"
     lo, hi, thr = s.alpha_ratio - b.alpha_below, s.alpha_ratio + b.alpha_above, rules["max_non_alpha_words_ratio"]
     if (r := check(_side(lo, hi, hi < thr, lo >= thr), "gopher_below_alpha_threshold")) is not None:
         return r

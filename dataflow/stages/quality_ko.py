@@ -7,10 +7,12 @@ and applied the way its ``fineweb-2-pipeline.py`` applies them: paragraph and ch
 duplicate fractions off, FineWeb's short-line rule off, ``char_duplicates_ratio`` 0.1,
 ``min_stop_words`` 2, and C4's rules not used.
 
-Fast mode (the default, ``quality.korean_words: fast``): the rules' word numbers come from a
-cheap Kiwi-like split (``korean_words.py``) checked on intervals calibrated against Kiwi; Kiwi
-is asked only when an interval straddles a threshold (bench/bench_quality_ko.py: agreement and
-speed on every Korean test set).
+Fast mode (the default, ``quality.korean_words: fast``): Kiwi's word numbers are estimated from a
+cheap Kiwi-like split plus calibrated extra-token tables (``korean_words.py``) and checked on
+intervals calibrated against Kiwi (``KIWI_BOUNDS``); Kiwi is asked only when an interval straddles
+a threshold and no later rule fails for sure (bench/bench_quality_ko.py: agreement, Kiwi's share
+and speed on every Korean test set). Kiwi's answer then goes through the same rule chain
+(``korean_rules`` on exact numbers, equal to datatrove's filters: tests).
 
 Kiwi mode: words are Kiwi morphemes (kiwipiepy), as in FineWeb-2, through datatrove's
 ``KiwiTokenizer`` with ``model_type="cong"`` (datatrove asks for "sbg", which kiwipiepy 0.24 no longer ships).
@@ -205,9 +207,9 @@ def judged(doc: Document, source_kinds: list[str] | None) -> bool:
 # extra tokens): the 10th and 90th percentiles of Kiwi/estimate (counts, documents of 20-200 Kiwi words) and
 # Kiwi - estimate (lengths, ratios, n-gram fractions, documents of 50+) over the 36k documents of every Korean
 # set under ../shared/testdata and the demo (bench/bench_quality_ko.py --calibrate), rounded outward.
-# Decisions equal Kiwi's on 99.61 % of those documents (99.78 % / 99.53 % when the tables and bounds are fitted
-# on half of the sources and checked on the other half), Kiwi asked for 4.2 % of the documents, 3.3 % of the
-# bytes; the 15th/85th percentiles: 99.51 % (99.69 / 99.41 across halves), 2.4 % of the bytes
+# Decisions equal Kiwi's on 99.61 % of those documents (99.78 % / 99.56 % when the tables and bounds are fitted
+# on half of the sources and checked on the other half), Kiwi asked for 3.0 % of the documents, 2.3 % of the
+# bytes; the 15th/85th percentiles: 99.50 % (99.68 / 99.42 across halves), 1.7 % of the bytes
 KIWI_BOUNDS = Bounds(
     count_lo=0.91,  # Kiwi finds 9 % fewer content words than estimated ...
     count_hi=1.11,  # ... or 11 % more

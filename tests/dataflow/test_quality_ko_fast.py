@@ -119,13 +119,20 @@ def test_ngram_kernel_equals_datatrove_counts():
     assert s.top_ngram == (0.0,) and s.dup_ngram == (0.0,)  # too short for any n-gram
 
 
-def test_undecided_rule_asks_kiwi():
-    """A document right at the 50-word minimum cannot be decided from the fast count."""
-    text = " ".join(["사과를"] * 26) + "."  # 53 Kiwi words (with the full stop), 52 fast content words
-    stats = word_stats(text, fast_words(text), RULES["stop_words"], (2, 3, 4), (5, 6, 7, 8, 9, 10))
-    from dataflow.stages.quality_ko import KIWI_BOUNDS
+def test_undecided_rule_asks_kiwi(stages):
+    """Documents right at the 50-word minimum cannot be decided from the estimate: Kiwi decides them."""
+    from dataflow.stages.korean_words import chunks, estimate
+    from dataflow.stages.quality_ko import _DUP_NS, _TOP_NS, KIWI_BOUNDS
 
-    assert korean_rules(text, stats, RULES, KIWI_BOUNDS) == UNSURE
+    kiwi, fast = stages
+    for n_eojeol in (22, 23):  # 48 and 50 Kiwi content words (the estimate says about 50 for both)
+        text = " ".join(PROSE.split()[:n_eojeol]) + "."
+        assert korean_rules(text, estimate(text, chunks(text), _TOP_NS, _DUP_NS), RULES, KIWI_BOUNDS) == UNSURE
+        asked = fast.kiwi_calls
+        assert fast.apply(ko(text)) == kiwi.apply(ko(text))
+        assert fast.kiwi_calls == asked + 1
+    assert kiwi.apply(ko(" ".join(PROSE.split()[:22]) + ".")) == "gopher_short_doc"
+    assert kiwi.apply(ko(" ".join(PROSE.split()[:23]) + ".")) is None
 
 
 def test_unknown_word_mode_is_refused():

@@ -21,8 +21,10 @@ Run: ``.venv/bin/python bench/bench_extraction.py`` (prints Markdown tables; ``-
 * **(e) Parsers**: one parse of each WCXB page with lxml (what trafilatura builds), selectolax's lexbor
   back end and resiliparse, CPU time per page: why the page-type path parses with lexbor.
 * **Speed**: pages/s and MB/s of HTML per core (CPU time of the single process, so other jobs on a shared
-  box distort it less), best of two passes over (a), decoding included; (d) reports one pass over WCXB,
-  with each system's ratio to trafilatura default.
+  box distort it less), decoding included, each system's ratio to trafilatura default. The systems are
+  timed interleaved, page by page (``interleaved``), so a burst of load on a shared box falls on all of
+  them alike; (a) keeps each page's best of two passes, (d) makes one pass over WCXB.
+  ``--sections a,d`` runs only some sections (while iterating; the recorded numbers come from all).
 """
 
 from __future__ import annotations
@@ -78,20 +80,48 @@ def _off() -> ExtractConfig:
     return config
 
 
+def _with(**settings: object) -> ExtractConfig:
+    """The default config with some ``extract.html`` settings changed."""
+    config = ExtractConfig()
+    for key, value in settings.items():
+        setattr(config.html, key, value)
+    return config
+
+
 def systems(as_text: bool) -> dict[str, System]:
-    fast, meta = ExtractConfig(), ExtractConfig()
-    fast.html.fast = True
-    meta.html.with_metadata = True
     return {
         "dataflow.extract (default config)": _ours(ExtractConfig()),
         "dataflow.extract, html.page_types off (trafilatura favor_precision)": _ours(_off()),
-        "dataflow.extract, html.with_metadata": _ours(meta),
-        "dataflow.extract, html.fast": _ours(fast),
+        "dataflow.extract, html.with_metadata": _ours(_with(with_metadata=True)),
+        "dataflow.extract, html.fast": _ours(_with(fast=True)),
+        # the article path's speed settings one at a time: the speed/F1 curve of issue 10
+        "dataflow.extract, html.precision_fast off": _ours(_with(precision_fast=False)),
+        "dataflow.extract, html.precision_main_root off": _ours(_with(precision_main_root=False)),
+        "dataflow.extract, html.precision_main_root and precision_fast off": _ours(
+            _with(precision_main_root=False, precision_fast=False)
+        ),
         "trafilatura default": _trafilatura(as_text),
         "trafilatura favor_precision": _trafilatura(as_text, favor_precision=True),
         "trafilatura favor_recall": _trafilatura(as_text, favor_recall=True),
         "trafilatura fast": _trafilatura(as_text, fast=True),
     }
+
+
+def interleaved(
+    named: dict[str, System], pages: list[tuple[bytes, str | None]], passes: int
+) -> tuple[dict[str, list[str | None]], dict[str, float]]:
+    """Every system's outputs (of the last pass) and CPU seconds over ``pages``: each page is run by every
+    system in turn, and a page's time is its best of ``passes``, so load on a shared box that comes and
+    goes during the run weighs on every system alike instead of on whichever ran at that moment."""
+    outputs: dict[str, list[str | None]] = {name: [None] * len(pages) for name in named}
+    best: dict[str, list[float]] = {name: [float("inf")] * len(pages) for name in named}
+    for _ in range(passes):
+        for i, (raw, url) in enumerate(pages):
+            for name, system in named.items():
+                start = time.process_time()  # CPU time of this process: other jobs on the box count less
+                outputs[name][i] = system(raw, url)
+                best[name][i] = min(best[name][i], time.process_time() - start)
+    return outputs, {name: sum(times) for name, times in best.items()}
 
 
 # -- the ScrapingHub metric, as in its evaluate.py ------------------------------------------------
@@ -147,16 +177,14 @@ def scrapinghub() -> list[dict]:
     truth = json.loads((SCRAPINGHUB / "ground-truth.json").read_text(encoding="utf-8"))
     pages = {key: gzip.decompress((SCRAPINGHUB / "html" / f"{key}.html.gz").read_bytes()) for key in truth}
     megabytes = sum(len(p) for p in pages.values()) / 1e6
+    keys = list(pages)
+    outputs, cpu = interleaved(systems(as_text=True), [(pages[k], truth[k].get("url")) for k in keys], SPEED_RUNS)
     results = []
-    for name, system in systems(as_text=True).items():
-        seconds = float("inf")
-        for _ in range(SPEED_RUNS):
-            start = time.process_time()  # CPU time of this process: other jobs on the box count less
-            outputs = {key: system(raw, truth[key].get("url")) for key, raw in pages.items()}
-            seconds = min(seconds, time.process_time() - start)
-        rows = [tp_fp_fn(truth[k].get("articleBody", ""), outputs[k] or "") for k in truth]
-        speed = {"pages_s": len(pages) / seconds, "mb_s": megabytes / seconds}
+    for name, texts in outputs.items():
+        rows = [tp_fp_fn(truth[k].get("articleBody", ""), text or "") for k, text in zip(keys, texts, strict=True)]
+        speed = {"pages_s": len(pages) / cpu[name], "mb_s": megabytes / cpu[name]}
         results.append({"system": name, **metrics(rows), **bootstrap_ci(rows), **speed})
+    _speed_ratios(results)
     reference = json.loads((SCRAPINGHUB / "reference_outputs" / "trafilatura.json").read_text(encoding="utf-8"))
     stored = reference.get("output", reference)
     rows = [tp_fp_fn(truth[k].get("articleBody", ""), (stored.get(k) or {}).get("articleBody") or "") for k in truth]
@@ -251,26 +279,29 @@ def wcxb(pages: list[tuple[str, str, str, bytes, str]]) -> tuple[list[dict], dic
         "trafilatura favor_precision": _trafilatura(False, favor_precision=True),
         "resiliparse main_content": _resiliparse(),
     }
+    named = {name: system for name, system in candidates.items() if system is not None}
+    outputs, cpu = interleaved(named, [(p[3], p[2]) for p in pages], 1)
     results = []
-    for name, system in candidates.items():
-        if system is None:
-            continue
+    for name, texts in outputs.items():
         scores: dict[str, list[float]] = {t: [] for t in ["all", *types]}
         empty = 0
-        start = time.process_time()
-        for _, kind, url, raw, truth in pages:
-            text = system(raw, url) or ""
-            empty += not text.strip()
-            score = word_f1(truth, text)
+        for (_, kind, _, _, truth), text in zip(pages, texts, strict=True):
+            empty += not (text or "").strip()
+            score = word_f1(truth, text or "")
             scores[kind].append(score)
             scores["all"].append(score)
-        seconds = time.process_time() - start
         row = {"system": name, **{k: statistics.mean(v) for k, v in scores.items()}}
-        results.append({**row, "empty": str(empty), "pages_s": len(pages) / seconds})
+        results.append({**row, "empty": str(empty), "pages_s": len(pages) / cpu[name]})
+    _speed_ratios(results)
+    return results, detection(pages)
+
+
+def _speed_ratios(results: list[dict]) -> None:
+    """Each timed row's pages/s as a ratio to trafilatura default's in the same run."""
     base = next(r["pages_s"] for r in results if r["system"] == "trafilatura default")
     for row in results:
-        row["speed_ratio"] = f"{row['pages_s'] / base:.2f}x"
-    return results, detection(pages)
+        if "pages_s" in row:
+            row["speed_ratio"] = f"{row['pages_s'] / base:.2f}x"
 
 
 def detection(pages: list[tuple[str, str, str, bytes, str]]) -> dict:
@@ -339,33 +370,43 @@ def _table(rows: list[dict], columns: list[tuple[str, str]]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--sections", default="abcde", help="run only these sections, e.g. 'ad' (default: all)")
     args = parser.parse_args()
     if not WEB.is_dir():
         sys.exit(f"test data not found at {WEB}")
     print(f"trafilatura {trafilatura.__version__}; one process; speed = pages per CPU-second\n")
-    a, b, c = scrapinghub(), snippets(), korean()
-    print("### (a) ScrapingHub article-extraction benchmark, 181 pages\n")
+    out: dict = {}
     cols = [("system", "system"), ("precision", "precision"), ("recall", "recall"), ("F1", "f1")]
-    print(_table(a, [*cols, ("pages/s", "pages_s"), ("MB/s", "mb_s")]))
-    print("\n### (b) trafilatura evaluation subset, snippet hit rates\n")
-    snippet_cols = [("with found", "with_found"), ("without absent", "without_absent"), ("snippet F1", "f1")]
-    print(_table(b, [("system", "system"), *snippet_cols, ("snippets (with+without)", "snippets")]))
-    print("\n### (c) Korean news page (goose3 test_donga_korean)\n")
-    print(_table(c, cols))
-    pages = wcxb_pages()  # read and decompressed once for (d) and (e)
-    d, detected = wcxb(pages)
-    types = [k for k in d[0] if k not in ("system", "all", "empty", "pages_s", "speed_ratio")]
-    print(f"\n### (d) WCXB dev subset, {len(pages)} pages: word F1 per labelled page type\n")
-    wcxb_cols = [("system", "system"), ("all", "all"), *[(t, t) for t in types], ("empty", "empty")]
-    print(_table(d, [*wcxb_cols, ("pages/s", "pages_s"), ("vs trafilatura default", "speed_ratio")]))
-    print(f"\npage-type detector vs the labels: accuracy {detected['accuracy']:.3f}")
-    for label, counts in detected["confusion"].items():
-        print(f"- {label}: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items(), key=lambda kv: -kv[1])))
-    e = parsers(pages)
-    print("\n### (e) One parse per WCXB page\n")
-    print(_table(e, [("parser", "system"), ("ms/page", "ms_page"), ("pages/s", "pages_s")]))
+    if "a" in args.sections:
+        out["scrapinghub"] = a = scrapinghub()
+        print("### (a) ScrapingHub article-extraction benchmark, 181 pages\n")
+        speed_cols = [("pages/s", "pages_s"), ("MB/s", "mb_s"), ("vs trafilatura default", "speed_ratio")]
+        print(_table(a, [*cols, *speed_cols]))
+    if "b" in args.sections:
+        out["snippets"] = b = snippets()
+        print("\n### (b) trafilatura evaluation subset, snippet hit rates\n")
+        snippet_cols = [("with found", "with_found"), ("without absent", "without_absent"), ("snippet F1", "f1")]
+        print(_table(b, [("system", "system"), *snippet_cols, ("snippets (with+without)", "snippets")]))
+    if "c" in args.sections:
+        out["korean"] = c = korean()
+        print("\n### (c) Korean news page (goose3 test_donga_korean)\n")
+        print(_table(c, cols))
+    pages = wcxb_pages() if "d" in args.sections or "e" in args.sections else []  # read once for (d) and (e)
+    if "d" in args.sections:
+        d, detected = wcxb(pages)
+        out.update(wcxb=d, detection=detected)
+        types = [k for k in d[0] if k not in ("system", "all", "empty", "pages_s", "speed_ratio")]
+        print(f"\n### (d) WCXB dev subset, {len(pages)} pages: word F1 per labelled page type\n")
+        wcxb_cols = [("system", "system"), ("all", "all"), *[(t, t) for t in types], ("empty", "empty")]
+        print(_table(d, [*wcxb_cols, ("pages/s", "pages_s"), ("vs trafilatura default", "speed_ratio")]))
+        print(f"\npage-type detector vs the labels: accuracy {detected['accuracy']:.3f}")
+        for label, counts in detected["confusion"].items():
+            print(f"- {label}: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items(), key=lambda kv: -kv[1])))
+    if "e" in args.sections:
+        out["parsers"] = e = parsers(pages)
+        print("\n### (e) One parse per WCXB page\n")
+        print(_table(e, [("parser", "system"), ("ms/page", "ms_page"), ("pages/s", "pages_s")]))
     if args.json:
-        out = {"scrapinghub": a, "snippets": b, "korean": c, "wcxb": d, "detection": detected, "parsers": e}
         args.json.write_text(json.dumps(out, indent=2))
 
 

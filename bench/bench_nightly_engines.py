@@ -21,7 +21,7 @@ from dataflow.config import DedupConfig, load_config
 from dataflow.dedup import plan_dedup
 from dataflow.dedup.index import PublishedIndex
 
-CFG = DedupConfig()
+CFG = DedupConfig(bands=14, rows=8, verify=0)  # synthetic band keys, no signatures: the recorded 14 x 8 layout
 
 
 def synthetic(n_index: int, n_batch: int, seed: int = 13):

@@ -1,7 +1,7 @@
 """``dataflow instruct run``: read, rules, dedup, judge, select, commit, report.
 
 Two passes over the inputs keep memory flat: pass 1 reads every example, sets its languages,
-applies the rules and collects the dedup keys of the survivors (ids and 14 band keys, no text);
+applies the rules and collects the dedup keys of the survivors (ids, band keys and signatures, no text);
 pass 2 reads them again, skips what the rules dropped, drops the duplicates, and streams the
 rest through the verdict cache and the judge (bounded queue), writing every table's rows as
 they come. Every example read ends as exactly one verdicts row: kept, dropped with a reason, or

@@ -97,13 +97,14 @@ class HtmlConfig:
         }
     )
     # pages where nothing (JSON-LD, og:type, generator, URL shape, structure) names a type: on the WCXB dev
-    # subset 61 of 408, mostly service and listing pages; dom 0.80 vs trafilatura precision 0.63 on them
+    # subset 45 of 408, mostly service and listing pages; dom 0.80 vs the precision strategy 0.77 on them
     fallback_strategy: str = "dom_or_precision"
     # dom_or_precision: trafilatura favor_precision's text replaces the DOM text when it holds at least this
     # share of the DOM text's words, counted with repeats (a story whose leftover chrome trafilatura drops;
     # below it trafilatura has dropped content). Against dom as the fallback: WCXB 0.7999 -> 0.8032, snippet
     # F1 0.901 -> 0.911 (0.85: 0.8034, 0.906; 0.75: 0.8033, 0.914 but documentation 0.918 -> 0.916; 0.7
-    # takes documentation below trafilatura default)
+    # takes documentation below trafilatura default), at about 10% of WCXB's pages per CPU-second (43 -> 39:
+    # the trafilatura run on the pages without evidence; with its fast mode there WCXB drops 0.806 -> 0.803)
     dom_precision_share: float = 0.8
     # precision strategy: when favor_precision keeps less than this share of the DOM extractor's text it has
     # dropped content, and trafilatura's default run is taken instead (WCXB articles 0.926 -> 0.947,

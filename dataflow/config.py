@@ -81,10 +81,11 @@ class HtmlConfig:
     # subset word F1 0.656 -> 0.794 at 1.9x the pages per CPU-second, ScrapingHub 0.964 -> 0.968 at 0.71x (one
     # lexbor parse and a second trafilatura run where the recall guard trips), snippet F1 0.906 -> 0.897
     page_types: bool = True
-    # page type -> strategy (precision, trafilatura, recall, dom, dom_links; html_types.py), the best per
-    # detected type on the WCXB dev subset: the DOM extractor keeping link blocks wins on listings (0.76 vs
-    # trafilatura's 0.57) and collections, plain DOM on service pages and forums (0.768 vs 0.761: it keeps
-    # every post, where trafilatura drops some replies), trafilatura on products (0.71 vs DOM 0.62)
+    # page type -> strategy (one of HTML_STRATEGIES; html_types.py), the best per detected type on the WCXB
+    # dev subset: the DOM extractor keeping link blocks wins on listings (0.73 vs trafilatura's 0.46),
+    # collections (0.71 vs 0.63) and documentation (0.917 vs 0.901), plain DOM on service pages (0.80 vs
+    # 0.77) and forums (0.763 vs 0.744: it keeps every post, where trafilatura drops some replies),
+    # trafilatura on products (0.71 vs DOM 0.63)
     strategies: dict[str, str] = field(
         default_factory=lambda: {
             "article": "precision",

@@ -39,11 +39,13 @@ UNSURE = "unsure"  # decide(): the fast numbers cannot settle a rule; ask Kiwi
 
 # One token per match, in Kiwi's units: URL, e-mail, mention, hashtag (up to the next #), serial such as
 # a date or phone number (Kiwi tags these W_URL, W_EMAIL, W_MENTION, W_HASHTAG, W_SERIAL), Hangul run,
-# jamo run (ㅋㅋ), Latin run, Hanja run, number with inner separators, a run of punctuation, any other run.
+# jamo run (ㅋㅋ), Latin run, Hanja run, number with inner separators, one bracket or quote (Kiwi: 《 and ( of
+# "》(" are two tokens), a run of other punctuation (Kiwi: "?!", "...", "!!!" are one), any other run.
 _TOKEN = regex.compile(
     r"https?://\S+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+|@\w+|#[^\s#]+|[0-9]+(?:[-.:/][0-9]+){2,}"  # Kiwi's W_* tags
     r"|[\uAC00-\uD7A3]+|[\u3131-\u318E\u1100-\u11FF]+|[A-Za-z]+|[\p{Han}]+"
-    r"|[0-9]+(?:[.,][0-9]+)*|[\p{P}\p{S}]+|[^\s\p{P}\p{S}]+"
+    r"|[0-9]+(?:[.,][0-9]+)*|[\p{Ps}\p{Pe}\p{Pi}\p{Pf}\"']|(?:(?![\p{Ps}\p{Pe}\p{Pi}\p{Pf}\"'])[\p{P}\p{S}])+"
+    r"|[^\s\p{P}\p{S}]+"
 )
 _HANGUL_FIRST = 0xAC00
 _HANGUL_LAST = 0xD7A3

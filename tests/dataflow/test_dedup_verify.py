@@ -139,3 +139,13 @@ def test_rows_without_a_signature_are_refused_when_verifying():
     doc_id, exact, bands, n, _ = key_rows({"a": BASE}, cfg)[0]
     with pytest.raises(ValueError, match="signature"):
         plan_dedup([(doc_id, exact, bands, n)], cfg)
+
+
+def test_config_refuses_a_low_threshold_layout_without_verification():
+    from dataflow.config import ConfigError, load_config, validate
+
+    with pytest.raises(ConfigError, match="dedup.verify: 0 \\(off\\) with 50x3 bands"):
+        validate(load_config(None, {"dedup.verify": 0}))
+    with pytest.raises(ConfigError, match="dedup.verify: must be within 0..1"):
+        validate(load_config(None, {"dedup.verify": 1.5}))
+    assert validate(load_config(None, {"dedup.verify": 0, "dedup.bands": 14, "dedup.rows": 8})).dedup.verify == 0

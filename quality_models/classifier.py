@@ -40,7 +40,7 @@ class TrainParams:
     # cost one more vector per word
     wordNgrams: int = 1
     # character n-grams 2-3: Korean syllable bigrams/trigrams, English subwords; 2-4 scored 0.937 and
-    # hashes one more n-gram per character, none 0.84 (lower-cased text, BENCHMARKS.md)
+    # hashes one more n-gram per character, none 0.84 (BENCHMARKS.md)
     minn: int = 2
     maxn: int = 3
     # hash buckets of the character n-grams: 50k and 200k gave the same AUC; the model is 16 MB instead

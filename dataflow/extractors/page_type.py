@@ -81,7 +81,10 @@ _DOC_SOFTWARE = ("docusaurus", "sphinx", "mkdocs", "gitbook", "vuepress", "docsi
 # URL path patterns -> page type; matched on the lower-cased path (never on a domain name)
 _URL_RULES: list[tuple[re.Pattern[str], str, str]] = [
     (
-        re.compile(r"/(t|d)/[^/]+/\d+|/d/\d+-|/threads?/|/topics?/|/forums?/|/questions/\d+|/comments/|/community/"),
+        re.compile(
+            r"/(t|d)/[^/]+/\d+|/d/\d+-|/threads?/|/topics?/|/forums?/|/questions/\d+|/comments/|/community/"
+            r"|/(viewtopic|showthread|showtopic)\.php"  # phpBB, vBulletin, Invision
+        ),
         FORUM,
         "a thread path",
     ),
@@ -103,7 +106,10 @@ _URL_RULES: list[tuple[re.Pattern[str], str, str]] = [
         "a service path",
     ),
     (
-        re.compile(r"/(search|list|jobs|careers|events|directory|tags?|archives?|page/\d+)(/|$)|[?&](q|s|page)="),
+        re.compile(
+            r"/(search|list|jobs|careers|events|directory|tags?|archives?|page/\d+)(/|$)|[?&](q|s|page)="
+            r"|^/(blog|news|articles?|posts?|stories)/?$"  # a section's front page: its index of stories
+        ),
         LISTING,
         "an index path",
     ),

@@ -204,6 +204,9 @@ def test_product_description_already_on_the_page_is_not_repeated() -> None:
         (CATEGORY, None, "collection"),
         (page("<p>" + "Docs text. " * 30 + "</p>"), "https://example.com/docs/install", "documentation"),
         (page("<p>x</p>", head='<meta name="generator" content="Discourse 3.2">'), None, "forum"),
+        (page("<p>x</p>"), "https://bbs.example.org/viewtopic.php?id=309936", "forum"),  # phpBB's thread URL
+        (page("<p>x</p>"), "https://www.example.com/news/", "listing"),  # a section's front page
+        (page("<p>x</p>"), "https://www.example.com/news/flood-levee-vote", "article"),
         (page("<p>x</p>", head='<meta property="og:type" content="article">'), None, "article"),
         # a CMS that calls every page an article: linked titles in a card grid still make an index
         (

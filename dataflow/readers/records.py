@@ -34,6 +34,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
 import zlib
 from collections.abc import Iterator
 from typing import Any
@@ -66,6 +67,9 @@ NON_DOCUMENT_TYPES = (
 )
 # errors that mean "the compressed or archived stream ends early"
 _TRUNCATION_ERRORS = (EOFError, zlib.error)
+# JSON's \uXXXX escapes can spell a lone surrogate ("\ud800"), which json.loads keeps but no UTF-8 writer
+# accepts: one in a record's text once failed its whole file at the first size count
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def doc_id(uri: str, locator: str | int) -> str:
@@ -83,6 +87,13 @@ def open_source(source: Any) -> Any:
 def safe_message(message: str) -> str:
     """One line of valid UTF-8: lone surrogates (undecodable file-name bytes) escaped, line breaks spaced."""
     return message.encode("utf-8", "backslashreplace").decode("utf-8").replace("\n", " ").replace("\r", " ")
+
+
+def _valid_unicode(value: str) -> tuple[str, int]:
+    """``value`` with each lone surrogate replaced by U+FFFD (as invalid UTF-8 bytes are decoded), and how many."""
+    if value.isascii() or not _LONE_SURROGATE.search(value):
+        return value, 0
+    return _LONE_SURROGATE.subn("\ufffd", value)
 
 
 def file_sha256(path: Any) -> str:
@@ -427,9 +438,15 @@ class InputReader:
             bad.append(f"line {lineno}: {err}")
             return self._rejected(lineno, "bad_record", raw_size=len(line))
         own_id = obj.get(cfg.id_field)
-        locator = str(own_id) if own_id not in (None, "") else lineno
+        locator = _valid_unicode(str(own_id))[0] if own_id not in (None, "") else lineno
         url = obj.get(cfg.url_field)
-        return self._text_doc(locator, text, len(line), url if isinstance(url, str) else None, obj.get("source_kind"))
+        url = _valid_unicode(url)[0] if isinstance(url, str) else None
+        kind = obj.get("source_kind")
+        text, replaced = _valid_unicode(text)
+        doc = self._text_doc(locator, text, len(line), url, _valid_unicode(kind)[0] if isinstance(kind, str) else None)
+        if replaced:  # recorded as the decoder records its repairs (documents.metadata)
+            doc.metadata[Meta.EXTRACT_META] = {"lone_surrogates_replaced": replaced}
+        return doc
 
     # -- Parquet ---------------------------------------------------------------------------------
 

@@ -417,6 +417,22 @@ def test_jsonl_records_bad_lines_and_blank_lines(tmp_path: Path) -> None:
     assert manifest["records"] == 6 and manifest["status"] == "read" and manifest["error"].startswith("3 bad line")
 
 
+def test_jsonl_lone_surrogate_escapes_are_replaced_not_fatal(tmp_path: Path) -> None:
+    # json.loads keeps "\\ud800" as a lone surrogate, which no UTF-8 writer accepts; once it failed the file
+    path = tmp_path / "data.jsonl"
+    path.write_bytes(
+        b'{"id": "a\\udc80", "text": "Hello \\ud800 world", "url": "https://x.kr/\\ud800"}\n'
+        b'{"text": "paired \\ud83d\\ude00 emoji"}\n'
+    )
+    docs, manifest = read(path)
+    assert [outcome(d) for d in docs] == [(KEPT, None), (KEPT, None)] and manifest["status"] == "read"
+    first, second = docs
+    assert first.text == "Hello \ufffd world" and first.metadata[Meta.URL] == "https://x.kr/\ufffd"
+    assert first.metadata[Meta.EXTRACT_META] == {"lone_surrogates_replaced": 1}
+    assert second.text == "paired \U0001f600 emoji" and Meta.EXTRACT_META not in second.metadata
+    assert first.text.encode("utf-8") and first.id == doc_id(path.absolute().as_uri(), "a\ufffd")
+
+
 def test_jsonl_gz_truncated_keeps_the_lines_before_the_cut(tmp_path: Path) -> None:
     path = tmp_path / "data.jsonl.gz"
     lines = [{"text": f"문서 {i} " + KOREAN * 5} for i in range(200)]

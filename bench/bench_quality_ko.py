@@ -251,7 +251,7 @@ def calibrate(all_sets: dict[str, list[str]], kiwi_words: dict[str, list[list[st
     """Fit the extra-token tables, then per quantile level the bounds and what they give, in sample and
     across halves (fit and bounds on one half of the sources, agreement on the other)."""
     from dataflow.stages.korean_words import EXACT, UNSURE, chunks, estimate, korean_rules, word_stats
-    from dataflow.stages.quality_ko import _DUP_NS, _TOP_NS, RULES, SharedKiwiTokenizer, single_spaced
+    from dataflow.stages.quality_ko import _DUP_NS, _TOP_NS, KIWI_BOUNDS, RULES, SharedKiwiTokenizer, single_spaced
 
     tok, stops = SharedKiwiTokenizer(), RULES["stop_words"]
     docs = []  # (set, view text, Kiwi stats, Kiwi decision, Hangul units)
@@ -271,8 +271,8 @@ def calibrate(all_sets: dict[str, list[str]], kiwi_words: dict[str, list[list[st
         est = [estimate(v, chunks(v), _TOP_NS, _DUP_NS) for _, v, *_ in docs]
         pairs = [(d[2], e) for d, e, o in zip(docs, est, on, strict=True) if o]
         target = [check == "all" or h == (check == "A") for h in half]
-        for q in (0.8, 0.85, 0.9, 0.95, 0.98):
-            b = spread_bounds(pairs, q)
+        levels = [(f"{1 - q:.2f}-{q:.2f}", spread_bounds(pairs, q)) for q in (0.8, 0.85, 0.9, 0.95, 0.98)]
+        for label, b in levels + ([("KIWI_BOUNDS", KIWI_BOUNDS)] if fit == "all" else []):
             eq, per, ask, ask_bytes, nb = 0, {}, 0, 0, 0
             for d, e, t in zip(docs, est, target, strict=True):
                 if not t:
@@ -286,10 +286,10 @@ def calibrate(all_sets: dict[str, list[str]], kiwi_words: dict[str, list[list[st
                 c[0], c[1] = c[0] + ok, c[1] + 1
             n = sum(target)
             low = min((a / m, s) for s, (a, m) in per.items())
-            print(f"| {fit} | {check} | {1 - q:.2f}-{q:.2f} | {eq / n:.4f} | {low[0]:.4f} ({low[1]}) | {ask / n:.4f} |"
+            print(f"| {fit} | {check} | {label} | {eq / n:.4f} | {low[0]:.4f} ({low[1]}) | {ask / n:.4f} |"
                   f" {ask_bytes / nb:.4f} |")  # fmt: skip
             if fit == "all":
-                print(f"<!-- bounds q={q}: {b} -->")
+                print(f"<!-- bounds {label}: {b} -->")
         if fit == "all":
             print(f"<!-- _EXTRA_BY_SHAPE = {by_shape} -->\n<!-- _EXTRA_BY_LAST = {by_last} -->")
 

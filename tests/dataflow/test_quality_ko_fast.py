@@ -98,7 +98,8 @@ def test_rule_chain_on_kiwi_numbers_equals_datatrove_filters(stages):
 def test_fast_split_imitates_kiwi_units():
     assert split_eojeol("시위를") == ("시위", "를")
     assert split_eojeol("입수했다") == ("입수", "했", "했", "다")  # Kiwi returns 했 once per morpheme (하+었)
-    assert split_eojeol("참고") == ("참고",)  # a two-syllable noun keeps its last syllable
+    assert split_eojeol("할인") == ("할인",)  # a two-syllable noun keeps its last syllable
+    assert split_eojeol("찾고") == ("찾", "고")  # ... but a one-syllable verb stem loses the connective ending
     words = fast_words("오늘 #맛집 다녀왔다 https://blog.example.com/a/1 @kim_01 2020.05.12 3.14% ㅋㅋ!!!")
     assert "#맛집" in words and "https://blog.example.com/a/1" in words and "@kim_01" in words
     assert "2020.05.12" in words and "3.14" in words and "ㅋㅋ" in words and "!!!" in words

@@ -39,6 +39,7 @@ from dataflow.snapshots.commit import RunCommit, commit_run, run_snapshot
 from dataflow.snapshots.files import run_data_dir, write_parts
 from dataflow.stages.quality_model import model_version
 from schemas import CORPUS_SCHEMA_VERSION, TABLES
+from schemas.corpus import INPUT_FAILED, INPUT_PARTIAL
 
 log = logging.getLogger(__name__)
 
@@ -174,7 +175,7 @@ def _run_pipeline(cfg: PipelineConfig, locks: ExitStack) -> RunResult:
         # the quality model's version (quality-<sha256[:12]>) when quality_model.enabled, else ""
         "dataflow.quality_model": model_version(cfg.quality_model.model_path) if cfg.quality_model.enabled else "",
         "dataflow.input_files": str(len(manifests)),
-        "dataflow.files": files_line(discovery),
+        "dataflow.files": files_line(discovery, result.manifests),
         "dataflow.inputs_sha256": manifest_hash,
         "dataflow.inputs_unchanged": str(len(nightly.unchanged)),
         **drift_properties(tables, stats_rows, run_id),
@@ -196,13 +197,22 @@ def _run_pipeline(cfg: PipelineConfig, locks: ExitStack) -> RunResult:
     return RunResult(run_id, commit, load_run_report(cfg, run_id), data_root)
 
 
-def files_line(discovery: Discovery) -> str:
-    """Path accounting for the report: '12 discovered = 9 read + 3 refused (2 outside_inputs, 1 hidden)'."""
+def files_line(discovery: Discovery, manifests: list[dict] = ()) -> str:
+    """Path accounting for the report: '12 discovered = 9 read (1 failed) + 3 refused (2 outside_inputs, 1 hidden)'.
+
+    ``manifests``: the read files' rows; a file whose reader failed (or stopped part-way) was read, and is
+    named so, beside the records it did give (the documents' accounting covers only those).
+    """
     from collections import Counter
 
     refused = Counter(r.status for r in discovery.refused)
     detail = f" ({', '.join(f'{n} {s}' for s, n in sorted(refused.items()))})" if refused else ""
-    return f"{discovery.discovered} discovered = {len(discovery.files)} read + {len(discovery.refused)} refused{detail}"
+    broken = Counter(m["status"] for m in manifests if m.get("status") in (INPUT_FAILED, INPUT_PARTIAL))
+    read_detail = f" ({', '.join(f'{n} {s}' for s, n in sorted(broken.items()))})" if broken else ""
+    return (
+        f"{discovery.discovered} discovered = {len(discovery.files)} read{read_detail}"
+        f" + {len(discovery.refused)} refused{detail}"
+    )
 
 
 def _fraction(value: float | None) -> str:

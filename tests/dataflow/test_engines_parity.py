@@ -131,3 +131,6 @@ def test_engine_fails_the_document_or_file_not_the_job(engine, tmp_path, lid_mod
     assert inputs[FAIL_READ]["error"] == "OSError: injected reader failure"
     assert not any("injected" in (row["error"] or "") for name, row in inputs.items() if name != FAIL_READ)
     assert len(snap["kept"]) > 10  # the other documents went through
+    summary = read_snapshot(f"run:{run_id}", data_root=tmp_path, config=cfg.snapshot).summary
+    # the files line names failed files: the injected one and the demo's truncated archive
+    assert " read (2 failed) + " in summary["dataflow.files"]

@@ -1,9 +1,10 @@
 """Throughput of the quality model and its stage, and of language ID with the Korean-aware decision.
 
 Run: ``flock /tmp/bench.lock .venv/bin/python bench/bench_quality_model.py [--model models/quality.bin]
-[--compare OTHER.bin ...]`` (about a minute; needs ``make setup``'s models/quality.bin and
-../shared/testdata). ``--compare`` adds the three quality rows for other models (each scored with
-its own preparation only if it was trained with today's ``prepare``: the rates stand, the scores not).
+[--compare OTHER.bin ...]`` (about two minutes, one more per compared model; needs ``make setup``'s
+models/quality.bin and ../shared/testdata). ``--compare`` adds the three quality rows for other
+models; every model reads today's ``prepare`` output, so one trained on another preparation gives
+valid rates but meaningless scores.
 
 Documents: the default training set's examples (``quality_models.quality_data``: Korean Wikipedia,
 law, reviews, comments, English papers, patents, web pages), each repeated and cut to 2,048 UTF-8

@@ -1,7 +1,8 @@
 """Documents/s of the whole pipeline on the local, Spark and Beam engines, 1 vs 2 workers, and peak memory.
 
 Run: ``.venv/bin/python bench/bench_engines.py`` (about 10 minutes on 2 cores; ``--engines spark``
-or ``--workers 2`` to run a part). Prints a Markdown table.
+or ``--workers 2`` to run a part; ``--copies 3`` for three copies of the input, where per-process
+start-up is a third of its share). Prints a Markdown table.
 
 Input (read-only, ../shared/testdata and samples/demo): the 181 ScrapingHub English article pages,
 the 51 goose3 pages, the 4 real Korean pages, samples/demo, and the 961 KorQuAD v1 dev contexts
@@ -43,8 +44,10 @@ TESTDATA = ROOT.parent / "shared" / "testdata"
 LID = ROOT / "models" / "lid.176.ftz"
 
 
-def build_inputs(out: Path) -> list[str]:
-    """The input globs of the benchmark (JSONL written under ``out``)."""
+def build_inputs(out: Path, copies: int = 1) -> list[str]:
+    """The input globs of the benchmark (JSONL written under ``out``). ``copies`` > 1: that many copies of
+    every input file under ``out`` (the same documents again: phase 1 does the same work per copy, dedup then
+    drops the copies), so that per-process start-up is a smaller share of the run."""
     with gzip.open(TESTDATA / "korean_text/korquad_v1/KorQuAD_v1.0_dev.json.gz") as f:
         data = json.load(f)
     contexts = list(dict.fromkeys(p["context"] for a in data["data"] for p in a["paragraphs"]))
@@ -54,13 +57,28 @@ def build_inputs(out: Path) -> list[str]:
             for i, text in enumerate(contexts[shard::8]):
                 f.write(json.dumps({"id": f"kq{shard}-{i}", "text": text}, ensure_ascii=False) + "\n")
     web = TESTDATA / "web"
-    return [
+    globs = [
         str(web / "scrapinghub_article_extraction_benchmark/html/*.html.gz"),
         str(web / "goose3_content_tests/*.html.gz"),
         str(web / "korean_pages/*.html.gz"),
         str(ROOT / "samples/demo"),
         str(out / "*.jsonl"),
     ]
+    if copies == 1:
+        return globs
+    import glob
+    import shutil
+
+    for k in range(copies):
+        for i, pattern in enumerate(globs):
+            target = out / f"copy-{k}" / str(i)
+            if Path(pattern).is_dir():
+                shutil.copytree(pattern, target)
+            else:
+                target.mkdir(parents=True)
+                for path in glob.glob(pattern):
+                    shutil.copy(path, target)
+    return [str(out / f"copy-{k}") for k in range(copies)]
 
 
 def _peak_sampler(stop: threading.Event, peaks: dict[str, int]) -> None:
@@ -276,6 +294,7 @@ def main() -> None:
     parser.add_argument("--engines", default="local,spark,beam")
     parser.add_argument("--workers", default="1,2")
     parser.add_argument("--json", help="also write the raw rows (phases included) to this file")
+    parser.add_argument("--copies", type=int, default=1, help="run on this many copies of the input")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:  # engine, workers, root, inputs (json)
@@ -285,7 +304,7 @@ def main() -> None:
 
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench_engines_") as tmp:
-        inputs = build_inputs(Path(tmp) / "inputs")
+        inputs = build_inputs(Path(tmp) / "inputs", args.copies)
         for engine in args.engines.split(","):
             for workers in (int(w) for w in args.workers.split(",")):
                 root = str(Path(tmp) / f"{engine}-{workers}")

@@ -54,7 +54,7 @@ class Stage(PipelineStep):
 
     def process(self, doc: Document) -> Document:
         """Run ``apply`` on one live document with failure capture and accounting."""
-        before = doc_size(doc)
+        text, before = doc.text, doc_size(doc)
         try:
             reason = self.apply(doc)
         except Exception as err:  # one bad document must never stop the run
@@ -66,7 +66,9 @@ class Stage(PipelineStep):
                 self.stat_update("dropped", f"dropped_{reason}")
             else:
                 self.stat_update("forwarded")
-        self.ledger.record(self.index, self.name, doc, before, doc_size(doc))
+        # most stages leave the text object as it was: its size is known (one UTF-8 encode per document saved)
+        after = before if doc.text is text and text else doc_size(doc)
+        self.ledger.record(self.index, self.name, doc, before, after)
         return doc
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> Iterator[Document]:

@@ -226,10 +226,11 @@ class QualityConfig:
     # which English filters run, in this order (FineWeb's chain); a subset trades recall of junk for speed
     english_filters: list[str] = field(default_factory=lambda: ["gopher", "gopher_repetition", "c4", "fineweb"])
     korean: bool = True  # FineWeb-2 Korean thresholds on Korean documents
-    # fast: the rules' word numbers from a cheap split, checked on intervals calibrated against Kiwi; Kiwi
-    # only where they straddle a threshold (bench/bench_quality_ko.py: 99.9 % equal keep/drop decisions on
-    # 36k Korean test documents, Kiwi asked for 13 % of the bytes). kiwi: Kiwi morphemes for every document
-    # (FineWeb-2's setup, the reference; ~0.1-0.15 MB/s per core)
+    # fast: Kiwi's word numbers estimated from a cheap split plus calibrated extra-token tables, checked on
+    # intervals calibrated against Kiwi; Kiwi only where one straddles a threshold and no later rule fails for
+    # sure (bench/bench_quality_ko.py: 99.72 % equal keep/drop decisions on 36k Korean test documents, Kiwi
+    # asked for 1.7 % of the bytes, 2.6 MB/s per core = 14.7x kiwi mode). kiwi: Kiwi morphemes for every
+    # document (FineWeb-2's setup, the reference; ~0.15-0.2 MB/s per core)
     korean_words: str = "fast"
     # source kinds the web-calibrated rules judge; papers, patents and reports pass untouched: their
     # formulas, numbers and tables fail Gopher's alphabetic-word ratio although they are the recipe's

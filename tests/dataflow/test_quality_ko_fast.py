@@ -77,7 +77,7 @@ def test_fast_decisions_equal_kiwi_on_hard_documents(stages):
     assert {n: r is None for n, r in got.items()} == {n: r is None for n, r in ref.items()}
     assert got == ref  # the reasons too: the first rule that fails is the same
     # the fast path settled most of them without Kiwi (else this would only test Kiwi against itself)
-    assert fast.kiwi_calls <= len(HARD) // 2
+    assert fast.kiwi_calls <= 3  # 1 of the 19 when the tables were fitted
     kept = [n for n, r in ref.items() if r is None]
     assert {"prose", "unspaced + prose", "hanja + prose", "english-mixed", "english-mixed x2"} <= set(kept)
     assert ref["short"] == "gopher_short_doc" and ref["shop spam"] is not None

@@ -71,6 +71,7 @@ _SUFFIXES: dict[str, tuple[str, ...]] = {
     "다": ("다",), "지": ("지",), "게": ("게",), "서": ("서",),
 }  # fmt: skip
 _MAX_SUFFIX = max(map(len, _SUFFIXES))
+_SUFFIX_LAST = frozenset(k[-1] for k in _SUFFIXES)
 # peeled even after a one-syllable stem (책을, 물이, 있다); other endings need two (할인, 참가 are nouns)
 _PARTICLES = frozenset(
     ["을", "를", "은", "는", "이", "가", "의", "에", "와", "과", "도", "로", "만", "에서", "으로", "다"]
@@ -83,18 +84,20 @@ _LONG_STEM = 4  # longer stems are cut: Sino-Korean compounds are mostly two-syl
 _UNSPACED = 10  # an eojeol this long is text written without spaces (NSMC reviews): cut finer
 
 
-@lru_cache(maxsize=1 << 16)
 def split_eojeol(word: str) -> tuple[str, ...]:
-    """Stem and peeled particles/endings of one Hangul eojeol (at most two peels; the stem keeps a syllable)."""
-    tail: list[str] = []
+    """Stem and peeled particles/endings of one Hangul eojeol (at most two peels; the stem keeps a syllable).
+    Called once per distinct run: the token and chunk caches hold the result."""
+    tail: tuple[str, ...] = ()
     stem = word
     for peel in range(2):
+        if stem[-1] not in _SUFFIX_LAST:  # most nouns: no suffix can match
+            break
         for k in range(min(_MAX_SUFFIX, len(stem) - 1), 0, -1):
             pieces = _SUFFIXES.get(stem[-k:])
             if pieces is not None and (
                 len(stem) - k > 1 or (peel == 0 and (pieces[0] in _PARTICLES or stem[-k:] in _AFTER_ONE_SYLLABLE))
             ):
-                tail[:0] = pieces
+                tail = pieces + tail
                 stem = stem[:-k]
                 break
         else:
@@ -150,7 +153,7 @@ _WORD_ID: dict[str, int] = {}
 _WORD_LEN: list[int] = []
 _LEN_ARRAY = np.zeros(0, np.int64)  # _WORD_LEN as an array (with spare room), see _lengths
 _LEN_FILLED = 0  # ids whose length _LEN_ARRAY holds
-_VOCAB_CAP = 1 << 21  # 2M words x ~100 B: ids past this are shared by one "rare" slot per length
+_VOCAB_CAP = 1 << 20  # 1M words x ~100 B: ids past this are shared by one "rare" slot per length
 _STOP_BIT: dict[str, int] = {}  # stop word -> its bit in a chunk's stop-word mask (set by set_stop_words)
 
 

@@ -81,14 +81,22 @@ def main_text(markup: str, tree, url: str | None, strategy: str, cfg: HtmlConfig
     return MainText(text, strategy, doc)
 
 
+# elements without text that trafilatura drops without images (include_images off): ~10% of a ScrapingHub
+# main root's elements, and each one costs its XPath rules time (ScrapingHub ~4% faster, F1 unchanged)
+_IMAGES = "img, picture, source"
+
+
 def main_root_markup(tree) -> tuple[str | None, str]:
-    """The pruned page's main root re-serialized as a page of its own (``None`` for a page without a
-    body), and the DOM extractor's text of it; prunes ``tree``."""
+    """The pruned page's main root re-serialized as a page of its own, images left out (``None`` for a
+    page without a body), and the DOM extractor's text of it; prunes ``tree``."""
     body = html_dom.prune(tree)
     if body is None:
         return None, ""
     root = html_dom.main_root(body)
-    return f"<html><body>{root.html}</body></html>", html_dom.block_text(html_dom.blocks(root))
+    dom = html_dom.block_text(html_dom.blocks(root))
+    for node in root.css(_IMAGES):
+        node.decompose()
+    return f"<html><body>{root.html}</body></html>", dom
 
 
 def precision_text(markup: str, tree, url: str | None, cfg: HtmlConfig) -> MainText:

@@ -46,7 +46,7 @@ sys.path.insert(0, str(ROOT))
 
 import trafilatura  # noqa: E402
 
-from dataflow.config import ExtractConfig  # noqa: E402
+from dataflow.config import ExtractConfig, HtmlConfig  # noqa: E402
 from dataflow.extractors import extract  # noqa: E402
 
 WEB = ROOT.parent / "shared" / "testdata" / "web"
@@ -99,6 +99,10 @@ def systems(as_text: bool) -> dict[str, System]:
         "dataflow.extract, html.precision_main_root off": _ours(_with(precision_main_root=False)),
         "dataflow.extract, html.precision_main_root and precision_fast off": _ours(
             _with(precision_main_root=False, precision_fast=False)
+        ),
+        # no trafilatura on articles at all: the speed end of the curve
+        "dataflow.extract, html.strategies.article: dom": _ours(
+            _with(strategies={**HtmlConfig().strategies, "article": "dom"})
         ),
         "trafilatura default": _trafilatura(as_text),
         "trafilatura favor_precision": _trafilatura(as_text, favor_precision=True),
@@ -275,6 +279,9 @@ def wcxb(pages: list[tuple[str, str, str, bytes, str]]) -> tuple[list[dict], dic
     candidates: dict[str, System | None] = {
         "dataflow.extract (default config)": _ours(ExtractConfig()),
         "dataflow.extract, html.page_types off (trafilatura favor_precision)": _ours(_off()),
+        "dataflow.extract, html.precision_main_root and precision_fast off": _ours(
+            _with(precision_main_root=False, precision_fast=False)
+        ),
         "trafilatura default": _trafilatura(False),
         "trafilatura favor_precision": _trafilatura(False, favor_precision=True),
         "resiliparse main_content": _resiliparse(),

@@ -162,7 +162,7 @@ def cmd_snapshots(args: argparse.Namespace) -> int:
         for table, metadata in recover_catalog(cfg.snapshot, cfg.data_root).items():
             print(f"registered {table} from {metadata}")
         print("catalog rebuilt from the warehouse; check it with `dataflow snapshots list`")
-    elif args.action in ("expire", "remove-orphans", "compact", "release"):
+    elif args.action in ("expire", "remove-orphans", "compact", "reindex", "release"):
         from dataflow.nightly import maintain
 
         for line in maintain(cfg, args.action, args.older_than_days, args.dry_run, args.date, args.ref):
@@ -239,8 +239,9 @@ def build_parser() -> argparse.ArgumentParser:
     common(p)
     p.add_argument(
         "action",
-        choices=["list", "show", "tag", "recover", "expire", "remove-orphans", "compact", "release"],
-        help="recover: rebuild a lost catalog; expire, remove-orphans, compact, release: retention (docs/nightly.md)",
+        choices=["list", "show", "tag", "recover", "expire", "remove-orphans", "compact", "reindex", "release"],
+        help="recover: rebuild a lost catalog; reindex: the dedup index under the config's dedup layout; "
+        "expire, remove-orphans, compact, release: retention (docs/nightly.md)",
     )
     p.add_argument("ref", nargs="?", help="tag, snapshot id or run:<run id> (show, tag)")
     p.add_argument("name", nargs="?", help="tag name (tag)")
@@ -249,7 +250,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--force", action="store_true", help="move an existing tag")
     p.add_argument("--older-than-days", type=float, help="expire: 30 (default); remove-orphans: 3 (default)")
-    p.add_argument("--dry-run", action="store_true", help="expire, remove-orphans: say what, change nothing")
+    p.add_argument("--dry-run", action="store_true", help="expire, remove-orphans, compact, reindex: say what, change nothing")
     p.add_argument("--date", help="release: the YYYY-MM-DD of the release-... tag (default: today, UTC)")
     p.set_defaults(func=cmd_snapshots)
 

@@ -30,7 +30,7 @@ from pathlib import Path
 from pyiceberg.table import Table
 
 from dataflow.config import PipelineConfig
-from dataflow.dedup.index import PublishedIndex, index_batches
+from dataflow.dedup.index import PublishedIndex, index_batches, index_rows
 from dataflow.readers.discover import InputFile
 from dataflow.readers.records import file_sha256
 from dataflow.snapshots.files import write_parts
@@ -192,7 +192,7 @@ EXPIRE_AFTER_DAYS = 30.0  # a month of nightly snapshots stays readable by id; r
 def maintain(
     cfg: PipelineConfig, action: str, days: float | None, dry_run: bool, day: str | None, ref: str | None
 ) -> list[str]:
-    """``dataflow snapshots expire | remove-orphans | compact | release``: one line per table or tag."""
+    """``dataflow snapshots expire | remove-orphans | compact | reindex | release``: one line per table or tag."""
     from dataflow.snapshots import retention
     from dataflow.snapshots.read import resolve
 
@@ -218,9 +218,70 @@ def maintain(
                 before, after = retention.compact(t, dry_run=dry_run)
                 out.append(f"{name}: {before} data file(s) -> {after}{' (dry run)' if dry_run else ''}")
         return out
+    if action == "reindex":
+        return reindex(cfg, tables, dry_run)
     if action == "release":
         docs = tables["documents"]
         snap = resolve(docs, ref) if ref else None
         name, snap_id = retention.release(docs, date.fromisoformat(day) if day else None, snap)
         return [f"tagged documents snapshot {snap_id} as {name!r}"]
     raise ValueError(f"unknown snapshots action {action!r}")
+
+
+REINDEXED = "dataflow.reindexed"  # dedup_index snapshot summary: the layout a reindex rebuilt it with
+
+
+def reindex(cfg: PipelineConfig, tables: dict[str, Table], dry_run: bool = False) -> list[str]:
+    """``dataflow snapshots reindex``: the dedup index rebuilt from the published documents with the
+    config's dedup layout (``dedup.unit/ngram/bands/rows/seed``).
+
+    A run refuses an index of another layout (its band keys would never match), and a nightly job's
+    old inputs may be long gone, so ``--full`` is no way back. The index's keys are computed from the
+    committed text anyway (``index_batches``), so keys recomputed from the current documents snapshot
+    are exactly what runs under the new layout would have written. One ``dedup_index`` snapshot
+    replaces every row (delete + add in one transaction) under the data root's commit lock, carrying
+    the previous snapshot's summary (so ``run:<id>`` still resolves) plus ``dataflow.reindexed``; the
+    old files stay until ``expire`` and ``remove-orphans``.
+    """
+    import pyarrow as pa
+    from pyiceberg.expressions import AlwaysTrue
+
+    from dataflow.locks import hold
+    from dataflow.snapshots.files import PartWriter
+    from schemas import TABLES
+
+    index, documents = tables["dedup_index"], tables["documents"]
+    docs_snap, before = documents.current_snapshot(), index.current_snapshot()
+    if docs_snap is None:
+        return ["dedup_index: no published documents; nothing to reindex"]
+    layouts: dict[str, int] = {}
+    if before is not None:
+        for value in index.scan(selected_fields=("layout",)).to_arrow().column("layout").to_pylist():
+            layouts[value or "unrecorded"] = layouts.get(value or "unrecorded", 0) + 1
+    was = ", ".join(f"{n:,} row(s) of {layout}" for layout, n in sorted(layouts.items())) or "no rows"
+    layout = cfg.dedup.layout
+    if dry_run:
+        return [f"dedup_index: would rebuild ({was}) from documents snapshot {docs_snap.snapshot_id} as {layout}"]
+    with hold(Path(cfg.data_root).resolve() / "commit.lock", f"a commit to {cfg.data_root}", wait=600.0):
+        index, documents = index.refresh(), documents.refresh()  # no run commits meanwhile
+        docs_snap = documents.current_snapshot()
+        directory = (
+            f"{index.location().rstrip('/')}/data/reindex-{docs_snap.snapshot_id}-{cfg.dedup.bands}x{cfg.dedup.rows}"
+        )
+        writer, rows = PartWriter(TABLES["dedup_index"], directory, "part"), 0
+        scan = documents.scan(snapshot_id=docs_snap.snapshot_id, selected_fields=("id", "text", "n_chars", "run_id"))
+        for batch in scan.to_arrow_batch_reader():
+            for start in range(0, batch.num_rows, 1000):  # keys 1,000 texts at a time, as index_batches
+                part = pa.Table.from_batches([batch]).slice(start, 1000)
+                cols = [part.column(c).to_pylist() for c in ("id", "text", "n_chars", "run_id")]
+                writer.write(index_rows(*cols, cfg.dedup))
+                rows += part.num_rows
+                log.info("reindex: %d document(s) keyed", rows)
+        files = writer.close()
+        own = before.summary.additional_properties if before is not None and before.summary else {}
+        props = {k: str(v) for k, v in own.items() if k.startswith("dataflow.")} | {REINDEXED: layout}
+        with index.transaction() as tx:
+            if before is not None:
+                tx.delete(AlwaysTrue(), snapshot_properties=props)
+            tx.add_files(files, snapshot_properties=props)
+    return [f"dedup_index: {was} -> {rows:,} row(s) of {layout}, from documents snapshot {docs_snap.snapshot_id}"]

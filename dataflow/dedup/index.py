@@ -272,25 +272,32 @@ def index_batches(document_files: Iterable[str], cfg: DedupConfig, run_id: str) 
     import pyarrow.fs as pafs
     import pyarrow.parquet as pq
 
-    from dataflow.dedup.minhash import dedup_keys_batch
-
     for uri in document_files:
         fs, path = pafs.FileSystem.from_uri(uri)
         with fs.open_input_file(path) as f:
             for batch in pq.ParquetFile(f).iter_batches(batch_size=1000, columns=["id", "text", "n_chars"]):
                 ids, texts, lengths = (batch.column(c).to_pylist() for c in range(3))
-                yield [
-                    dict(
-                        id=doc_id,
-                        exact=keys.exact,
-                        bands=list(keys.bands),
-                        n_chars=n_chars,
-                        run_id=run_id,
-                        signature=keys.signature or None,
-                        layout=cfg.layout if keys.bands else None,
-                    )
-                    for doc_id, keys, n_chars in zip(ids, dedup_keys_batch(texts, cfg), lengths, strict=True)
-                ]
+                yield index_rows(ids, texts, lengths, [run_id] * len(ids), cfg)
+
+
+def index_rows(
+    ids: list[str], texts: list[str], lengths: list[int], run_ids: list[str], cfg: DedupConfig
+) -> list[dict]:
+    """The ``dedup_index`` rows of published documents: their keys under ``cfg``'s layout, from their text."""
+    from dataflow.dedup.minhash import dedup_keys_batch
+
+    return [
+        dict(
+            id=doc_id,
+            exact=keys.exact,
+            bands=list(keys.bands),
+            n_chars=n_chars,
+            run_id=run,
+            signature=keys.signature or None,
+            layout=cfg.layout if keys.bands else None,
+        )
+        for doc_id, keys, n_chars, run in zip(ids, dedup_keys_batch(texts, cfg), lengths, run_ids, strict=True)
+    ]
 
 
 def _check_layout(table: pa.Table, banded: np.ndarray, cfg: DedupConfig) -> None:
@@ -311,5 +318,5 @@ def _check_layout(table: pa.Table, banded: np.ndarray, cfg: DedupConfig) -> None
             f"dedup_index: {int(wrong.sum())} published document(s) of run(s) {', '.join(runs[:3])}"
             f"{' ...' if len(runs) > 3 else ''} have band keys of layout {', '.join(theirs)}, the config's is "
             f"{cfg.layout} (dedup.unit/ngram/bands/rows/seed): their keys would never match; set dedup back to that "
-            "layout, or rebuild (--full with snapshot.mode=overwrite, or a fresh data_root)"
+            "layout, or rebuild the index from the published documents: `dataflow snapshots reindex` with this config"
         )

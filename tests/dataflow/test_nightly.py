@@ -262,3 +262,36 @@ def test_an_overwrite_rebuilds_and_later_runs_ignore_what_it_deleted(tmp_path):
     write_jsonl(c / "c.jsonl", [only_before])
     again = run_pipeline(config(data, [c]))
     assert [d["text"] for d in rows(data) if d["run_id"] == again.run_id] == [only_before]
+
+
+def test_a_layout_change_is_refused_until_reindex_then_dedups_against_the_old_runs(tmp_path):
+    from dataflow.config import ConfigError
+    from dataflow.nightly import REINDEXED, maintain
+
+    rng = random.Random(4)
+    src, data = tmp_path / "in", tmp_path / "data"
+    src.mkdir()
+    texts = [korean(rng) for _ in range(5)]
+    write_jsonl(src / "a.jsonl", texts)
+    old = {"dedup.bands": 14, "dedup.rows": 8, "dedup.verify": 0}  # the layout before verification
+    first = run_pipeline(config(data, [src], **old))
+    words = texts[1].split()
+    words[5], words[20] = "새로운", "광고문구"  # a near copy for the next night, under the new layout
+    write_jsonl(src / "b.jsonl", [" ".join(words), korean(rng)])
+    with pytest.raises(ConfigError, match="char/5/14x8/seed1.*snapshots reindex"):
+        run_pipeline(config(data, [src]))
+
+    assert maintain(config(data, [src]), "reindex", None, True, None, None)[0].startswith("dedup_index: would rebuild")
+    assert {r["layout"] for r in rows(data, "dedup_index")} == {"char/5/14x8/seed1"}  # a dry run changes nothing
+    (line,) = maintain(config(data, [src]), "reindex", None, False, None, None)
+    assert "5 row(s) of char/5/14x8/seed1 -> 5 row(s) of char/5/50x3/seed1" in line
+    index = rows(data, "dedup_index")
+    assert sorted(r["id"] for r in index) == sorted(d["id"] for d in rows(data))
+    assert {r["layout"] for r in index} == {"char/5/50x3/seed1"} and {r["run_id"] for r in index} == {first.run_id}
+    assert read_snapshot(table="dedup_index", data_root=data).summary[REINDEXED] == "char/5/50x3/seed1"
+
+    night = run_pipeline(config(data, [src]))  # the new layout now finds the old night's document
+    (dup,) = [r for r in rows(data, "rejects") if r["run_id"] == night.run_id]
+    original = next(d for d in rows(data) if d["text"] == texts[1])
+    assert dup["reason"] == "near_duplicate" and dup["duplicate_of"] == original["id"]
+    assert len(rows(data)) == 6

@@ -250,7 +250,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--force", action="store_true", help="move an existing tag")
     p.add_argument("--older-than-days", type=float, help="expire: 30 (default); remove-orphans: 3 (default)")
-    p.add_argument("--dry-run", action="store_true", help="expire, remove-orphans, compact, reindex: say what, change nothing")
+    p.add_argument(
+        "--dry-run", action="store_true", help="expire, remove-orphans, compact, reindex: say what, change nothing"
+    )
     p.add_argument("--date", help="release: the YYYY-MM-DD of the release-... tag (default: today, UTC)")
     p.set_defaults(func=cmd_snapshots)
 

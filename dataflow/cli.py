@@ -4,7 +4,7 @@ dataflow run -c configs/default.yaml                 # run and commit a snapshot
 dataflow run -c my.yaml --engine spark --set engine.workers=4
 dataflow report --format html -o report.html         # report of the current snapshot's run
 dataflow snapshots list | show REF | tag REF NAME    # REF: tag, snapshot id, run:<run id>
-dataflow snapshots expire | remove-orphans | compact | reindex | release   # retention, dedup index, releases: docs/nightly.md
+dataflow snapshots expire | remove-orphans | compact | reindex | release   # docs/nightly.md
 dataflow run --full | --strict | --log-json          # reread all inputs | exit 3 on drift | JSON-lines logs
 dataflow report --compare RUN_A RUN_B                # two runs side by side
 dataflow extract page.html                           # what the pipeline would extract

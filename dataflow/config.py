@@ -229,7 +229,7 @@ class QualityConfig:
     # fast: Kiwi's word numbers estimated from a cheap split plus calibrated extra-token tables, checked on
     # intervals calibrated against Kiwi; Kiwi only where one straddles a threshold and no later rule fails for
     # sure (bench/bench_quality_ko.py: 99.72 % equal keep/drop decisions on 36k Korean test documents, Kiwi
-    # asked for 1.7 % of the bytes, 2.6 MB/s per core = 14.7x kiwi mode). kiwi: Kiwi morphemes for every
+    # asked for 1.7 % of the bytes, 2.85 MB/s per core = 14.8x kiwi mode). kiwi: Kiwi morphemes for every
     # document (FineWeb-2's setup, the reference; ~0.15-0.2 MB/s per core)
     korean_words: str = "fast"
     # source kinds the web-calibrated rules judge; papers, patents and reports pass untouched: their

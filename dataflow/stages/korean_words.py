@@ -35,7 +35,7 @@ import numpy as np
 import regex
 from datatrove.utils.text import PUNCTUATION_SET
 
-UNSURE = "unsure"  # decide(): the fast numbers cannot settle a rule; ask Kiwi
+UNSURE = "unsure"  # korean_rules(): the estimates settle no rule that fails and leave one undecided: ask Kiwi
 
 # One token per match, in Kiwi's units: URL, e-mail, mention, hashtag (up to the next #), serial such as
 # a date or phone number (Kiwi tags these W_URL, W_EMAIL, W_MENTION, W_HASHTAG, W_SERIAL), Hangul run,
@@ -103,7 +103,7 @@ def split_eojeol(word: str) -> tuple[str, ...]:
         else:
             break
     if len(stem) > _LONG_STEM:  # compound noun or unspaced text: Kiwi cuts it into short morphemes
-        step = 2 if len(word) <= _UNSPACED else 1.5  # syllables per Kiwi token, measured (module docstring)
+        step = 2 if len(word) <= _UNSPACED else 1.5  # syllables per Kiwi token; run_extra corrects the rest
         cuts = [round(i * step) for i in range(int(len(stem) / step) + 1)] + [len(stem)]
         return (*(stem[a:b] for a, b in zip(cuts, cuts[1:], strict=False) if b > a), *tail)
     return (stem, *tail)

@@ -156,13 +156,40 @@ def test_the_api_key_comes_from_the_environment_and_is_never_in_errors(monkeypat
     assert "sk-secret-123" not in (out["q"].error or "")
 
 
-def test_rate_limit_spaces_requests():
+def test_rate_limit_spaces_requests(monkeypatch):
+    # the limiter's schedule on a fake clock (wall-clock gaps at the server swing with the box's load):
+    # 6 requests at once at 10/s start 0.1 s apart; the run's requests all pass through it
+    import asyncio
+
+    from dataflow.instruct import judge
+
+    clock = {"now": 100.0}
+    starts: list[float] = []
+
+    async def fake_sleep(seconds: float) -> None:
+        starts.append(clock["now"] + seconds)
+
+    monkeypatch.setattr(judge.time, "monotonic", lambda: clock["now"])
+    monkeypatch.setattr(judge.asyncio, "sleep", fake_sleep)
+    limiter = judge.RateLimiter(10.0)
+
+    async def six() -> None:
+        await asyncio.gather(*(limiter.wait() for _ in range(6)))
+
+    asyncio.run(six())
+    assert starts == pytest.approx([100.1, 100.2, 100.3, 100.4, 100.5])  # the first starts at once
+    monkeypatch.undo()
+    waits: list[int] = []
+    original = judge.RateLimiter.wait
+
+    async def counted(self) -> None:
+        waits.append(1)
+        await original(self)
+
+    monkeypatch.setattr(judge.RateLimiter, "wait", counted)
     with JudgeServer(lambda body, n: Action(content=verdict_json(4.0))) as srv:
-        _run(srv, [_example(f"q{i}") for i in range(6)], rate_limit_per_s=10.0, concurrency=6)
-    times = sorted(t for t, _ in srv.requests)
-    # 6 starts at 10/s: 5 gaps of 0.1 s (0.5 s); measured at the server, so the first request's connection
-    # setup can shave some off on a loaded box (0.4497 s seen); unlimited would be ~0
-    assert times[-1] - times[0] >= 0.4
+        _run(srv, [_example(f"q{i}") for i in range(6)], rate_limit_per_s=50.0, concurrency=6)
+    assert len(waits) == len(srv.requests) == 6
 
 
 @pytest.mark.parametrize("concurrency", [1, 4])

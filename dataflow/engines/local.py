@@ -101,7 +101,7 @@ def stream_prefix(tasks: int, rank: int) -> str:
 
 def preload(runner: ShardRunner) -> None:
     """Fill, in this process, the per-process caches the stages otherwise fill on their first documents
-    (fastText's LID model, Kiwi, numba and its MinHash kernel), so that forked workers inherit them
+    (fastText's LID model, Kiwi, spaCy, numba and its MinHash kernels), so that forked workers inherit them
     copy-on-write instead of each loading them again. bench/bench_engines.py measured the second worker's
     cost under forkserver at about 3.5 CPU-seconds per worker (imports 0.7 s, Kiwi 1.4 s, the rest the
     models and numba), a fifth of the whole single-worker run."""

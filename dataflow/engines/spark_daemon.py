@@ -1,7 +1,7 @@
 """PySpark's Python worker daemon, with the pipeline's modules and models loaded before it forks workers.
 
 PySpark starts one daemon per executor (``pyspark.daemon``) that forks a Python worker per task slot;
-each worker then imports the pipeline and loads fastText's LID model, Kiwi and numba on its first
+each worker then imports the pipeline and loads fastText's LID model, Kiwi, spaCy and numba on its first
 task. With ``local[2]`` that is paid twice (bench/bench_engines.py: phase 1 took 45 % more CPU with 2
 workers than with 1). Set as ``spark.python.daemon.module`` (``engines.spark.spark_session`` does it on
 ``local[N]``), this module loads them once in the daemon, from the run's config in the environment

@@ -17,6 +17,7 @@ HERE = Path(__file__).resolve().parent
 BENCHES = [
     ["bench_extraction.py"],
     ["bench_pipeline.py", "--docs", "1000", "--workers", "1"],
+    ["bench_pipeline_ko.py"],
     ["bench_text_stages.py"],
     ["bench_quality_model.py"],
     ["bench_lid.py"],

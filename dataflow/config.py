@@ -70,8 +70,9 @@ class HtmlConfig:
     # that is only navigation ("Home Login") is below it, and so is anything the quality filters would drop
     # anyway (Gopher wants >= 50 words; 50 characters is ~12 Korean words)
     min_chars: int = 50
-    # skip trafilatura's fallback extractors: ~2x faster, but with favor_precision F1 drops 0.964 -> 0.946 and
-    # the Korean donga page comes out empty (bench/bench_extraction.py)
+    # skip trafilatura's fallback extractors on every run (the recall guard's too): with the defaults below
+    # ScrapingHub 1.50x -> 1.59x trafilatura default at F1 0.968 -> 0.969, but the Korean donga page 0.985 ->
+    # 0.764 (bench/bench_extraction.py); precision_fast takes the speed where the guard can catch the loss
     fast: bool = False
     # trafilatura's metadata (author, date, sitename, ...) costs ~30% more CPU per page and does not change
     # the text; off, the title still comes from <title>
@@ -114,11 +115,14 @@ class HtmlConfig:
     # articles instead of 23 (~5% faster) at the same F1 (0.968), WCXB and snippet F1 within 0.0002
     recall_guard: float = 0.4
     # precision strategy: trafilatura reads only the main root (<main>/<article> or body) of the lexbor-pruned
-    # tree, re-serialized, not the whole page: its XPath rules visit every element (ScrapingHub pages 173 ->
-    # 21 KB). Measured with precision_fast: ScrapingHub F1 0.968 -> 0.968, WCXB articles 0.951 -> 0.954
+    # tree, re-serialized without images, not the whole page: its XPath rules visit every element
+    # (ScrapingHub pages 173 -> 21 KB). With precision_fast, ScrapingHub 0.93x -> 1.50x trafilatura default,
+    # F1 0.967 -> 0.968; WCXB articles 0.952 -> 0.954, but service pages read as articles 0.851 -> 0.829
+    # (the pruner's misses on two pages); overall 0.809 both
     precision_main_root: bool = True
     # precision strategy: its first trafilatura run skips the fallback extractors (readability, justext);
-    # the recall guard's full default run catches the pages where that drops content (the donga page)
+    # the recall guard's full default run catches the pages where that drops content (the donga page: 0.985
+    # with the guard, empty without). With precision_main_root, ScrapingHub 1.31x -> 1.50x, F1 0.969 -> 0.968
     precision_fast: bool = True
     # product pages whose description is only in JSON-LD (script-rendered tabs) get it appended, and the
     # product's name (<h1>) put first where trafilatura left it out (WCXB product pages +0.003)

@@ -29,18 +29,21 @@ LQ = "__label__lq"  # HQ, the positive label, and prepare() are the stage's: one
 class TrainParams:
     """fastText ``train_supervised`` settings (its defaults where not stated)."""
 
-    # all swept on the source-disjoint split (BENCHMARKS.md "Quality classifier"), with the statistics
-    # tokens and case kept (see prepare): 6 epochs 0.948; 3, 5, 10: 0.934, 0.947, 0.940; lr 0.3 x 10: 0.929
-    lr: float = 0.5
-    epoch: int = 6
-    # 8, 16 and 32 gave the same AUC (0.948 +- 0.001); 16 scored 15-25% faster than 8 and than 32 in
-    # bench_quality_model's interleaved timing (measured, not traced to a cause)
+    # swept on the source-disjoint split with the balanced, shuffled training file (quality_data.balanced;
+    # mean of 3 shuffle seeds, BENCHMARKS.md "Quality classifier"). At 1,500 examples per cell: lr 0.5 x 6
+    # epochs 0.930, x 3 0.954, x 2 0.960; lr 0.2 x 5 0.960; lr 0.1 x 10 0.960 (too much training fits the
+    # training sources' vocabulary). At 3,000 per cell (the default): lr 0.1 x 5 0.964, lr 0.2 x 3 0.963
+    lr: float = 0.1
+    epoch: int = 5
+    # 8 and 16 gave the same AUC (0.960 / 0.961 balanced; 32 0.948 in source order); 16 scored 15-25% faster
+    # than 8 and than 32 in bench_quality_model's interleaved timing (measured, not traced to a cause)
     dim: int = 16
-    # DCLM's classifier uses word bigrams; here they gained nothing (0.9477 with, 0.9479 without) and
-    # cost one more vector per word
+    # DCLM's classifier uses word bigrams; here they gained nothing (0.932 with, 0.930 without at lr 0.5 x 6,
+    # balanced) and cost one more vector per word
     wordNgrams: int = 1
-    # character n-grams 2-3: Korean syllable bigrams/trigrams, English subwords; 2-4 scored 0.937 and
-    # hashes one more n-gram per character, none 0.84 (BENCHMARKS.md)
+    # character n-grams 2-3: Korean syllable bigrams/trigrams, English subwords; 2 alone scored 0.950
+    # (balanced, lr 0.2 x 5), 2-4 the same as 2-3 at lr 0.5 x 3 (0.959 / 0.954) while hashing one more
+    # n-gram per character, none 0.906 (lr 0.5 x 6)
     minn: int = 2
     maxn: int = 3
     # hash buckets of the character n-grams: 50k and 200k gave the same AUC; the model is 16 MB instead

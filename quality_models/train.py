@@ -3,9 +3,11 @@
     python -m quality_models.train                              # default set built from ../shared/testdata
     python -m quality_models.train --data mine.jsonl [--eval held_out.parquet] [--text-field text --label-field label]
     options: --out models/ --link models/quality.bin --quantize --testdata DIR --threshold 0.5 --no-heuristics
+             --seed N (the training file's sampling and order; quality_data.SEED by default)
 
 With no ``--data``, the training set is the default one (``quality_models.quality_data``): train
-sources only, hand-labelled units excluded; it is evaluated on the source-disjoint split and on
+sources only, hand-labelled units excluded, drawn into equal (language, label) cells and shuffled
+(``quality_data.balanced``, seeded by ``--seed``); it is evaluated on the source-disjoint split and on
 the hand-labelled set, beside the pipeline's heuristic filters (Gopher/C4/FineWeb for English,
 FineWeb-2 Korean) used as a pass/fail classifier on the same documents. With ``--data`` (JSONL or
 Parquet, users' own labels), ``--eval`` names held-out data; without it, 10% of the records
@@ -22,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import sys
 import time
 from collections import Counter
@@ -110,6 +113,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threshold", type=float, default=0.5, help="P(high quality) at or above which a document passes")
     ap.add_argument("--no-heuristics", action="store_true", help="skip the heuristic-filter baseline")
     ap.add_argument("--epoch", type=int, help="override the fastText epochs")
+    ap.add_argument(
+        "--seed", type=int, default=quality_data.SEED, help="seed of the training file's sampling and order"
+    )
     args = ap.parse_args(argv)
 
     params = classifier.TrainParams(quantize=args.quantize, **({"epoch": args.epoch} if args.epoch else {}))
@@ -125,6 +131,7 @@ def main(argv: list[str] | None = None) -> int:
             held = labelled.Labelled(
                 [data.texts[i] for i in te], [data.values[i] for i in te], [data.groups[i] for i in te]
             )
+        random.Random(args.seed).shuffle(tr)  # fastText reads in file order: a user's file may be sorted by label
         texts, labels = [data.texts[i] for i in tr], [data.values[i] for i in tr]
         print(f"training on {len(texts)} records ({dict(data.skipped) or 'none'} skipped)", file=sys.stderr)
         model = classifier.train(texts, labels, params)
@@ -140,8 +147,12 @@ def main(argv: list[str] | None = None) -> int:
             print(f"train: test data not found at {args.testdata}; pass --data", file=sys.stderr)
             return 2
         train, held, hand = default_data(args.testdata)
-        texts, labels = [e.text for e in train], [e.label for e in train]
-        print(f"training on {len(texts)} examples from {len({e.source for e in train})} sources", file=sys.stderr)
+        drawn = quality_data.balanced(train, args.seed)
+        texts, labels = [e.text for e in drawn], [e.label for e in drawn]
+        print(
+            f"training on {len(texts)} draws of {len(train)} examples from {len({e.source for e in train})} sources",
+            file=sys.stderr,
+        )
         model = classifier.train(texts, labels, params)
         heur = not args.no_heuristics
         evals = {
@@ -157,13 +168,16 @@ def main(argv: list[str] | None = None) -> int:
                 heur,
             ),
         }
-        count = Counter((e.source, e.label) for e in train + held)
+        count, draws = Counter(e.source for e in train + held), Counter(e.source for e in drawn)
         card["data"] = {
             "sources": {
-                s: {"language": lang, "label": y, "split": split, "examples": count[(s, y)]}
+                s: {"language": lang, "label": y, "split": split, "examples": count[s], "training_draws": draws[s]}
                 for s, (lang, y, split) in quality_data.SOURCES.items()
             },
+            "seed": args.seed,
+            "per_cell": quality_data.PER_CELL,
             "train": len(train),
+            "training_draws": len(drawn),
             "source_disjoint_eval": len(held),
             "hand_labelled": len(hand),
         }

@@ -43,10 +43,10 @@ def features(text: str) -> str:
     """Document statistics as four tokens: sentence length, '?' and '!' rates, line length (log2 buckets).
 
     They are computed the same way in both languages, so what Korean reviews and comments show (short
-    sentences, many '?'/'!') can carry over to English chatter, which no English training source shows: the
-    default model without them scores 0.940 instead of 0.948 on the source-disjoint split
-    (BENCHMARKS.md). ``str.count`` runs in C, so the five counts over a 2 KB document cost little next
-    to fastText's n-grams.
+    sentences, many '?'/'!') can carry over to English chatter: without them the default model scores
+    0.962 instead of 0.964 on the source-disjoint split (mean of 3 shuffle seeds; BENCHMARKS.md), a small
+    gain now that forum pages of half the sites are in training. ``str.count`` runs in C, so the five
+    counts over a 2 KB document cost little next to fastText's n-grams.
     """
     n = len(text) + 1
     lines = text.count("\n") + 1
@@ -61,8 +61,8 @@ def features(text: str) -> str:
 
 def prepare(text: str, max_chars: int = 20_000) -> str:
     """The features, then the text on one line, case kept: what fastText reads (it splits tokens on
-    whitespace itself, and ``predict`` refuses a newline). Lower-cased, the default model scores 0.911
-    instead of 0.948 on the source-disjoint split (BENCHMARKS.md), and one ``str.replace`` is cheaper
+    whitespace itself, and ``predict`` refuses a newline). Lower-cased, the default model scores 0.954
+    instead of 0.964 on the source-disjoint split (BENCHMARKS.md), and one ``str.replace`` is cheaper
     than lowering and re-joining the words."""
     text = text[:max_chars]
     return features(text) + " " + text.replace("\n", " ")

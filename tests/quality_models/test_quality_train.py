@@ -153,6 +153,34 @@ def test_source_split_is_disjoint_with_both_classes_and_languages():
         }
 
 
+def test_forum_pages_are_split_by_site_with_no_site_on_both_sides(testdata):
+    gt = testdata / "web/wcxb_dev_subset/ground-truth"
+    sides = {}
+    for source in quality_data.FORUM_SITES:
+        pages = {run[0].pointer.split(":")[1] for run in quality_data.source_units(testdata, source)}
+        sides[source] = {quality_data.site(json.loads((gt / f"{p}.json").read_text())["url"]) for p in pages}
+    a, b = sides.values()
+    assert len(a) >= 10 and len(b) >= 10 and not a & b
+    assert {quality_data.SPLIT[s] for s in quality_data.FORUM_SITES} == {"train", "eval"}
+
+
+def _examples(source, lang, label, n):
+    return [quality_data.Example(f"{source} {i}", label, source, lang, (f"{source}:{i}",)) for i in range(n)]
+
+
+def test_balanced_draws_equal_cells_equal_sources_in_random_order():
+    pool = _examples("big", "en", 1, 500) + _examples("tiny", "en", 1, 7) + _examples("rev", "ko", 0, 30)
+    drawn = quality_data.balanced(pool, seed=3, per_cell=100)
+    counts = Counter(e.source for e in drawn)
+    assert counts == {"big": 50, "tiny": 50, "rev": 100}  # sources equal inside the (en, 1) cell
+    assert len({e.text for e in drawn if e.source == "big"}) == 50  # a large source is sampled, not repeated
+    assert {e.text for e in drawn if e.source == "tiny"} == {f"tiny {i}" for i in range(7)}  # a small one repeated
+    # shuffled: the first 100 draws are not one cell (in cell order they would all be en)
+    assert 20 < sum(e.language == "ko" for e in drawn[:100]) < 80
+    assert quality_data.balanced(pool, seed=3, per_cell=100) == drawn
+    assert quality_data.balanced(pool, seed=4, per_cell=100) != drawn
+
+
 @pytest.mark.slow
 def test_retraining_the_default_model_reproduces_its_metrics(testdata, tmp_path, capsys):
     """The default model is rebuilt by `make setup`, not committed: its metrics must come back within the tolerance."""

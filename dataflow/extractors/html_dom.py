@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import groupby
 
@@ -330,7 +331,7 @@ def prune(tree: LexborHTMLParser) -> LexborNode | None:
                 node.decompose()
     # a page-level header (logo, menu) goes; a header inside an article or main holds its title
     for node in body.css("header"):
-        if not _inside(node, ("article", "main")) and _small(node, total):
+        if not _has_ancestor(node, lambda p: p.tag in ("article", "main")) and _small(node, total):
             node.decompose()
     # measured against what is left: once the landmarks are gone, a wrapper named after its layout
     # ("row-offcanvas") may hold most of the rest, and all of the story
@@ -341,10 +342,11 @@ def prune(tree: LexborHTMLParser) -> LexborNode | None:
     return body
 
 
-def _inside(node: LexborNode, tags: tuple[str, ...]) -> bool:
+def _has_ancestor(node: LexborNode, test: Callable[[LexborNode], bool]) -> bool:
+    """Whether an element above ``node`` passes ``test``."""
     parent = node.parent
     while parent is not None:
-        if parent.tag in tags:
+        if test(parent):
             return True
         parent = parent.parent
     return False
@@ -448,19 +450,10 @@ def drop_link_lists(body: LexborNode) -> None:
             continue
         text = len(node.text(deep=True, strip=True))
         linked = sum(len(a.text(deep=True, strip=True)) for a in links)
-        if text and linked >= LINK_LIST_SHARE * text and not _below(node, chosen):
+        if text and linked >= LINK_LIST_SHARE * text and not _has_ancestor(node, lambda p: p.mem_id in chosen):
             chosen.add(node.mem_id)
     for node in [n for n in body.css("ul, ol") if n.mem_id in chosen]:  # outermost lists only
         node.decompose()
-
-
-def _below(node: LexborNode, ids: set[int]) -> bool:
-    parent = node.parent
-    while parent is not None:
-        if parent.mem_id in ids:
-            return True
-        parent = parent.parent
-    return False
 
 
 def dom_text(tree: LexborHTMLParser, keep_link_blocks: bool = False, min_words: int = 0) -> str:

@@ -173,6 +173,21 @@ def child_ours_equal(inputs: Path, work: Path, workers: int, tasks: int) -> dict
     return child_ours(inputs, work, workers, tasks, equal_work=True)
 
 
+def run_children(
+    chosen: list[str], inputs: Path, tmp: Path, workers: int, tasks: int, module: str = "bench.bench_pipeline"
+) -> dict[str, dict]:
+    """``run_child`` for each pipeline in ``chosen``, one after the other, with the load average around each."""
+    results = {}
+    for which in chosen:
+        work = tmp / which
+        work.mkdir()
+        load0 = os.getloadavg()[0]
+        results[which] = run_child(which, inputs, work, workers, tasks, module=module)
+        results[which]["load"] = (load0, os.getloadavg()[0])
+        print(f"{which}: {results[which]['seconds']:.1f} s", file=sys.stderr, flush=True)
+    return results
+
+
 def run_child(
     which: str, inputs: Path, work: Path, workers: int, tasks: int, module: str = "bench.bench_pipeline"
 ) -> dict:
@@ -290,14 +305,7 @@ def main() -> None:
             f"input: {args.docs} pages, {raw / 1e6:.1f} MB of HTML in {args.files} WARC.gz files; "
             f"workers={args.workers}; {header()}\n"
         )
-        results = {}
-        for which in chosen:
-            work = Path(tmp) / which
-            work.mkdir()
-            load0 = os.getloadavg()[0]
-            results[which] = run_child(which, inputs, work, args.workers, args.files)
-            results[which]["load"] = (load0, os.getloadavg()[0])
-            print(f"{which}: {results[which]['seconds']:.1f} s", file=sys.stderr, flush=True)
+        results = run_children(chosen, inputs, Path(tmp), args.workers, args.files)
         report(results, args.docs, args.workers)
         if args.json:
             Path(args.json).write_text(json.dumps(results, indent=1))

@@ -60,7 +60,7 @@ from bench.bench_pipeline import (  # noqa: E402
     header,
     jsonl_rows,
     report,
-    run_child,
+    run_children,
     step_times,
     write_warcs,
 )
@@ -252,14 +252,7 @@ def main() -> None:
             f"Korean + {info['en_text_bytes'] / 1e6:.2f} MB English (UTF-8 bytes; Korean {share:.1%}); "
             f"workers={args.workers}; {header()}\n"
         )
-        results = {}
-        for which in chosen:
-            work = Path(tmp) / which
-            work.mkdir()
-            load0 = os.getloadavg()[0]
-            results[which] = run_child(which, inputs, work, args.workers, args.files, module="bench.bench_pipeline_ko")
-            results[which]["load"] = (load0, os.getloadavg()[0])
-            print(f"{which}: {results[which]['seconds']:.1f} s", file=sys.stderr, flush=True)
+        results = run_children(chosen, inputs, Path(tmp), args.workers, args.files, module="bench.bench_pipeline_ko")
         report(results, len(records), args.workers)
         # main-text bytes of what each pipeline took in: the baseline skips some pages (mostly English ones,
         # whose HTML is large), so HTML bytes alone would weigh the two inputs differently

@@ -248,24 +248,25 @@ def load_run_report(cfg: PipelineConfig, run_id: str | None = None, examples_per
     committed = datetime.fromtimestamp(snap.timestamp_ms / 1000, UTC).isoformat(timespec="seconds")
     run_meta.update(run_id=run_id, snapshot_id=docs.snapshot_id, committed_at=committed, tag=",".join(docs.tags))
     report = build_report(stats_rows, [r for rows in examples.values() for r in rows], run_meta)
-    if run_meta.get("quality_model"):  # the kept documents' scores, only when a quality model ran
-        from dataclasses import replace
-
-        from dataflow.reports.quality_scores import score_rows
-
-        for batch in docs.batches(columns=["language", "quality_score"], row_filter=where):
-            scored += [(r["language"], "kept", r["quality_score"]) for r in batch.to_pylist()]
-        report = replace(report, quality_scores=score_rows(scored))
-    return _with_page_types(report, docs, where)
+    return _with_kept_documents(report, docs, where, scored if run_meta.get("quality_model") else None)
 
 
-def _with_page_types(report, docs, where: str):
-    """The report with its kept web pages counted by detected page type (documents.page_type)."""
+def _with_kept_documents(report, docs, where: str, scored: list[tuple[str, str, float]] | None):
+    """The report with its kept web pages counted by detected page type (documents.page_type) and, when
+    ``scored`` (the rejected documents' scores; None unless a quality model ran), the kept documents'
+    scores beside them: one read of the documents for both."""
     from dataclasses import replace
 
     from dataflow.reports.page_types import page_type_rows
+    from dataflow.reports.quality_scores import score_rows
 
+    quality_model = scored is not None
+    columns = ["page_type", "n_chars", *(["language", "quality_score"] if quality_model else [])]
     kept: list[tuple[str | None, int]] = []
-    for batch in docs.batches(columns=["page_type", "n_chars"], row_filter=where):
-        kept += [(r["page_type"], r["n_chars"]) for r in batch.to_pylist()]
-    return replace(report, page_types=page_type_rows(kept))
+    for batch in docs.batches(columns=columns, row_filter=where):
+        for r in batch.to_pylist():
+            kept.append((r["page_type"], r["n_chars"]))
+            if quality_model:
+                scored.append((r["language"], "kept", r["quality_score"]))
+    report = replace(report, page_types=page_type_rows(kept))
+    return replace(report, quality_scores=score_rows(scored)) if quality_model else report

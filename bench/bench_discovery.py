@@ -13,10 +13,11 @@ import argparse
 import os
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from timing import best_of  # noqa: E402  (bench/ is on sys.path when run as a script)
 
 from dataflow.readers.discover import discover_inputs  # noqa: E402
 
@@ -46,15 +47,6 @@ def anchor(root: Path) -> int:
     return len(found)
 
 
-def best(fn, repeats: int = 5) -> tuple[float, object]:
-    times, out = [], None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - start)
-    return min(times), out
-
-
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--files", type=int, default=20_000)
@@ -63,8 +55,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "in"
         build(root, args.files, args.dirs)
-        t_anchor, n_anchor = best(lambda: anchor(root))
-        t_ours, d = best(lambda: discover_inputs([str(root)]))
+        t_anchor, n_anchor = best_of(lambda: anchor(root), 5)
+        t_ours, d = best_of(lambda: discover_inputs([str(root)]), 5)
         print(f"paths: anchor {n_anchor} files; discover_inputs {len(d.files)} read + {len(d.refused)} refused")
         print("| lister | files | seconds (best of 5) | files/s | ratio to anchor |")
         print("|---|---|---|---|---|")

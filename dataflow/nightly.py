@@ -30,7 +30,8 @@ from pathlib import Path
 from pyiceberg.table import Table
 
 from dataflow.config import PipelineConfig
-from dataflow.dedup.index import PublishedIndex, index_batches, index_rows
+from dataflow.dedup.index import PublishedIndex, banded_keys, index_batches, index_rows
+from dataflow.dedup.verify import signature_rows
 from dataflow.readers.discover import InputFile
 from dataflow.readers.records import file_sha256
 from dataflow.snapshots.files import write_parts
@@ -99,8 +100,8 @@ def check_no_late_overlap(cfg: PipelineConfig, tables: dict[str, Table], plan: N
     late = new_runs(plan.runs, tables["documents"])
     if not late:
         return
-    import numpy as np
     import pyarrow as pa
+    import pyarrow.compute as pc
     import pyarrow.fs as pafs
     import pyarrow.parquet as pq
 
@@ -112,13 +113,15 @@ def check_no_late_overlap(cfg: PipelineConfig, tables: dict[str, Table], plan: N
         pq.read_table(path, columns=["id", "exact", "bands", "signature"], filesystem=fs, partitioning=None)
         for fs, path in (pafs.FileSystem.from_uri(u) for u in index_files)
     )
-    ids, exact, bands, signatures = (ours.column(c).to_pylist() for c in ("id", "exact", "bands", "signature"))
-    banded = [i for i, b in enumerate(bands) if len(b) == cfg.dedup.bands]
-    matrix = np.asarray([bands[i] for i in banded], dtype=np.int64).reshape(len(banded), cfg.dedup.bands)
+    ids, exact = (ours.column(c).to_pylist() for c in ("id", "exact"))
+    bands = ours.column("bands").combine_chunks()
+    lengths = pc.list_value_length(bands).fill_null(0).to_numpy(zero_copy_only=False)
+    banded, matrix = banded_keys(bands, lengths, cfg.dedup.bands)
     sigs = None  # band links are verified as in the plan (dedup.verify)
     if cfg.dedup.verify > 0:
-        sigs = np.frombuffer(b"".join(signatures[i] for i in banded), "<u4").reshape(len(banded), cfg.dedup.num_perm)
-    hits = theirs.match(ids, exact, np.asarray(banded, dtype=np.int64), matrix, sigs, cfg.dedup.verify)
+        signatures = ours.column("signature").to_pylist()
+        sigs = signature_rows([signatures[i] for i in banded], cfg.dedup.num_perm)
+    hits = theirs.match(ids, exact, banded, matrix, sigs, cfg.dedup.verify)
     if len(hits.batch):
         first = ids[int(hits.batch[0])]
         raise LateOverlap(

@@ -43,7 +43,7 @@ import numpy as np
 import pyarrow as pa
 
 from dataflow.config import ConfigError
-from dataflow.dedup.verify import agreement
+from dataflow.dedup.verify import signature_rows, verified_pairs
 
 if TYPE_CHECKING:
     from dataflow.config import DedupConfig
@@ -77,7 +77,7 @@ class PublishedIndex:
         sigs = None
         if signatures is not None:
             blobs = [signatures[i] for i in rows]
-            sigs = np.frombuffer(b"".join(blobs), "<u4").reshape(len(rows), -1) if blobs else None
+            sigs = signature_rows(blobs, len(blobs[0]) // 4) if blobs else None
         self._build(
             np.asarray(ids, dtype=str),
             np.asarray(exact, dtype="S16"),
@@ -86,7 +86,7 @@ class PublishedIndex:
             n_chars,
             snapshots,
             sigs,
-            signatures if signatures is not None else None,
+            signatures,
         )
 
     def _build(
@@ -129,15 +129,11 @@ class PublishedIndex:
         lengths = pc.list_value_length(bands).fill_null(0).to_numpy(zero_copy_only=False)
         if cfg is not None and cfg.near:
             _check_layout(table, lengths > 0, cfg)
-        flat = pc.list_flatten(bands).to_numpy(zero_copy_only=False).astype(np.int64)
-        full = lengths == num_bands
-        # every row banded (the usual case): a view of the flattened keys, no copy
-        matrix = (flat if full.all() else flat[np.repeat(full, lengths)]).reshape(int(full.sum()), num_bands)
+        banded, matrix = banded_keys(bands, lengths, num_bands)
         sigs, blobs = None, None
         if cfg is not None and cfg.near and cfg.verify > 0 and table.num_rows:
             blobs = table.column("signature").combine_chunks().fill_null(b"").to_pylist()
             width = 4 * cfg.num_perm
-            banded = np.nonzero(full)[0]
             short = [int(i) for i in banded if len(blobs[i]) != width]
             if short:
                 raise ConfigError(
@@ -146,14 +142,14 @@ class PublishedIndex:
                     "set dedup.verify: 0 with the layout they were built with, or rebuild the index (--full into a "
                     "fresh data_root)"
                 )
-            sigs = np.frombuffer(b"".join(blobs[i] for i in banded), "<u4").reshape(len(banded), cfg.num_perm)
+            sigs = signature_rows([blobs[i] for i in banded], cfg.num_perm)
         index = cls.__new__(cls)
         exact = table.column("exact").combine_chunks().cast(pa.binary(16)) if table.num_rows else None
         index._build(
             np.asarray(table.column("id").to_numpy(zero_copy_only=False), dtype=str),
             np.frombuffer(exact.buffers()[1], "S16", len(exact)) if exact is not None else np.empty(0, "S16"),
             matrix,
-            np.nonzero(full)[0],
+            banded,
             table.column("n_chars").to_numpy(zero_copy_only=False),
             snapshots,
             sigs,
@@ -255,14 +251,23 @@ class PublishedIndex:
                     raise ValueError("band links cannot be verified: the index was loaded without signatures")
                 pair = np.unique(q * len(self) + r)  # a pair sharing many bands is checked once
                 q, r = pair // len(self), pair % len(self)
-                keep = np.zeros(len(q), dtype=bool)
-                for at in range(0, len(q), 1 << 16):  # chunks, as verify.verified_edges
-                    s = slice(at, at + (1 << 16))
-                    keep[s] = agreement(sigs[q[s]], self.sigs[self._sig_row[r[s]]]) >= threshold
+                keep = verified_pairs(sigs, q, self.sigs, self._sig_row[r], threshold)
                 q, r = q[keep], r[keep]
             parts_b.append(np.asarray(band_rows, dtype=np.int64)[q]), parts_p.append(r)
             parts_e.append(np.zeros(len(q), dtype=bool))
         return Matches(np.concatenate(parts_b), np.concatenate(parts_p), np.concatenate(parts_e))
+
+
+def banded_keys(bands: pa.Array, lengths: np.ndarray, num_bands: int) -> tuple[np.ndarray, np.ndarray]:
+    """(rows with ``num_bands`` band keys, their keys as int64[len(rows), num_bands]) of a ``bands`` list
+    column (``lengths``: each row's number of keys), columnar: no Python object per band key."""
+    import pyarrow.compute as pc
+
+    flat = pc.list_flatten(bands).to_numpy(zero_copy_only=False).astype(np.int64)
+    full = lengths == num_bands
+    # every row banded (the usual case): a view of the flattened keys, no copy
+    matrix = (flat if full.all() else flat[np.repeat(full, lengths)]).reshape(int(full.sum()), num_bands)
+    return np.nonzero(full)[0], matrix
 
 
 def index_batches(document_files: Iterable[str], cfg: DedupConfig, run_id: str) -> Iterator[list[dict]]:

@@ -71,10 +71,17 @@ def verified_batches(threshold: float):
 
 
 def verified_edges(src: np.ndarray, dst: np.ndarray, sigs: np.ndarray, threshold: float) -> np.ndarray:
-    """Mask of the edges (src[i], dst[i]) whose signatures (rows of ``sigs``) agree on >= ``threshold``,
-    ``CHUNK_EDGES`` edges at a time (gathering every edge's two rows at once would need 1.2 kB per edge)."""
-    out = np.zeros(len(src), dtype=bool)
-    for at in range(0, len(src), CHUNK_EDGES):
-        s, d = src[at : at + CHUNK_EDGES], dst[at : at + CHUNK_EDGES]
-        out[at : at + CHUNK_EDGES] = agreement(sigs[s], sigs[d]) >= threshold
+    """Mask of the edges (src[i], dst[i]) whose signatures (rows of ``sigs``) agree on >= ``threshold``."""
+    return verified_pairs(sigs, src, sigs, dst, threshold)
+
+
+def verified_pairs(
+    a_sigs: np.ndarray, a: np.ndarray, b_sigs: np.ndarray, b: np.ndarray, threshold: float
+) -> np.ndarray:
+    """Mask of the pairs i whose signatures ``a_sigs[a[i]]`` and ``b_sigs[b[i]]`` agree on >= ``threshold``,
+    ``CHUNK_EDGES`` pairs at a time (gathering every pair's two rows at once would need 1.2 kB per pair)."""
+    out = np.zeros(len(a), dtype=bool)
+    for at in range(0, len(a), CHUNK_EDGES):
+        s, d = a[at : at + CHUNK_EDGES], b[at : at + CHUNK_EDGES]
+        out[at : at + CHUNK_EDGES] = agreement(a_sigs[s], b_sigs[d]) >= threshold
     return out

@@ -443,7 +443,7 @@ def drop_link_lists(body: LexborNode) -> None:
     beside their links, and the index itself is most of the page.
     """
     total = len(body.text(deep=True))
-    chosen: set[int] = set()
+    chosen: dict[int, LexborNode] = {}  # mem_id -> list, in document order (an ancestor before its lists)
     for node in body.css("ul, ol"):
         links = node.css("a")
         if len(links) < LINK_LIST_MIN_LINKS or len(node.text(deep=True)) > MAX_CHROME_SHARE * total:
@@ -451,8 +451,8 @@ def drop_link_lists(body: LexborNode) -> None:
         text = len(node.text(deep=True, strip=True))
         linked = sum(len(a.text(deep=True, strip=True)) for a in links)
         if text and linked >= LINK_LIST_SHARE * text and not _has_ancestor(node, lambda p: p.mem_id in chosen):
-            chosen.add(node.mem_id)
-    for node in [n for n in body.css("ul, ol") if n.mem_id in chosen]:  # outermost lists only
+            chosen[node.mem_id] = node
+    for node in chosen.values():  # outermost lists only
         node.decompose()
 
 

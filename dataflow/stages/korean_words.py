@@ -86,7 +86,8 @@ _UNSPACED = 10  # an eojeol this long is text written without spaces (NSMC revie
 
 def split_eojeol(word: str) -> tuple[str, ...]:
     """Stem and peeled particles/endings of one Hangul eojeol (at most two peels; the stem keeps a syllable).
-    Called once per distinct run: the token and chunk caches hold the result."""
+    Called once per distinct run and cache (a whole-chunk run is kept in the chunk cache, a run inside a
+    longer chunk in the token cache)."""
     tail: tuple[str, ...] = ()
     stem = word
     for peel in range(2):
@@ -230,29 +231,31 @@ def _token(tok: str) -> tuple:
     return t
 
 
-def _chunk(text: str) -> Chunk:
-    if _HANGUL_RUN.fullmatch(text):  # the common chunk, one Hangul run: no tokenizer pass
-        c = Chunk(*_hangul_run(text), len(text), len(text))
-        if len(_CHUNKS) < _CHUNK_CACHE:
-            _CHUNKS[text] = c
-        return c
+def _mixed_chunk(text: str) -> Chunk:
+    """A chunk of several tokens (or one that is not a Hangul run): its tokens' fields summed."""
     toks = [_TOKENS.get(t) or _token(t) for t in _TOKEN.findall(text)]
     hangul = len(HANGUL_CHARS.findall(text))
     if len(toks) == 1:
-        c = Chunk(*toks[0], hangul, len(text))
+        return Chunk(*toks[0], hangul, len(text))
+    words, ids, n_content, chars, alpha, extra, stops = zip(*toks, strict=True) if toks else ((),) * 7
+    return Chunk(
+        tuple(w for ws in words for w in ws),
+        tuple(i for x in ids for i in x),
+        sum(n_content),
+        sum(chars),
+        sum(alpha),
+        sum(extra),
+        reduce(or_, stops, 0),
+        hangul,
+        len(text),
+    )
+
+
+def _chunk(text: str) -> Chunk:
+    if _HANGUL_RUN.fullmatch(text):  # the common chunk, one Hangul run: no tokenizer pass
+        c = Chunk(*_hangul_run(text), len(text), len(text))
     else:
-        words, ids, n_content, chars, alpha, extra, stops = zip(*toks, strict=True) if toks else ((),) * 7
-        c = Chunk(
-            tuple(w for ws in words for w in ws),
-            tuple(i for x in ids for i in x),
-            sum(n_content),
-            sum(chars),
-            sum(alpha),
-            sum(extra),
-            reduce(or_, stops, 0),
-            hangul,
-            len(text),
-        )
+        c = _mixed_chunk(text)
     if len(_CHUNKS) < _CHUNK_CACHE:
         _CHUNKS[text] = c
     return c

@@ -93,11 +93,15 @@ def test_score_only_drops_nothing(model_path):
     assert all(d.metadata[Meta.QUALITY_SCORE] < 0.5 for d in docs)
 
 
-def test_stage_scores_match_the_trainer(model_path):
+def test_stage_scores_equal_fasttexts_hq_probability(model_path):
+    """The scorer reads P(hq) off the top label only; fastText's own two-label answer is the reference."""
     model = classifier.load(model_path)
-    expected = classifier.scores(model, GOOD + BAD)
+    labels, probs = model.predict([qm.prepare(t, 20_000) for t in GOOD + BAD], k=2)
+    expected = [min(1.0, float(dict(zip(lab, p, strict=True))[qm.HQ])) for lab, p in zip(labels, probs, strict=True)]
     got = [qm.score(t, str(model_path), 20_000) for t in GOOD + BAD]
-    assert got == pytest.approx(expected, abs=1e-6)
+    # fastText reports exp(log(p + 1e-5)) per label, so 1 - P(lq) lies 2e-5 below P(hq)
+    assert got == pytest.approx(expected, abs=3e-5)
+    assert classifier.scores(model, GOOD + BAD) == pytest.approx(expected, abs=3e-5)
 
 
 def test_prepare_puts_document_statistics_before_the_one_line_text():

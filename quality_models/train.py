@@ -31,6 +31,7 @@ from collections import Counter
 from dataclasses import asdict
 from pathlib import Path
 
+from dataflow.reports.quality_scores import quantile
 from quality_models import classifier, handlabels, labelled, metrics, quality_data
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -76,7 +77,7 @@ def evaluate(model, texts: list[str], labels: list[int], languages: list[str], t
 
 def quantiles(values: list[float]) -> dict[str, float]:
     ordered = sorted(values)
-    return {str(q): ordered[min(len(ordered) - 1, int(q * len(ordered)))] for q in QUANTILES}
+    return {str(q): quantile(ordered, q) for q in QUANTILES}
 
 
 def default_data(testdata: Path) -> tuple[list, list, list[dict]]:

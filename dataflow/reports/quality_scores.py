@@ -26,7 +26,8 @@ class ScoreRow:
     histogram: list[int]  # documents per 0.1-wide score bin, [0, 0.1) ... [0.9, 1.0]
 
 
-def _quantile(ordered: list[float], q: float) -> float:
+def quantile(ordered: list[float], q: float) -> float:
+    """The ``q`` quantile of sorted values, nearest rank below (also the model card's score quantiles)."""
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
@@ -48,7 +49,7 @@ def score_rows(scored: Iterable[tuple[str, str, float]]) -> list[ScoreRow]:
                 outcome,
                 len(values),
                 sum(values) / len(values),
-                *(_quantile(values, q) for q in (0.1, 0.5, 0.9)),
+                *(quantile(values, q) for q in (0.1, 0.5, 0.9)),
                 hist,
             )
         )

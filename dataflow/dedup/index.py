@@ -184,7 +184,7 @@ class PublishedIndex:
 
     def band_table(self) -> pa.Table:
         """(band position, band key, row of ``node_table``) for every band key of the index: the
-        long form a (band, key) join takes (14 rows per published document at the default bands)."""
+        long form a (band, key) join takes (one row per band per published document: 50 at the default bands)."""
         n = np.asarray([len(k) for k in self._band_sorted], dtype=np.int64)
         return pa.table(
             {

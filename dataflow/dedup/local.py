@@ -164,7 +164,7 @@ def plan_dedup(
         exacts.append(exact)
         lengths.append(row[3] if len(row) > 3 else 0)
     matrix = np.frombuffer(flat, dtype=np.int64).reshape(len(banded), cfg.bands)
-    sigs = np.frombuffer(bytes(flat_sigs), dtype="<u4").reshape(len(banded), cfg.num_perm) if verify else None
+    sigs = np.frombuffer(flat_sigs, dtype="<u4").reshape(len(banded), cfg.num_perm) if verify else None
     links = (
         published.match(ids, exacts, np.asarray(banded, dtype=np.int64), matrix, sigs, cfg.verify)
         if published and ids

@@ -22,7 +22,7 @@ Nothing is collected on the driver: keys, buckets, edges and components stay Dat
 
 Verification (``dedup.verify`` > 0): step 2 yields every pair of a bucket of up to
 ``components.BUCKET_PAIRS_CAP`` members (the star beyond), and those pairs and the (band, key) links
-to published documents join both ends' ``dedup_signature`` and pass ``verify.verified_batch`` in
+to published documents join both ends' ``dedup_signature`` and pass ``verify.verified_batches`` in
 ``mapInArrow`` (the same check ``local.plan_dedup`` makes) before they become edges.
 
 Ids are compared as Spark strings (UTF-8 byte order), which for our ASCII hex ids is Python's
@@ -103,7 +103,7 @@ def bucket_pairs(keys: DataFrame) -> DataFrame:
 
 
 def verified(edges: DataFrame, src_sigs: DataFrame, dst_sigs: DataFrame, threshold: float) -> DataFrame:
-    """The edges (src, dst) whose signatures agree on >= ``threshold`` (``verify.verified_batch``):
+    """The edges (src, dst) whose signatures agree on >= ``threshold`` (``verify.verified_batches``):
     ``src_sigs`` / ``dst_sigs`` map (src / dst) to ``sig``."""
     from dataflow.dedup.verify import verified_batches
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
@@ -64,16 +63,7 @@ def evaluate(teacher: list[float], student: list[float], threshold: float) -> di
 def read_scored(paths: list[Path], text_field: str, score_field: str) -> labelled.Labelled:
     """(text, score) records; ``text_field`` may name several fields, comma-separated, joined by newlines."""
     fields = [f for f in text_field.split(",") if f]
-    if len(fields) == 1:
-        return labelled.read(paths, fields[0], score_field, scores=True)
-    joined = Path(tempfile.mkdtemp()) / "joined.jsonl"
-    with joined.open("w", encoding="utf-8") as out:
-        for path in paths:
-            for rec in labelled._records(path):
-                parts = [rec.get(f) for f in fields]
-                text = "\n".join(p for p in parts if isinstance(p, str) and p.strip())
-                out.write(json.dumps({"text": text, "score": rec.get(score_field)}, ensure_ascii=False) + "\n")
-    return labelled.read([joined], "text", "score", scores=True)
+    return labelled.read(paths, fields[0] if len(fields) == 1 else tuple(fields), score_field, scores=True)
 
 
 def main(argv: list[str] | None = None) -> int:

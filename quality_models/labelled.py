@@ -80,9 +80,14 @@ def _records(path: Path) -> Iterator[dict]:
 
 
 def read(
-    paths: list[Path], text_field: str = "text", label_field: str = "label", group_field: str = "", scores: bool = False
+    paths: list[Path],
+    text_field: str | tuple[str, ...] = "text",
+    label_field: str = "label",
+    group_field: str = "",
+    scores: bool = False,
 ) -> Labelled:
-    """Texts and labels (``scores=False``) or scores (``scores=True``) from JSONL / Parquet files."""
+    """Texts and labels (``scores=False``) or scores (``scores=True``) from JSONL / Parquet files; a tuple
+    ``text_field`` joins those fields' non-blank strings with a newline (prompt and completion)."""
     out = Labelled()
     for path in paths:
         if not path.is_file():
@@ -91,7 +96,11 @@ def read(
             if "__bad__" in rec:
                 out.skip("bad_json")
                 continue
-            text = rec.get(text_field)
+            if isinstance(text_field, tuple):
+                parts = [rec.get(f) for f in text_field]
+                text = "\n".join(p for p in parts if isinstance(p, str) and p.strip())
+            else:
+                text = rec.get(text_field)
             if not isinstance(text, str) or not text.strip():
                 out.skip("no_text")
                 continue

@@ -102,9 +102,14 @@ def test_distillation_ranks_like_the_teacher(tmp_path):
 
 def test_distill_joins_prompt_and_completion(tmp_path):
     path = tmp_path / "review.jsonl"
-    path.write_text(json.dumps({"prompt": "질문", "completion": "답", "judge_overall": 4.5}) + "\n", encoding="utf-8")
+    rows = [
+        {"prompt": "질문", "completion": "답", "judge_overall": 4.5},
+        {"prompt": "질문만", "completion": " ", "judge_overall": 2},  # a blank field is left out of the join
+        {"prompt": None, "judge_overall": 3},  # no text in any field
+    ]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     data = distill.read_scored([path], "prompt,completion", "judge_overall")
-    assert data.texts == ["질문\n답"] and data.values == [4.5]
+    assert data.texts == ["질문\n답", "질문만"] and data.values == [4.5, 2.0] and data.skipped == {"no_text": 1}
 
 
 # ---- the hand-labelled evaluation set --------------------------------------------------------------

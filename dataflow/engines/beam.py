@@ -36,7 +36,7 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 from dataflow.config import PipelineConfig
 from dataflow.dedup.beam_cc import PlanDedup
-from dataflow.engines.result import EngineJob, EngineResult
+from dataflow.engines.result import DEDUP_KEY_COLUMNS, DEDUP_ONLY_COLUMNS, EngineJob, EngineResult
 from dataflow.ledger import Ledger
 from dataflow.pipeline import ShardRunner, finish_rows, shard_count, split_rows
 from dataflow.readers.discover import InputFile
@@ -98,11 +98,6 @@ class FinishDedup(beam.DoFn):
 
         count_stages(self.ledger)
         yield beam.pvalue.TaggedOutput("ledger", GlobalWindows.windowed_value(self.ledger))
-
-
-# PlanDedup's row: n_chars for the keep rule (longest first), the signature verifies candidates (dedup.verify)
-DEDUP_KEY_COLUMNS = ("id", "dedup_exact", "dedup_bands", "n_chars", "dedup_signature")
-DEDUP_ONLY_COLUMNS = ("dedup_exact", "dedup_bands", "dedup_signature")  # STAGING's columns beyond DOCUMENTS
 
 
 def entry_plan(doc_id: str, entries: list[tuple]):

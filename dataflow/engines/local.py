@@ -30,7 +30,7 @@ from tqdm import tqdm
 from dataflow.config import PipelineConfig
 from dataflow.document import Meta
 from dataflow.engines.progress import ProgressBar, TaskProgress
-from dataflow.engines.result import EngineJob, EngineResult
+from dataflow.engines.result import DEDUP_KEY_COLUMNS, EngineJob, EngineResult
 from dataflow.ledger import Ledger
 from dataflow.pipeline import STAGING, ShardRunner, finish_rows, shard_count, split_rows
 from dataflow.readers.discover import InputFile
@@ -178,11 +178,9 @@ def run_local(job: EngineJob, *, make_runner: Callable[[PipelineConfig], ShardRu
     staged = [part for shard in shards for part in sorted(shard.glob("staging-*.parquet"))]
 
     def key_rows() -> Iterator[tuple[str, bytes, list[int], int, bytes]]:
-        # n_chars: the keep rule prefers the longest; the signature verifies candidate pairs (dedup.verify)
-        columns = ("id", "dedup_exact", "dedup_bands", "n_chars", "dedup_signature")
         for part in staged:
-            keys = pq.read_table(part, columns=list(columns))
-            yield from zip(*(keys.column(c).to_pylist() for c in columns), strict=True)
+            keys = pq.read_table(part, columns=list(DEDUP_KEY_COLUMNS))
+            yield from zip(*(keys.column(c).to_pylist() for c in DEDUP_KEY_COLUMNS), strict=True)
 
     plan = plan_dedup(key_rows(), cfg.dedup, job.published)
 

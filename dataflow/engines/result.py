@@ -10,6 +10,11 @@ from dataflow.config import PipelineConfig
 from dataflow.ledger import Ledger
 from dataflow.readers.discover import InputFile
 
+# the staged rows' columns the dedup planner reads, in the order every engine hands them over: n_chars for
+# the keep rule (longest first), the signature verifies candidate pairs (dedup.verify)
+DEDUP_KEY_COLUMNS = ("id", "dedup_exact", "dedup_bands", "n_chars", "dedup_signature")
+DEDUP_ONLY_COLUMNS = ("dedup_exact", "dedup_bands", "dedup_signature")  # STAGING's columns beyond DOCUMENTS
+
 
 @dataclass
 class EngineJob:

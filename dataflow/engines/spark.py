@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 
 from dataflow.config import PipelineConfig
-from dataflow.engines.result import EngineJob, EngineResult
+from dataflow.engines.result import DEDUP_KEY_COLUMNS, DEDUP_ONLY_COLUMNS, EngineJob, EngineResult
 from dataflow.ledger import Ledger
 from dataflow.pipeline import STAGING, ShardRunner, finish_rows, shard_count, split_rows
 from dataflow.readers.discover import InputFile
@@ -249,11 +249,9 @@ def run_spark(job: EngineJob, *, make_runner: Callable[[PipelineConfig], ShardRu
 
     # phase 2: global dedup plan, joined back onto the staged documents
     staging = shards.where(F.col("kind") == "staging")
-    # n_chars: the keep rule prefers the longest; the signature verifies candidate pairs (dedup.verify)
-    keys = staging.select("id", "dedup_exact", "dedup_bands", "n_chars", "dedup_signature")
+    keys = staging.select(*DEDUP_KEY_COLUMNS)
     plan = plan_dedup(keys, cfg.dedup, cfg.engine.spark.cc_max_rounds, job.published)  # corpus scope: + the index
-    dedup_columns = ("dedup_exact", "dedup_bands", "dedup_signature")
-    joined = staging.select(*STAGING.names).drop(*dedup_columns).join(plan, "id", "left")
+    joined = staging.select(*STAGING.names).drop(*DEDUP_ONLY_COLUMNS).join(plan, "id", "left")
     finish_fn = _finish_fn(cfg)
     finished = joined.mapInArrow(finish_fn, spark_schema(FINISH_SCHEMA)).persist(StorageLevel.MEMORY_AND_DISK)
     try:

@@ -35,19 +35,21 @@ class TrainParams:
     # training sources' vocabulary). At 3,000 per cell (the default): lr 0.1 x 5 0.964, lr 0.2 x 3 0.963
     lr: float = 0.1
     epoch: int = 5
-    # 8 and 16 gave the same AUC (0.960 / 0.961 balanced; 32 0.948 in source order); 16 scored 15-25% faster
-    # than 8 and than 32 in bench_quality_model's interleaved timing (measured, not traced to a cause)
+    # 8 and 16 gave the same AUC (0.960 / 0.961 balanced), 32 no better (0.930 at lr 0.5 x 6, as 16: BENCHMARKS.md);
+    # 16 scored faster than 8 and than 32 in bench_quality_model's interleaved timing (those runs are not in
+    # BENCHMARKS.md; not traced to a cause)
     dim: int = 16
     # DCLM's classifier uses word bigrams; here they gained nothing (0.932 with, 0.930 without at lr 0.5 x 6,
     # balanced) and cost one more vector per word
     wordNgrams: int = 1
-    # character n-grams 2-3: Korean syllable bigrams/trigrams, English subwords; 2 alone scored 0.950
-    # (balanced, lr 0.2 x 5), 2-4 the same as 2-3 at lr 0.5 x 3 (0.959 / 0.954) while hashing one more
-    # n-gram per character, none 0.906 (lr 0.5 x 6)
+    # character n-grams 2-3: Korean syllable bigrams/trigrams, English subwords; 2 alone scored 0.952
+    # (1,500 per cell, lr 0.2 x 5: BENCHMARKS.md), 2-4 0.959 against 2-3's 0.954 at lr 0.5 x 3 while hashing
+    # one more n-gram per character, none 0.906 (lr 0.5 x 6)
     minn: int = 2
     maxn: int = 3
     # hash buckets of the character n-grams: 50k and 200k gave the same AUC; the model is 16 MB instead
-    # of 26 MB (the word vectors, 205k words x 16 floats, are the rest)
+    # of 26 MB (fastText stores (words + buckets) x 16 float32 rows: (156k + 50k) x 64 B = 13 MB, then
+    # the dictionary)
     bucket: int = 50_000
     minCount: int = 1
     loss: str = "softmax"

@@ -66,7 +66,8 @@ class Stage(PipelineStep):
                 self.stat_update("dropped", f"dropped_{reason}")
             else:
                 self.stat_update("forwarded")
-        # most stages leave the text object as it was: its size is known (one UTF-8 encode per document saved)
+        # most stages leave the text object as it was: its size is known (one UTF-8 encode per document saved);
+        # an empty text's size is the raw record's, which an extractor changes, so it is measured again
         after = before if doc.text is text and text else doc_size(doc)
         self.ledger.record(self.index, self.name, doc, before, after)
         return doc

@@ -47,6 +47,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from timing import median_of  # noqa: E402  (bench/ is on sys.path when run as a script)
+
 from dataflow.config import DedupConfig  # noqa: E402
 from dataflow.dedup.exact import canonical, exact_hash  # noqa: E402
 from dataflow.dedup.minhash import band_keys, dedup_keys, shingle_hashes, signature  # noqa: E402
@@ -73,15 +75,6 @@ def keys(text: str, cfg: DedupConfig) -> tuple[bytes, list[int], np.ndarray]:
     canon = canonical(text)
     sig = signature(shingle_hashes(canon, cfg.unit, cfg.ngram), cfg.num_perm, cfg.seed)
     return exact_hash(text, canon), band_keys(sig, cfg.bands, cfg.rows), sig
-
-
-def timed(fn, repeat: int = 3):
-    times, out = [], None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), out
 
 
 def peak(fn) -> int:
@@ -145,10 +138,10 @@ def bench_index(n_index: int, n_batch: int) -> None:
                 session.insert(pid, LeanMinHash(seed=cfg.seed, hashvalues=sig, scheme="affine32"))
         return [lsh.query(LeanMinHash(seed=cfg.seed, hashvalues=sig, scheme="affine32")) for _, _, sig in batch]
 
-    t_alone, plan_a = timed(alone)
-    t_build, _ = timed(lambda: PublishedIndex.from_arrow(table, snaps, cfg.bands))
-    t_with, plan_b = timed(against)
-    t_anchor, hits = timed(anchor, repeat=1)
+    t_alone, plan_a = median_of(alone)
+    t_build, _ = median_of(lambda: PublishedIndex.from_arrow(table, snaps, cfg.bands))
+    t_with, plan_b = median_of(against)
+    t_anchor, hits = median_of(anchor, repeats=1)
     m_alone, m_with, m_anchor = peak(alone), peak(against), peak(anchor)
     band_bytes = n_index * cfg.bands * 8
 
@@ -184,11 +177,14 @@ def bench_index(n_index: int, n_batch: int) -> None:
         f"{near_ok}/{n_copy} (datasketch finds the source for {anchor_near}); new documents dropped: {new_dropped}; "
         f"in-batch near pairs with one copy dropped naming the other: {inner}/200"
     )
-    bench_catalog_load(table)
+    bench_catalog_load(table, cfg.layout)
 
 
-def bench_catalog_load(table) -> None:
-    """The index as a run loads it: scan of the dedup_index table + ``from_arrow``."""
+def bench_catalog_load(table, layout: str) -> None:
+    """The index as a run loads it: scan of the dedup_index table + ``from_arrow``. The table gets the two
+    columns the schema has had since issue 15 (no signatures at 14 x 8 unverified; ``layout`` per row)."""
+    import pyarrow as pa
+
     from dataflow.config import SnapshotConfig
     from dataflow.dedup.index import PublishedIndex
     from dataflow.snapshots import commit_tables
@@ -216,6 +212,8 @@ def bench_catalog_load(table) -> None:
             )
             for i in table.column("id").to_pylist()[:10]
         ]
+        table = table.append_column("signature", pa.nulls(len(table), pa.binary()))
+        table = table.append_column("layout", pa.array([layout] * len(table), pa.string()))
         commit_tables({"dedup_index": table, "documents": docs}, "r", data_root=tmp)
         catalog = open_catalog(SnapshotConfig(), tmp)
         idx, documents = open_table(catalog, "corpus", "dedup_index"), open_table(catalog, "corpus", "documents")
@@ -224,7 +222,7 @@ def bench_catalog_load(table) -> None:
             rows, snaps = published_index(idx, documents, {"r"})
             return PublishedIndex.from_arrow(rows, snaps, 14)
 
-        t_load, index = timed(load)
+        t_load, index = median_of(load)
         print(f"loading the {len(index):,}-document index from the catalog (scan + from_arrow): {t_load:.2f} s")
 
 

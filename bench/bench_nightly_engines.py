@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 import random
 
-from bench_nightly import timed  # bench/ is on sys.path when run as a script
+from timing import median_of  # bench/ is on sys.path when run as a script
 
 from dataflow.config import DedupConfig, load_config
 from dataflow.dedup import plan_dedup
@@ -67,9 +67,9 @@ def bench_spark(batch, index, repeat: int) -> dict[str, float]:
 
     run(index)  # warm-up: JVM, Python workers
     want = expected(batch, index)
-    t_with, got = timed(lambda: run(index), repeat)
+    t_with, got = median_of(lambda: run(index), repeat)
     assert got == want, "Spark plan differs from local"
-    t_alone, _ = timed(lambda: run(None), repeat)
+    t_alone, _ = median_of(lambda: run(None), repeat)
     return {"alone": t_alone, "with": t_with}
 
 
@@ -92,8 +92,8 @@ def bench_beam(batch, index) -> dict[str, float]:
             if published is not None:
                 assert_that(plan, check)
 
-    t_with, _ = timed(lambda: run(index), 1)
-    t_alone, _ = timed(lambda: run(None), 1)
+    t_with, _ = median_of(lambda: run(index), 1)
+    t_alone, _ = median_of(lambda: run(None), 1)
     return {"alone": t_alone, "with": t_with}
 
 
@@ -106,8 +106,8 @@ def main() -> None:
     args = ap.parse_args()
 
     batch, index = synthetic(args.index, args.batch)
-    t_local_alone, _ = timed(lambda: plan_dedup(batch, CFG), 3)
-    t_local, _ = timed(lambda: plan_dedup(batch, CFG, index), 3)
+    t_local_alone, _ = median_of(lambda: plan_dedup(batch, CFG), 3)
+    t_local, _ = median_of(lambda: plan_dedup(batch, CFG, index), 3)
     spark = bench_spark(batch, index, 3)
     print("\n| engine | batch, index | batch alone (s) | against the index (s) | x alone | x local against the index |")
     print("|---|---|---|---|---|---|")
@@ -121,7 +121,7 @@ def main() -> None:
         f"{spark['with'] / spark['alone']:.2f} | {spark['with'] / t_local:.0f} |"
     )
     batch, index = synthetic(args.beam_index, args.beam_batch)
-    t_local_b, _ = timed(lambda: plan_dedup(batch, CFG, index), 3)
+    t_local_b, _ = median_of(lambda: plan_dedup(batch, CFG, index), 3)
     beam_t = bench_beam(batch, index)
     size = f"{args.beam_batch:,}, {args.beam_index:,}"
     print(

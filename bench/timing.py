@@ -3,6 +3,7 @@ sys.path when a benchmark runs as a script)."""
 
 from __future__ import annotations
 
+import statistics
 import time
 from collections.abc import Callable
 from typing import TypeVar
@@ -20,3 +21,14 @@ def best_of(fn: Callable[[], T], repeats: int = 3, clock: Callable[[], float] = 
         out = fn()
         best = min(best, clock() - start)
     return best, out
+
+
+def median_of(fn: Callable[[], T], repeats: int = 3) -> tuple[float, T]:
+    """Median wall-clock seconds over ``repeats`` calls of ``fn()``, and the last call's result (for runs long
+    enough that the first call's warm-up is a small part, where the median is steadier than the minimum)."""
+    times, out = [], None
+    for _ in range(repeats):
+        start = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), out

@@ -151,38 +151,23 @@ def run_extra(run: str, pieces: int) -> float:
 
 # Every word seen by this process gets an int id; n-grams are hashed from ids (no string joins)
 _WORD_ID: dict[str, int] = {}
-_WORD_LEN: list[int] = []
-_LEN_ARRAY = np.zeros(0, np.int64)  # _WORD_LEN as an array (with spare room), see _lengths
-_LEN_FILLED = 0  # ids whose length _LEN_ARRAY holds
+_LENGTHS = np.zeros(1 << 12, np.int64)  # length of each word id (spare room, doubled when full)
+_LENGTHS[:65] = np.arange(65)  # ids 0-64: the per-length rare slots
 _VOCAB_CAP = 1 << 20  # 1M words x ~100 B: ids past this are shared by one "rare" slot per length
 _STOP_BIT: dict[str, int] = {}  # stop word -> its bit in a chunk's stop-word mask (set by set_stop_words)
 
 
 def _word_id(w: str) -> int:
+    global _LENGTHS
     i = _WORD_ID.get(w)
     if i is None:
         if len(_WORD_ID) >= _VOCAB_CAP:  # a full table: the hash keeps working, only n-gram keys collide more
             return min(len(w), 64)
-        i = _WORD_ID[w] = len(_WORD_LEN) + 65  # ids 0-64: the per-length rare slots
-        _WORD_LEN.append(len(w))
+        i = _WORD_ID[w] = len(_WORD_ID) + 65
+        if i >= len(_LENGTHS):
+            _LENGTHS = np.concatenate([_LENGTHS, np.zeros(len(_LENGTHS), np.int64)])
+        _LENGTHS[i] = len(w)
     return i
-
-
-def _lengths() -> np.ndarray:
-    """Length of every word id (0-64: the rare slots' own lengths), grown by doubling as ids are added."""
-    global _LEN_ARRAY, _LEN_FILLED
-    need = len(_WORD_LEN) + 65
-    if need > len(_LEN_ARRAY):
-        grown = np.zeros(max(2 * len(_LEN_ARRAY), need, 1 << 12), np.int64)
-        grown[:_LEN_FILLED] = _LEN_ARRAY[:_LEN_FILLED]
-        _LEN_ARRAY = grown
-    if need > _LEN_FILLED:
-        if _LEN_FILLED == 0:
-            _LEN_ARRAY[:65] = np.arange(65)
-            _LEN_FILLED = 65
-        _LEN_ARRAY[_LEN_FILLED:need] = _WORD_LEN[_LEN_FILLED - 65 :]
-        _LEN_FILLED = need
-    return _LEN_ARRAY
 
 
 class Chunk(NamedTuple):
@@ -379,7 +364,7 @@ def ngram_fracs(text: str, ids: Sequence[int], top_ns: Sequence[int], dup_ns: Se
     out = np.zeros(len(top_ns) + len(dup_ns), np.int64)
     if len(ids) >= min(min(top_ns), min(dup_ns)):
         arr = np.fromiter(ids, np.int64, len(ids))
-        _ngram_chars()(arr, _lengths(), np.asarray(top_ns, np.int64), np.asarray(dup_ns, np.int64), out)
+        _ngram_chars()(arr, _LENGTHS, np.asarray(top_ns, np.int64), np.asarray(dup_ns, np.int64), out)
     size = max(len(text), 1)
     fr = (out / size).tolist()
     return tuple(fr[: len(top_ns)]), tuple(fr[len(top_ns) :])

@@ -202,12 +202,18 @@ def site(url: str) -> str:
     return (urlsplit(url).hostname or "").removeprefix("www.")
 
 
+def wcxb_pages(root: Path, page_type: str) -> dict[str, list[Unit]]:
+    """WCXB units of one page type grouped by page (the file stem in the pointer), in file order."""
+    pages: dict[str, list[Unit]] = {}
+    for u in wcxb_units(root, page_type):
+        pages.setdefault(u.pointer.split(":")[1], []).append(u)
+    return pages
+
+
 def forum_pages(root: Path, half: int) -> list[list[Unit]]:
     """WCXB forum pages whose site's sha256 has parity ``half``, one unit list per page."""
     gt = root / "web/wcxb_dev_subset/ground-truth"
-    pages: dict[str, list[Unit]] = {}
-    for u in wcxb_units(root, "forum"):
-        pages.setdefault(u.pointer.split(":")[1], []).append(u)
+    pages = wcxb_pages(root, "forum")
     hosts = {stem: site(json.loads((gt / f"{stem}.json").read_text(encoding="utf-8"))["url"]) for stem in pages}
     return [units for stem, units in pages.items() if hashlib.sha256(hosts[stem].encode()).digest()[-1] % 2 == half]
 
@@ -263,11 +269,7 @@ def source_units(root: Path, source: str) -> list[list[Unit]]:
     if source in FORUM_SITES:
         return forum_pages(root, FORUM_SITES[source])
     if source.startswith("wcxb_"):
-        units = wcxb_units(root, source.removeprefix("wcxb_"))
-        pages: dict[str, list[Unit]] = {}
-        for u in units:
-            pages.setdefault(u.pointer.split(":")[1], []).append(u)
-        return list(pages.values())
+        return list(wcxb_pages(root, source.removeprefix("wcxb_")).values())
     raise KeyError(f"unknown source {source!r}")
 
 

@@ -191,7 +191,7 @@ HANGUL_CHARS = regex.compile(
 _HANGUL_RUN = regex.compile("[\uac00-\ud7a3]+")
 _CHUNKS: dict[str, Chunk] = {}  # chunk -> its numbers, per process (Zipf: most chunks repeat)
 _CHUNK_CACHE = 1 << 18  # 262k chunks x ~400 B = ~100 MB at most
-_TOKENS: dict[str, tuple] = {}  # token -> its Chunk fields up to stops (tokens repeat across chunks: 책을, 책을.)
+_TOKENS: dict[str, tuple] = {}  # token -> its Chunk fields up to stops (책을 in 책을, and 책을.); same cap
 
 
 def _hangul_run(run: str) -> tuple:

@@ -276,7 +276,8 @@ def _unkeyed(item: tuple[str, PlanEntry]) -> tuple[str, PlanEntry]:
 # The index enters the graph as PCollections (its nodes and band keys, ``PublishedIndex.node_table`` /
 # ``band_table``) joined with the batch by key with CoGroupByKey: by exact key, by (band, key) and by
 # id, the three links of ``local.plan_dedup``. A side input would hand the whole index to every worker
-# (~250 B per published document); the joins shuffle it by key, so no worker holds more than its keys.
+# (~690 B per published document, ~1.3 kB with signatures: ``dedup.index``'s arithmetic); the joins
+# shuffle it by key, so no worker holds more than its keys.
 # A published node carries its keep key (flag 0), so it is the minimum of every component it is in:
 # the label propagation and the finishing union-find are the run-scope ones, unchanged.
 

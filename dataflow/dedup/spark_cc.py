@@ -237,8 +237,9 @@ def index_frames(spark, published: PublishedIndex) -> tuple[DataFrame, DataFrame
     """The published index as two DataFrames: nodes (pub, pub_id, dedup_exact, snapshot; ``pub`` = the
     keep key with the published flag, so every ``F.min`` prefers it) and bands (band, key, pub).
 
-    Why joins and not a broadcast of ``PublishedIndex``: a broadcast copies the whole index (~250 B per
-    published document, 2.5 GB at 10M) into every executor, while the joins shuffle only the batch's
+    Why joins and not a broadcast of ``PublishedIndex``: a broadcast copies the whole index (~690 B per
+    published document, ~1.3 kB with signatures, so ~13 GB at 10M: ``dedup.index``'s arithmetic) into every
+    executor, while the joins shuffle only the batch's
     keys against the index's and scale with the cluster; Spark still broadcasts either side by itself
     when it is under ``spark.sql.autoBroadcastJoinThreshold`` (a small index costs no shuffle)."""
     nodes = published.node_table()  # pub_signature: b"" unless the index was loaded to verify

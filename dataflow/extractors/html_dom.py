@@ -35,6 +35,7 @@ _CHROME_ROLES = ",".join(
     for role in ("navigation", "banner", "contentinfo", "complementary", "search", "dialog", "menu", "menubar")
 )
 _HIDDEN = '[hidden], [aria-hidden="true"], [style*="display:none"], [style*="display: none"]'
+_MAIN_LANDMARK = 'main, [role="main"]'
 # chrome that names itself in ARIA labels or microdata rather than in class names
 _LABELLED_CHROME = '[aria-label*="breadcrumb" i], [itemtype*="BreadcrumbList"], [aria-label*="share" i]'
 # class/id words that name chrome, matched as whole tokens split on - _ and spaces (so "menu" does
@@ -91,6 +92,9 @@ _CHROME_WORDS = frozenset(
         "badges",
     ]
 )
+# chrome words that inside the page's main landmark name its hero and feature sections (a theme's "banner"
+# is the page's headline block, a "promo" its offer), not a site banner or an advert
+_HERO_WORDS = frozenset(["banner", "promo"])
 _CONTENT_WORDS = frozenset(
     ["content", "main", "article", "post", "entry", "body", "text", "story", "page", "wrap", "wrapper", "container"]
 )
@@ -298,14 +302,15 @@ def read_facts(tree: LexborHTMLParser) -> PageFacts:
     )
 
 
-def _is_chrome_name(node: LexborNode) -> bool:
+def _chrome_words(node: LexborNode) -> set[str]:
+    """The chrome words in ``node``'s class and id (empty when none, or when the name also says content)."""
     attrs = node.attributes
     names = f"{attrs.get('class') or ''} {attrs.get('id') or ''}".lower()
     if not names.strip():
-        return False
+        return set()
     tokens = set(_TOKEN_SPLIT.split(names))
     # readability's rule: a name that also says content ("content-sidebar-wrap") is not chrome
-    return not _CHROME_WORDS.isdisjoint(tokens) and _CONTENT_WORDS.isdisjoint(tokens)
+    return tokens & _CHROME_WORDS if _CONTENT_WORDS.isdisjoint(tokens) else set()
 
 
 def _small(node: LexborNode, total: int) -> bool:
@@ -336,10 +341,22 @@ def prune(tree: LexborHTMLParser) -> LexborNode | None:
     # measured against what is left: once the landmarks are gone, a wrapper named after its layout
     # ("row-offcanvas") may hold most of the rest, and all of the story
     total = len(body.text(deep=True))
+    main = body.css_first(_MAIN_LANDMARK)
     for node in body.css("[class], [id]"):
-        if node.tag not in ("body", "main", "article", "html") and _is_chrome_name(node) and _small(node, total):
+        if node.tag in ("body", "main", "article", "html") or not _small(node, total):
+            continue
+        words = _chrome_words(node)
+        if not words or (words <= _HERO_WORDS and main is not None and _inside(node, main)):
+            continue
+        # a wrapper named after its layout ("row-offcanvas") around the page's own main landmark is not
+        # chrome, however little of the text the landmark holds
+        if node.css_first(_MAIN_LANDMARK) is None:
             node.decompose()
     return body
+
+
+def _inside(node: LexborNode, container: LexborNode) -> bool:
+    return _has_ancestor(node, lambda p: p.mem_id == container.mem_id)
 
 
 def _has_ancestor(node: LexborNode, test: Callable[[LexborNode], bool]) -> bool:

@@ -337,6 +337,29 @@ def test_a_layout_wrapper_named_sidebar_is_not_chrome() -> None:
     assert "Install the package" in text and "Menu" not in text
 
 
+def test_a_chrome_named_wrapper_around_the_main_landmark_is_not_chrome() -> None:
+    # an off-canvas layout row holds the <main> beside a long menu: under 40 % of the page, yet the content
+    menu = "<ul>" + "".join(f"<li>Department of service number {i}</li>" for i in range(60)) + "</ul>"
+    service = "<p>We offer inpatient and outpatient care for adults and children.</p>"
+    markup = (
+        f"<body><div class='row-offcanvas'><main><h1>Mental health</h1>{service}</main></div>"
+        f"<div class='offcanvas'>Close menu</div><div>{menu}</div></body>"
+    )
+    text = block_text(blocks(prune(parse(markup))))
+    assert "We offer inpatient and outpatient care" in text and "Close menu" not in text
+
+
+def test_a_banner_inside_main_is_the_pages_hero_not_an_advert() -> None:
+    hero = "<div class='banner has-hover'><h2>Short-term rentals</h2><p>Gym equipment for film sets.</p></div>"
+    markup = (
+        f"<body><div class='banner'>Spring sale: 20% off</div><main>{hero}<p>Call us today.</p></main>"
+        "<div>" + "<p>Long footer text about the company and its many locations.</p>" * 3 + "</div></body>"
+    )
+    text = block_text(blocks(prune(parse(markup))))
+    assert "Gym equipment for film sets." in text and "Short-term rentals" in text
+    assert "Spring sale" not in text  # outside the main landmark a banner is still chrome
+
+
 def test_link_blocks_drop_unless_links_are_the_content() -> None:
     tree = parse("<body><p>Prose that stays.</p><ul><li><a href='/a'>Item one</a></li></ul></body>")
     found = blocks(prune(tree))

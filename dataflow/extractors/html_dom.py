@@ -34,7 +34,12 @@ _CHROME_ROLES = ",".join(
     f'[role="{role}"]'
     for role in ("navigation", "banner", "contentinfo", "complementary", "search", "dialog", "menu", "menubar")
 )
-_HIDDEN = '[hidden], [aria-hidden="true"], [style*="display:none"], [style*="display: none"]'
+# hidden, and text only screen readers get (Bootstrap's sr-only, Shopify's visually-hidden "Regular price" on
+# every card, WordPress's screen-reader-text): not what a reader of the page sees
+_HIDDEN = (
+    '[hidden], [aria-hidden="true"], [style*="display:none"], [style*="display: none"], '
+    ".sr-only, .visually-hidden, .screen-reader-text"
+)
 _MAIN_LANDMARK = 'main, [role="main"]'
 # chrome that names itself in ARIA labels or microdata rather than in class names
 _LABELLED_CHROME = '[aria-label*="breadcrumb" i], [itemtype*="BreadcrumbList"], [aria-label*="share" i]'
@@ -95,6 +100,9 @@ _CHROME_WORDS = frozenset(
 # chrome words that inside the page's main landmark name its hero and feature sections (a theme's "banner"
 # is the page's headline block, a "promo" its offer), not a site banner or an advert
 _HERO_WORDS = frozenset(["banner", "promo"])
+# a consent dialog goes whatever its size (a cookie vendor list can outweigh a short page): no layout wrapper
+# is named after cookies
+_CONSENT_WORDS = frozenset(["cookie", "cookies", "consent", "gdpr"])
 _CONTENT_WORDS = frozenset(
     ["content", "main", "article", "post", "entry", "body", "text", "story", "page", "wrap", "wrapper", "container"]
 )
@@ -343,10 +351,12 @@ def prune(tree: LexborHTMLParser) -> LexborNode | None:
     total = len(body.text(deep=True))
     main = body.css_first(_MAIN_LANDMARK)
     for node in body.css("[class], [id]"):
-        if node.tag in ("body", "main", "article", "html") or not _small(node, total):
+        if node.tag in ("body", "main", "article", "html"):
             continue
         words = _chrome_words(node)
         if not words or (words <= _HERO_WORDS and main is not None and _inside(node, main)):
+            continue
+        if not _small(node, total) and words.isdisjoint(_CONSENT_WORDS):
             continue
         # a wrapper named after its layout ("row-offcanvas") around the page's own main landmark is not
         # chrome, however little of the text the landmark holds

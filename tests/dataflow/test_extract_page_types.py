@@ -360,6 +360,14 @@ def test_a_banner_inside_main_is_the_pages_hero_not_an_advert() -> None:
     assert "Spring sale" not in text  # outside the main landmark a banner is still chrome
 
 
+def test_screen_reader_text_and_a_large_consent_dialog_are_not_page_text() -> None:
+    card = "<li><a href='/p/1'>Oak Stool</a><span class='visually-hidden'>Regular price</span> $40.00</li>"
+    vendors = "".join(f"<p>Vendor {i} stores identifiers on your device for measurement.</p>" for i in range(30))
+    markup = f"<body><div id='onetrust-consent-sdk'>{vendors}</div><main><ul>{card}</ul></main></body>"
+    text = block_text(blocks(prune(parse(markup))), keep_link_blocks=True)
+    assert text == "Oak Stool $40.00"  # the dialog is most of the page's text, and still goes
+
+
 def test_link_blocks_drop_unless_links_are_the_content() -> None:
     tree = parse("<body><p>Prose that stays.</p><ul><li><a href='/a'>Item one</a></li></ul></body>")
     found = blocks(prune(tree))

@@ -38,7 +38,8 @@ _CHROME_ROLES = ",".join(
 # every card, WordPress's screen-reader-text): not what a reader of the page sees
 _HIDDEN = (
     '[hidden], [aria-hidden="true"], [style*="display:none"], [style*="display: none"], '
-    ".sr-only, .visually-hidden, .screen-reader-text"
+    '[class*="sr-only"], [class*="visually-hidden"], [class*="visuallyhidden"], [class*="screen-reader"], '
+    '[class*="show-for-sr"], [class*="sr-text"]'
 )
 _MAIN_LANDMARK = 'main, [role="main"]'
 # chrome that names itself in ARIA labels or microdata rather than in class names
@@ -95,6 +96,7 @@ _CHROME_WORDS = frozenset(
         "vote",
         "reactions",
         "badges",
+        "buttons",
     ]
 )
 # chrome words that inside the page's main landmark name its hero and feature sections (a theme's "banner"

@@ -361,7 +361,10 @@ def test_a_banner_inside_main_is_the_pages_hero_not_an_advert() -> None:
 
 
 def test_screen_reader_text_and_a_large_consent_dialog_are_not_page_text() -> None:
-    card = "<li><a href='/p/1'>Oak Stool</a><span class='visually-hidden'>Regular price</span> $40.00</li>"
+    card = (
+        "<li><a href='/p/1'>Oak Stool</a><span class='visually-hidden'>Regular price</span> $40.00"
+        "<span class='price__sr-text'>Sale price</span><div class='card-action-buttons'>Quick view</div></li>"
+    )
     vendors = "".join(f"<p>Vendor {i} stores identifiers on your device for measurement.</p>" for i in range(30))
     markup = f"<body><div id='onetrust-consent-sdk'>{vendors}</div><main><ul>{card}</ul></main></body>"
     text = block_text(blocks(prune(parse(markup))), keep_link_blocks=True)

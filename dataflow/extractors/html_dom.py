@@ -34,12 +34,13 @@ _CHROME_ROLES = ",".join(
     f'[role="{role}"]'
     for role in ("navigation", "banner", "contentinfo", "complementary", "search", "dialog", "menu", "menubar")
 )
-# hidden, and text only screen readers get (Bootstrap's sr-only, Shopify's visually-hidden "Regular price" on
-# every card, WordPress's screen-reader-text): not what a reader of the page sees
+# hidden (a [popover] too: shown only when a control opens it, like a <dialog>), and text only screen readers
+# get (Bootstrap's sr-only, Shopify's visually-hidden "Regular price" on every card, WordPress's
+# screen-reader-text): not what a reader of the page sees. A collapsed panel stays (_is_collapsed_panel)
 _HIDDEN = (
     '[hidden], [aria-hidden="true"], [style*="display:none"], [style*="display: none"], '
     '[class*="sr-only"], [class*="visually-hidden"], [class*="visuallyhidden"], [class*="screen-reader"], '
-    '[class*="show-for-sr"], [class*="sr-text"]'
+    '[class*="show-for-sr"], [class*="sr-text"], [popover]'
 )
 _MAIN_LANDMARK = 'main, [role="main"]'
 # chrome that names itself in ARIA labels or microdata rather than in class names
@@ -105,6 +106,8 @@ _HERO_WORDS = frozenset(["banner", "promo"])
 # a consent dialog goes whatever its size (a cookie vendor list can outweigh a short page): no layout wrapper
 # is named after cookies
 _CONSENT_WORDS = frozenset(["cookie", "cookies", "consent", "gdpr"])
+# class/id words of folded content that a click opens (see _is_collapsed_panel)
+_PANEL_WORDS = frozenset(["faq", "accordion", "collapse", "collapsible", "answer", "tab", "tabpanel", "panel"])
 _CONTENT_WORDS = frozenset(
     ["content", "main", "article", "post", "entry", "body", "text", "story", "page", "wrap", "wrapper", "container"]
 )
@@ -342,7 +345,7 @@ def prune(tree: LexborHTMLParser) -> LexborNode | None:
     total = len(body.text(deep=True))
     for selector in (_CHROME_TAGS, _CHROME_ROLES, _HIDDEN, _LABELLED_CHROME):
         for node in body.css(selector):
-            if _small(node, total):
+            if _small(node, total) and not (selector is _HIDDEN and _is_collapsed_panel(node)):
                 node.decompose()
     # a page-level header (logo, menu) goes; a header inside an article or main holds its title
     for node in body.css("header"):
@@ -369,6 +372,16 @@ def prune(tree: LexborHTMLParser) -> LexborNode | None:
 
 def _inside(node: LexborNode, container: LexborNode) -> bool:
     return _has_ancestor(node, lambda p: p.mem_id == container.mem_id)
+
+
+def _is_collapsed_panel(node: LexborNode) -> bool:
+    """A hidden element that a click opens: an accordion's or FAQ's answer, a tab's panel (a product's
+    description and specifications tabs). Its text is the page's, only folded away."""
+    attrs = node.attributes
+    if (attrs.get("role") or "").lower() == "tabpanel":
+        return True
+    names = f"{attrs.get('class') or ''} {attrs.get('id') or ''}".lower()
+    return not _PANEL_WORDS.isdisjoint(_TOKEN_SPLIT.split(names))
 
 
 def _has_ancestor(node: LexborNode, test: Callable[[LexborNode], bool]) -> bool:

@@ -371,6 +371,22 @@ def test_screen_reader_text_and_a_large_consent_dialog_are_not_page_text() -> No
     assert text == "Oak Stool $40.00"  # the dialog is most of the page's text, and still goes
 
 
+def test_a_collapsed_faq_answer_or_tab_is_text_but_a_popover_is_not() -> None:
+    faq = (
+        "<h3>What is a certificate course?</h3>"
+        "<div class='faq__answer' style='display: none;'><p>A short course of non-degree training.</p></div>"
+        "<div role='tabpanel' hidden><p>Specifications: solid oak, 45 cm high.</p></div>"
+        "<div class='promo-box' style='display:none'>Join our club today</div>"
+    )
+    popover = "<div popover id='push-prompt'><div class='tab-panel'>Allow notifications in Settings</div></div>"
+    text = block_text(blocks(prune(parse(f"<body><main>{faq}</main>{popover}</body>"))))
+    assert text.splitlines() == [
+        "What is a certificate course?",
+        "A short course of non-degree training.",
+        "Specifications: solid oak, 45 cm high.",
+    ]
+
+
 def test_link_blocks_drop_unless_links_are_the_content() -> None:
     tree = parse("<body><p>Prose that stays.</p><ul><li><a href='/a'>Item one</a></li></ul></body>")
     found = blocks(prune(tree))

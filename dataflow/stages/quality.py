@@ -6,9 +6,12 @@ Penedo et al. 2024, https://arxiv.org/abs/2406.17557): Gopher quality and Gopher
 C4 (Raffel et al. 2020) without its terminal-punctuation line rule, and FineWeb's own rules.
 Each is a ``FilterStage`` that only looks at documents whose ``Meta.LANGUAGE`` is 'en' (others
 pass), and drops with datatrove's reason names (``gopher_short_doc``, ``too_few_sentences``,
-``line_punct_ratio``...). Words come from spaCy's blank English tokenizer (no model download).
-Note C4's filter also rewrites the text: it removes lines of fewer than 3 words and lines
-naming javascript or cookie/privacy policies, as FineWeb does.
+``line_punct_ratio``...). Words are spaCy's blank English tokens (no model download), split once per
+document for the three word-based filters and looked up per whitespace chunk (``english_words.py``:
+the same tokens as datatrove's ``SpaCyTokenizer``, checked in the tests). C4's filter also rewrites
+the text: it removes lines of fewer than 3 words and lines naming javascript or cookie/privacy
+policies, as FineWeb does; its sentence count runs spaCy's sentencizer only when fewer than 5
+lines are kept (``FewSentencesC4Filter``).
 
 Korean: one ``quality_ko`` stage with FineWeb-2's Korean thresholds (``quality_ko.py``).
 """
@@ -29,6 +32,7 @@ from datatrove.utils.word_tokenizers import SpaCyTokenizer
 from dataflow.config import QualityConfig
 from dataflow.document import Meta
 from dataflow.stages.base import FilterStage, Stage
+from dataflow.stages.english_words import english_pipeline, english_words
 from dataflow.stages.quality_ko import KoreanQualityStage, judged, single_spaced
 
 
@@ -59,11 +63,12 @@ ENGLISH_FILTERS = ("gopher", "gopher_repetition", "c4", "fineweb")
 
 
 class SharedWordsTokenizer(SpaCyTokenizer):
-    """datatrove's spaCy English tokenizer remembering the words of the last few texts.
+    """datatrove's spaCy English tokenizer, its words split by ``english_words`` and remembered for the last
+    few texts.
 
-    Gopher quality, Gopher repetition and FineWeb each split the same document into words; spaCy
-    (inside a memory zone, re-creating every lexeme) is most of their cost, so the words are
-    computed once per document and handed to all three. Callers get a fresh list each time.
+    Gopher quality, Gopher repetition and FineWeb each split the same document into words, so the words
+    are computed once per document and handed to all three. Callers get a fresh list each time. The spaCy
+    pipeline (for ``sent_tokenize``) is the process's one ``english_pipeline()``.
     """
 
     KEEP = 4  # texts remembered: the current document plus its single-spaced view, with room to spare
@@ -72,18 +77,54 @@ class SharedWordsTokenizer(SpaCyTokenizer):
         super().__init__("en")
         self._words: dict[str, list[str]] = {}
 
+    @property
+    def tokenizer(self) -> Any:
+        return english_pipeline()
+
     def word_tokenize(self, text: str) -> list[str]:
         words = self._words.get(text)
         if words is None:
-            words = super().word_tokenize(text)
+            words = english_words()(text)
             if len(self._words) >= self.KEEP:
                 self._words.pop(next(iter(self._words)))
             self._words[text] = words
         return list(words)
 
     def __getstate__(self) -> dict:
-        # stages travel to worker processes: send neither the cache nor a loaded spaCy pipeline
-        return self.__dict__ | {"_words": {}, "_tokenizer": None}
+        # stages travel to worker processes: the remembered words stay behind
+        return self.__dict__ | {"_words": {}}
+
+
+class FewSentencesC4Filter(C4QualityFilter):
+    """datatrove's ``C4QualityFilter``, counting sentences only when the count can decide.
+
+    The stock filter runs spaCy's sentencizer on every kept line to compare the total with
+    ``min_num_sentences``. ``split_into_sentences`` returns at least one part for any line (its parts
+    run from one sentence end to the next, and the last to the end of the line, so even a line with no
+    sentence is one part): the total is at least the number of kept lines, which is at least the
+    number of lines of the rewritten text (kept lines joined by newlines, then stripped, which can only
+    remove lines). So the lines are filtered with the count switched off and, when the rewritten text
+    has ``min_num_sentences`` lines or more, that is the stock decision and text; otherwise the stock
+    filter runs on the original text (spaCy on at most 4 lines, plus any a citation removal emptied).
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.stock = C4QualityFilter(**kwargs)
+        self.min_num_sentences = -1  # this filter's own pass: lines only (the stock one keeps the setting)
+
+    def filter(self, doc: Document) -> bool | tuple[bool, str]:
+        if not self.split_paragraph:  # sentences are the units then, one count each: nothing to save
+            return self.stock.filter(doc)
+        text = doc.text
+        result = super().filter(doc)
+        if result is not True or self.stock.min_num_sentences == -1:
+            return result
+        lines = doc.text.count("\n") + 1 if doc.text else 0  # kept lines hold no newline (splitlines)
+        if lines >= self.stock.min_num_sentences:
+            return True
+        doc.text = text
+        return self.stock.filter(doc)
 
 
 def english_stages(
@@ -101,7 +142,9 @@ def english_stages(
         LanguageFilterStage("gopher_en", GopherQualityFilter(language=words), "en", source_kinds=source_kinds),
         LanguageFilterStage("gopher_rep_en", GopherRepetitionFilter(language=words), "en", source_kinds=source_kinds),
         # FineWeb keeps lines without terminal punctuation (the C4 rule removed too much)
-        LanguageFilterStage("c4_en", C4QualityFilter(filter_no_terminal_punct=False), "en", source_kinds=source_kinds),
+        LanguageFilterStage(
+            "c4_en", FewSentencesC4Filter(filter_no_terminal_punct=False), "en", source_kinds=source_kinds
+        ),
         LanguageFilterStage(
             "fineweb_en", FineWebQualityFilter(language=words), "en", single_spaced=True, source_kinds=source_kinds
         ),

@@ -1,0 +1,172 @@
+"""The English quality stages' fast paths give datatrove's own answers: the same words as its
+``SpaCyTokenizer``, and the same decisions, reasons and rewritten text as its stock filters."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import random
+
+import pytest
+from datatrove.data import Document
+from datatrove.pipeline.filters import (
+    C4QualityFilter,
+    FineWebQualityFilter,
+    GopherQualityFilter,
+    GopherRepetitionFilter,
+)
+from datatrove.utils.word_tokenizers import SpaCyTokenizer
+
+from dataflow.document import Meta
+from dataflow.stages.english_words import EnglishWords, english_pipeline, special_splits
+from dataflow.stages.quality import FewSentencesC4Filter, LanguageFilterStage, english_stages
+
+
+@pytest.fixture(scope="module")
+def reference() -> SpaCyTokenizer:
+    return SpaCyTokenizer("en")
+
+
+@pytest.fixture(scope="module")
+def english_texts(testdata) -> list[str]:
+    """Real English main text: the ScrapingHub article bodies and 150 of the 408 WCXB pages (every page type)."""
+    web = testdata / "web"
+    truth = json.loads((web / "scrapinghub_article_extraction_benchmark/ground-truth.json").read_text())
+    texts = [v["articleBody"] for v in truth.values()]
+    for path in sorted((web / "wcxb_dev_subset/ground-truth").glob("*.json"))[::3][:150]:
+        texts.append(json.loads(path.read_text())["ground_truth"]["main_content"])
+    return [t for t in texts if t.strip()]
+
+
+# --- words ---------------------------------------------------------------------------------------
+
+
+def test_words_equal_datatrove_on_real_english(english_texts, reference):
+    words = EnglishWords(max_chunks=5_000)  # small: the cache is emptied many times along the way
+    for text in english_texts:
+        assert words(text) == reference.word_tokenize(text)
+    assert len(words._chunks) <= 5_000 + max(len(set(t.split())) for t in english_texts)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "   \n\t ",
+        "It's 5 a.m. and I'm up :) (really!) -- see e.g. https://example.com/a-b?c=d, ok?",
+        "Rock 'n' roll isn't dead; y'all can't say it's over... 'Cause we don't stop.",
+        "Tabs\tand\xa0no-break\u2028line separators\u2009thin spaces\r\nand CRLF",
+        "( -:) o:) (( *_*):",  # a special case matched across a space changes spaCy's tokens here
+        "The IS_ALPHA string, which datatrove's tokenizer retries without",
+        "U.S. Dept. of St. Louis, Mo. vs. Mr. Smith Jr. at 10a.m. sharp",
+        "x" * 5_000 + " long-run-without-spaces" * 3,
+    ],
+)
+def test_words_equal_datatrove_on_hard_strings(text, reference):
+    assert EnglishWords()(text) == reference.word_tokenize(text)
+
+
+def test_special_case_matched_across_a_space_is_why_lines_go_to_spacy(reference):
+    """spaCy's own chunk-by-chunk tokens differ from its tokens of the whole text here, and ours follow the text."""
+    tokenizer = english_pipeline().tokenizer
+    text = "( -:)"
+    chunk_by_chunk = [t.text for chunk in text.split() for t in tokenizer(chunk)]
+    assert chunk_by_chunk == ["(", "-", ":)"]
+    assert reference.word_tokenize(text) == ["(", "-", ":", ")"]
+    words = EnglishWords()
+    assert words(text) == ["(", "-", ":", ")"] and words.lines_to_spacy == 1
+
+
+def test_words_equal_datatrove_on_random_special_case_pieces(reference):
+    splits = special_splits(english_pipeline().tokenizer)
+    pieces = sorted({p for split in splits for p in split}) + ["word", "10", ".", "'s", "a.m."]
+    rng = random.Random(20261201)
+    words = EnglishWords()
+    for _ in range(3_000):
+        parts = [rng.choice(pieces) + rng.choice([" ", "", " ", "\n", "  ", "\t"]) for _ in range(rng.randint(2, 8))]
+        text = "".join(parts)
+        assert words(text) == reference.word_tokenize(text), repr(text)
+
+
+def test_words_leave_spacys_vocabulary_as_it_was(english_texts):
+    """Lexemes and strings spaCy keeps (``len(vocab)`` counts every lexeme ever made, freed ones included)."""
+    vocab = english_pipeline().vocab
+    EnglishWords()(english_texts[0])  # the pipeline is loaded and the split patterns computed
+    before = (sum(1 for _ in vocab), len(vocab.strings))
+    words = EnglishWords()
+    for text in english_texts[:40]:
+        words(text)
+    assert words.lines_to_spacy > 0  # both of spaCy's paths ran
+    assert (sum(1 for _ in vocab), len(vocab.strings)) == before
+
+
+def test_english_stages_share_one_spacy_pipeline_per_process():
+    stages = english_stages()
+    clones = pickle.loads(pickle.dumps(stages))
+    tokenizers = {id(s.filter.language.tokenizer) for s in stages + clones if hasattr(s.filter.language, "tokenizer")}
+    assert tokenizers == {id(english_pipeline())}
+
+
+# --- C4: sentence counts only where they decide ----------------------------------------------------
+
+LINE = "The committee published its report on the river crossing after two years of work."
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "\n".join([LINE] * n)
+        for n in range(7)  # 0 to 6 kept lines around the 5-sentence threshold
+    ]
+    + [
+        "\n".join([LINE + " It was long. Nobody read it! Why?"] * 2),  # 2 lines, 8 sentences
+        "\n".join([LINE + " It was long."] * 2),  # 2 lines, 4 sentences
+        "\n".join([LINE, "Too short.", "Menu", "Cookie policy and terms of use apply to this site.", LINE]),
+        "\n".join([LINE] * 6 + ["Lorem ipsum dolor sit amet, consectetur adipiscing elit."]),
+        "\n".join([LINE] * 6 + ["Call render({x: 1}) before the page loads, then wait."]),
+        "\n".join(["[1] [2] [3]", LINE, "[4] [edit] [citation needed]", LINE, "[5] [6] [7]"]),  # lines citations empty
+        "\n".join(["  " + LINE + " [12]  "] * 5),
+        "Enable JavaScript to see this page, please.\n" * 6 + LINE,
+        "",
+    ],
+)
+def test_c4_equals_datatrove_on_edge_cases(text):
+    assert c4_both(text) is not None
+
+
+def test_c4_equals_datatrove_on_real_english(english_texts):
+    decisions = [c4_both(text) for text in english_texts]
+    assert sum(d is True for d in decisions) > 100  # the set has both outcomes
+    assert any(d == (False, "too_few_sentences") for d in decisions)
+
+
+def c4_both(text: str):
+    """Our C4 filter and datatrove's on the same text: equal decision, reason and rewritten text; the decision."""
+    ours, stock = Document(text=text, id="o"), Document(text=text, id="s")
+    ours_result = FewSentencesC4Filter(filter_no_terminal_punct=False).filter(ours)
+    stock_result = C4QualityFilter(filter_no_terminal_punct=False).filter(stock)
+    assert (ours_result, ours.text) == (stock_result, stock.text)
+    return ours_result
+
+
+# --- the four stages against datatrove's stock filters --------------------------------------------
+
+
+def test_english_stages_equal_datatrove_stock_filters(english_texts):
+    stock = [
+        LanguageFilterStage("gopher_en", GopherQualityFilter(), "en"),
+        LanguageFilterStage("gopher_rep_en", GopherRepetitionFilter(), "en"),
+        LanguageFilterStage("c4_en", C4QualityFilter(filter_no_terminal_punct=False), "en"),
+        LanguageFilterStage("fineweb_en", FineWebQualityFilter(), "en", single_spaced=True),
+    ]
+    ours = english_stages()
+    reasons = set()
+    for text in english_texts:
+        outcomes = []
+        for stages in (stock, ours):
+            doc = Document(text=text, id="d", metadata={Meta.LANGUAGE: "en"})
+            reason = next((r for s in stages if (r := s.apply(doc)) is not None), None)
+            outcomes.append((reason, doc.text))
+        assert outcomes[0] == outcomes[1]
+        reasons.add(outcomes[0][0])
+    assert len(reasons) >= 8  # kept, and drops by several rules of each filter

@@ -216,12 +216,12 @@ def fit_extra(units: list[tuple[str, int]], n_last: int = 150, min_count: int = 
 
 
 def use_extra(by_shape: dict, by_last: dict) -> None:
-    """Put fitted tables into korean_words (and drop the chunk cache, which holds the old estimates)."""
+    """Put fitted tables into korean_words (and drop the chunk and token caches, which hold the old estimates)."""
     from dataflow.stages import korean_words as kw
 
     kw._EXTRA_BY_SHAPE.clear(), kw._EXTRA_BY_SHAPE.update(by_shape)
     kw._EXTRA_BY_LAST.clear(), kw._EXTRA_BY_LAST.update(by_last)
-    kw._CHUNKS.clear()
+    kw.clear_caches()
 
 
 def spread_bounds(pairs: list, q: float) -> Bounds:

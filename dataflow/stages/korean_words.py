@@ -25,10 +25,12 @@ numbers without Kiwi:
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache, reduce
-from operator import or_
+from itertools import chain
+from operator import itemgetter, or_
 from typing import NamedTuple
 
 import numpy as np
@@ -157,88 +159,106 @@ _VOCAB_CAP = 1 << 20  # 1M words x ~100 B: ids past this are shared by one "rare
 _STOP_BIT: dict[str, int] = {}  # stop word -> its bit in a chunk's stop-word mask (set by set_stop_words)
 
 
-def _word_id(w: str) -> int:
+def _new_word_id(w: str) -> int:
     global _LENGTHS
-    i = _WORD_ID.get(w)
-    if i is None:
-        if len(_WORD_ID) >= _VOCAB_CAP:  # a full table: the hash keeps working, only n-gram keys collide more
-            return min(len(w), 64)
-        i = _WORD_ID[w] = len(_WORD_ID) + 65
-        if i >= len(_LENGTHS):
-            _LENGTHS = np.concatenate([_LENGTHS, np.zeros(len(_LENGTHS), np.int64)])
-        _LENGTHS[i] = len(w)
+    if len(_WORD_ID) >= _VOCAB_CAP:  # a full table: the hash keeps working, only n-gram keys collide more
+        return min(len(w), 64)
+    i = _WORD_ID[w] = len(_WORD_ID) + 65
+    if i >= len(_LENGTHS):
+        _LENGTHS = np.concatenate([_LENGTHS, np.zeros(len(_LENGTHS), np.int64)])
+    _LENGTHS[i] = len(w)
     return i
 
 
+def _word_id(w: str) -> int:
+    return _WORD_ID.get(w) or _new_word_id(w)  # ids start at 65: never 0
+
+
+# A chunk's summable numbers packed into one int, 64 bits per field (the low six are counts >= 0; the calibrated
+# extra tokens, in thousandths and signed, sit on top, where a negative sum cannot borrow from a field below):
+# a document's numbers are then one sum() over its chunks plus a few shifts, with no per-field pass
+_FIELD = 64
+_MASK = (1 << _FIELD) - 1
+_N_WORDS, _N_CONTENT, _CHARS, _N_ALPHA, _HANGUL, _SIZE, _EXTRA = (1 << (_FIELD * k) for k in range(7))
+_RUN_WORD = _N_WORDS + _N_CONTENT + _N_ALPHA  # a Hangul run's piece: a token, a content token, with letters
+
+
 class Chunk(NamedTuple):
-    """One whitespace-delimited chunk's share of the document numbers, cached per process (a tuple:
-    a document's columns are summed after one zip)."""
+    """One whitespace-delimited chunk's share of the document numbers, cached per process."""
 
     words: tuple[str, ...]  # the fast split
-    ids: tuple[int, ...]  # their word ids
-    n_content: int  # words with a character outside PUNCTUATION_SET
-    chars: int  # characters of those words
-    n_alpha: int  # words with a letter
-    extra: float  # calibrated Kiwi content tokens beyond the fast ones (run_extra over its Hangul runs)
+    ids: bytes  # their word ids, as int64 (a document's ids are then one bytes join, no per-id Python)
+    sums: int  # packed: fast tokens, content tokens (a character outside PUNCTUATION_SET), their characters, tokens
+    #            with a letter, Hangul characters (HANGUL_CHARS), characters; Kiwi's extra tokens in thousandths
     stops: int  # bit mask of the stop words among its words
-    hangul: int  # Hangul characters (HANGUL_CHARS), for the hangul-ratio signal
-    size: int  # characters
+
+
+class Totals(NamedTuple):
+    """A document's numbers summed over its chunks (``totals``)."""
+
+    n_words: int  # fast tokens
+    n_content: int  # fast content tokens
+    chars: int  # characters of the content tokens
+    n_alpha: int  # fast tokens with a letter
+    hangul: int  # Hangul characters
+    size: int  # characters outside whitespace
+    extra: float  # calibrated extra Kiwi content tokens (run_extra over the Hangul runs)
+    stop_words: int  # distinct stop words among the fast words
 
 
 HANGUL_CHARS = regex.compile(
     "[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]"
 )  # syllables, conjoining and compatibility jamo
-_HANGUL_RUN = regex.compile("[\uac00-\ud7a3]+")
 _CHUNKS: dict[str, Chunk] = {}  # chunk -> its numbers, per process (Zipf: most chunks repeat)
 _CHUNK_CACHE = 1 << 18  # 262k chunks x ~400 B = ~100 MB at most
-_TOKENS: dict[str, tuple] = {}  # token -> its Chunk fields up to stops (책을 in 책을, and 책을.); same cap
+_TOKENS: dict[str, Chunk] = {}  # token -> its numbers without Hangul and size (책을 in 책을, and 책을.); same cap
+_SUMS, _STOPS, _IDS = itemgetter(2), itemgetter(3), itemgetter(1)
 
 
-def _hangul_run(run: str) -> tuple:
-    """Chunk fields up to ``stops`` of one Hangul run: every piece is a content word with letters."""
+def _hangul_run(run: str) -> Chunk:
+    """One Hangul run's numbers (Hangul and size left to the chunk): every piece is a content word with letters."""
     words = split_eojeol(run) if len(run) > 1 else (run,)
     stops = 0
     for w in words:
         stops |= _STOP_BIT.get(w, 0)
-    n = len(words)
-    return words, tuple(map(_word_id, words)), n, sum(map(len, words)), n, run_extra(run, n), stops
+    n, chars = len(words), sum(map(len, words))
+    extra = round(run_extra(run, n) * 1000)  # the tables hold thousandths: exact
+    return Chunk(
+        words, array("q", map(_word_id, words)).tobytes(), n * _RUN_WORD + chars * _CHARS + extra * _EXTRA, stops
+    )
 
 
-def _token(tok: str) -> tuple:
+def _token(tok: str) -> Chunk:
     if _HANGUL_FIRST <= ord(tok[0]) <= _HANGUL_LAST:
         t = _hangul_run(tok)
     else:
         content = not PUNCTUATION_SET.issuperset(tok)
         alpha = any(ch.isalpha() for ch in tok)
-        t = ((tok,), (_word_id(tok),), int(content), len(tok) if content else 0, int(alpha), 0.0, _STOP_BIT.get(tok, 0))
+        sums = _N_WORDS + (_N_CONTENT + len(tok) * _CHARS if content else 0) + (_N_ALPHA if alpha else 0)
+        t = Chunk((tok,), array("q", (_word_id(tok),)).tobytes(), sums, _STOP_BIT.get(tok, 0))
     if len(_TOKENS) < _CHUNK_CACHE:
         _TOKENS[tok] = t
     return t
 
 
 def _mixed_chunk(text: str) -> Chunk:
-    """A chunk of several tokens (or one that is not a Hangul run): its tokens' fields summed."""
+    """A chunk of several tokens (or one that is not a Hangul run): its tokens' numbers summed."""
     toks = [_TOKENS.get(t) or _token(t) for t in _TOKEN.findall(text)]
-    hangul = len(HANGUL_CHARS.findall(text))
+    sums = len(HANGUL_CHARS.findall(text)) * _HANGUL + len(text) * _SIZE
     if len(toks) == 1:
-        return Chunk(*toks[0], hangul, len(text))
-    words, ids, n_content, chars, alpha, extra, stops = zip(*toks, strict=True) if toks else ((),) * 7
+        return Chunk(toks[0].words, toks[0].ids, toks[0].sums + sums, toks[0].stops)
     return Chunk(
-        tuple(w for ws in words for w in ws),
-        tuple(i for x in ids for i in x),
-        sum(n_content),
-        sum(chars),
-        sum(alpha),
-        sum(extra),
-        reduce(or_, stops, 0),
-        hangul,
-        len(text),
+        tuple(chain.from_iterable(t.words for t in toks)),
+        b"".join(map(_IDS, toks)),
+        sum(map(_SUMS, toks), sums),
+        reduce(or_, map(_STOPS, toks), 0),
     )
 
 
 def _chunk(text: str) -> Chunk:
-    if _HANGUL_RUN.fullmatch(text):  # the common chunk, one Hangul run: no tokenizer pass
-        c = Chunk(*_hangul_run(text), len(text), len(text))
+    if min(text) >= "\uac00" and max(text) <= "\ud7a3":  # the common chunk, one Hangul run: no tokenizer pass
+        c = _TOKENS.get(text) or _hangul_run(text)
+        c = Chunk(c.words, c.ids, c.sums + len(text) * (_HANGUL + _SIZE), c.stops)
     else:
         c = _mixed_chunk(text)
     if len(_CHUNKS) < _CHUNK_CACHE:
@@ -246,14 +266,19 @@ def _chunk(text: str) -> Chunk:
     return c
 
 
+def clear_caches() -> None:
+    """Forget every chunk's and token's numbers (after the stop words or the calibrated tables change)."""
+    _CHUNKS.clear()
+    _TOKENS.clear()
+
+
 def set_stop_words(stop_words: Sequence[str]) -> None:
-    """The stop words the chunk masks record (one bit each); the cache is cleared when they change."""
+    """The stop words the chunk masks record (one bit each); the caches are cleared when they change."""
     bits = {w: 1 << i for i, w in enumerate(sorted(stop_words))}
     if bits != _STOP_BIT:
         _STOP_BIT.clear()
         _STOP_BIT.update(bits)
-        _CHUNKS.clear()
-        _TOKENS.clear()
+        clear_caches()
 
 
 def chunks(text: str) -> list[Chunk]:
@@ -263,6 +288,18 @@ def chunks(text: str) -> list[Chunk]:
     if None in out:
         out = [c if c is not None else _chunk(p) for c, p in zip(out, parts, strict=True)]
     return out
+
+
+def totals(parts: list[Chunk]) -> Totals:
+    """A document's numbers from its chunks: one sum of the packed fields, one OR of the stop-word masks."""
+    if not parts:
+        return Totals(0, 0, 0, 0, 0, 0, 0.0, 0)
+    s = sum(map(_SUMS, parts))
+    f = []
+    for _ in range(6):
+        f.append(s & _MASK)
+        s >>= _FIELD
+    return Totals(*f, s / 1000, reduce(or_, map(_STOPS, parts)).bit_count())
 
 
 def fast_words(text: str) -> list[str]:
@@ -290,7 +327,10 @@ def _ngram_chars_py(
     for each of dup_ns (its greedy scan: a repeat skips past itself), from word ids and lengths.
 
     One open-addressing table of 64-bit n-gram hashes per n (FNV-1a over the ids; equal hashes stand for
-    equal n-grams, ~2^-64 per pair). Counter.most_common breaks ties by first occurrence, so does this.
+    equal n-grams, ~2^-64 per pair). FNV-1a folds the ids in order, so the n-gram hash at i is the
+    (n-1)-gram hash at i folded with ids[i + n - 1]: when n grows from one pass to the next (2, 3, ..., 10 in
+    FineWeb-2's settings) each pass folds one more id instead of hashing n ids again (9 passes: 9 folds
+    per position, not 54). Counter.most_common breaks ties by first occurrence, so does this.
     Compiled by numba on first use (``_ngram_chars``).
     """
     m = ids.shape[0]
@@ -303,6 +343,7 @@ def _ngram_chars_py(
     counts = np.zeros(size, np.int64)
     firsts = np.zeros(size, np.int64)
     hs = np.empty(max(m, 1), np.uint64)
+    folded = m + 1  # ids folded into hs so far (more than any n: start afresh)
     n_top = top_ns.shape[0]
     for t in range(n_top + dup_ns.shape[0]):
         n = top_ns[t] if t < n_top else dup_ns[t - n_top]
@@ -310,11 +351,13 @@ def _ngram_chars_py(
         k = m - n + 1
         if k <= 0:
             continue
-        for i in range(k):
-            h = np.uint64(14695981039346656037)
-            for q in range(n):
-                h = (h ^ np.uint64(ids[i + q])) * np.uint64(1099511628211)
-            hs[i] = h
+        if n < folded:
+            hs[:] = np.uint64(14695981039346656037)
+            folded = 0
+        for q in range(folded, n):
+            for i in range(m - q):
+                hs[i] = (hs[i] ^ np.uint64(ids[i + q])) * np.uint64(1099511628211)
+        folded = n
         used[:] = False
         if t < n_top:
             best, best_first = 0, 0
@@ -359,15 +402,22 @@ def _ngram_chars():  # noqa: ANN202 (a numba dispatcher)
     return njit(cache=True, nogil=True)(_ngram_chars_py)
 
 
-def ngram_fracs(text: str, ids: Sequence[int], top_ns: Sequence[int], dup_ns: Sequence[int]) -> tuple[tuple, tuple]:
-    """(top n-gram, duplicated n-gram) character fractions of ``text`` for word ids ``ids``, datatrove's definitions."""
+@lru_cache(maxsize=8)
+def _ns(ns: tuple[int, ...]) -> np.ndarray:
+    return np.asarray(ns, np.int64)
+
+
+def _ngram_fracs(text: str, ids: np.ndarray, top_ns: Sequence[int], dup_ns: Sequence[int]) -> tuple:
     out = np.zeros(len(top_ns) + len(dup_ns), np.int64)
     if len(ids) >= min(min(top_ns), min(dup_ns)):
-        arr = np.fromiter(ids, np.int64, len(ids))
-        _ngram_chars()(arr, _LENGTHS, np.asarray(top_ns, np.int64), np.asarray(dup_ns, np.int64), out)
-    size = max(len(text), 1)
-    fr = (out / size).tolist()
+        _ngram_chars()(ids, _LENGTHS, _ns(tuple(top_ns)), _ns(tuple(dup_ns)), out)
+    fr = (out / max(len(text), 1)).tolist()
     return tuple(fr[: len(top_ns)]), tuple(fr[len(top_ns) :])
+
+
+def ngram_fracs(text: str, ids: Sequence[int], top_ns: Sequence[int], dup_ns: Sequence[int]) -> tuple[tuple, tuple]:
+    """(top n-gram, duplicated n-gram) character fractions of ``text`` for word ids ``ids``, datatrove's definitions."""
+    return _ngram_fracs(text, np.fromiter(ids, np.int64, len(ids)), top_ns, dup_ns)
 
 
 def word_stats(
@@ -385,34 +435,26 @@ def word_stats(
     return WordStats(n, len(content), mean, alpha / n, len(stop_words.intersection(words)), top, dup)
 
 
-def estimate(text: str, parts: list[Chunk], top_ns: Sequence[int], dup_ns: Sequence[int]) -> WordStats:
-    """Kiwi's word numbers of ``text`` estimated from its chunks: the fast counts plus the calibrated
-    extra tokens (``run_extra``); n-grams on the fast words. The caller checks them on KIWI_BOUNDS."""
+def estimate(
+    text: str, parts: list[Chunk], top_ns: Sequence[int], dup_ns: Sequence[int], t: Totals | None = None
+) -> WordStats:
+    """Kiwi's word numbers of ``text`` estimated from its chunks (``t``: their ``totals``, when already summed):
+    the fast counts plus the calibrated extra tokens (``run_extra``); n-grams on the fast words. The caller
+    checks them on KIWI_BOUNDS."""
     if not parts:
         return WordStats(0, 0, 0.0, 0.0, 0, tuple(0.0 for _ in top_ns), tuple(0.0 for _ in dup_ns))
-    _, ids, n_content, chars, n_alpha, extras, stops, _, _ = zip(*parts, strict=True)
-    extra = sum(extras)
-    ids_all = [i for c in ids for i in c]
-    k_content, k_words = sum(n_content) + extra, len(ids_all) + extra
-    top, dup = ngram_fracs(text, ids_all, top_ns, dup_ns)
+    t = t or totals(parts)
+    k_content, k_words = t.n_content + t.extra, t.n_words + t.extra
+    top, dup = _ngram_fracs(text, np.frombuffer(b"".join(map(_IDS, parts)), np.int64), top_ns, dup_ns)
     return WordStats(
         k_words,
         k_content,
-        sum(chars) / k_content if k_content > 0 else 0.0,
-        (sum(n_alpha) + extra) / k_words if k_words > 0 else 0.0,
-        reduce(or_, stops).bit_count(),
+        t.chars / k_content if k_content > 0 else 0.0,
+        (t.n_alpha + t.extra) / k_words if k_words > 0 else 0.0,
+        t.stop_words,
         top,
         dup,
     )
-
-
-def estimated_content(parts: list[Chunk]) -> tuple[float, float, int, int, int]:
-    """(Kiwi's content words estimated, their characters, distinct stop words, Hangul characters, characters
-    outside whitespace) from the chunks: the first rule's numbers and the signals, before any n-gram."""
-    if not parts:
-        return 0.0, 0.0, 0, 0, 0
-    _, _, n_content, chars, _, extras, stops, hangul, size = zip(*parts, strict=True)
-    return sum(n_content) + sum(extras), sum(chars), reduce(or_, stops).bit_count(), sum(hangul), sum(size)
 
 
 def stop_word_bound(text: str, stop_words: frozenset[str]) -> int:
@@ -454,6 +496,9 @@ def _side(lo: float, hi: float, fails: bool, passes: bool) -> bool | None:
     return None
 
 
+_NEWLINES = regex.compile("\n+")  # datatrove's line split (compiled once: regex.split re-parses its flags)
+
+
 def korean_rules(text: str, s: WordStats, rules: dict, bounds: Bounds = EXACT) -> str | None:
     """FineWeb-2's Korean rule chain (datatrove's three filters, in order, Gopher's length rule first)
     on ``text`` and its word numbers ``s``; None keeps, a reason drops, ``UNSURE`` asks for Kiwi.
@@ -487,7 +532,7 @@ def korean_rules(text: str, s: WordStats, rules: dict, bounds: Bounds = EXACT) -
         return r
     if not text:
         return "empty"
-    lines = regex.split("\n+", text)
+    lines = _NEWLINES.split(text)
     if find_duplicates(lines)[0] / len(lines) > rules["dup_line_frac"]:
         return "dup_line_frac"
     for (n, thr), x in zip(rules["top_n_grams"], s.top_ngram, strict=True):

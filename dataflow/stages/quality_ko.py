@@ -50,9 +50,9 @@ from dataflow.stages.korean_words import (
     Bounds,
     chunks,
     estimate,
-    estimated_content,
     korean_rules,
     set_stop_words,
+    totals,
     word_stats,
 )
 
@@ -280,13 +280,13 @@ class KoreanQualityStage(Stage):
     def _fast(self, text: str, signals: dict[str, float]) -> str | None:
         """The decision from the estimated Kiwi numbers, or UNSURE; records the signals when decided."""
         b, parts = KIWI_BOUNDS, chunks(text)
-        k_content, chars, stops, hangul, visible = estimated_content(parts)
-        ratio = hangul / max(visible, 1)
+        t = totals(parts)
+        k_content, ratio = t.n_content + t.extra, t.hangul / max(t.size, 1)
         if k_content * b.count_hi + b.count_pad < RULES["min_doc_words"]:  # short for sure: no n-grams needed
-            mean = chars / k_content if k_content > 0 else 0.0
-            signals.update(korean_signals(text, k_content, mean, stops, ratio))
+            mean = t.chars / k_content if k_content > 0 else 0.0
+            signals.update(korean_signals(text, k_content, mean, t.stop_words, ratio))
             return "gopher_short_doc"
-        stats = estimate(text, parts, _TOP_NS, _DUP_NS)
+        stats = estimate(text, parts, _TOP_NS, _DUP_NS, t)
         reason = korean_rules(text, stats, RULES, b)
         if reason != UNSURE:
             signals.update(korean_signals(text, stats.n_content, stats.mean_length, stats.stop_words, ratio))

@@ -378,8 +378,8 @@ def _is_collapsed_panel(node: LexborNode) -> bool:
     """A hidden element that a click opens: an accordion's or FAQ's answer, a tab's panel (a product's
     description and specifications tabs). Its text is the page's, only folded away."""
     attrs = node.attributes
-    if (attrs.get("role") or "").lower() == "tabpanel":
-        return True
+    if (attrs.get("role") or "").lower() == "tabpanel" or attrs.get("aria-labelledby"):
+        return True  # a panel named by the control that opens it (ARIA's tab and accordion patterns)
     names = f"{attrs.get('class') or ''} {attrs.get('id') or ''}".lower()
     return not _PANEL_WORDS.isdisjoint(_TOKEN_SPLIT.split(names))
 

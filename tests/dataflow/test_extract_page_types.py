@@ -376,6 +376,7 @@ def test_a_collapsed_faq_answer_or_tab_is_text_but_a_popover_is_not() -> None:
         "<h3>What is a certificate course?</h3>"
         "<div class='faq__answer' style='display: none;'><p>A short course of non-degree training.</p></div>"
         "<div role='tabpanel' hidden><p>Specifications: solid oak, 45 cm high.</p></div>"
+        "<div id='c2' aria-labelledby='q2' aria-hidden='true' hidden><p>Courses run for six weeks.</p></div>"
         "<div class='promo-box' style='display:none'>Join our club today</div>"
     )
     popover = "<div popover id='push-prompt'><div class='tab-panel'>Allow notifications in Settings</div></div>"
@@ -384,6 +385,7 @@ def test_a_collapsed_faq_answer_or_tab_is_text_but_a_popover_is_not() -> None:
         "What is a certificate course?",
         "A short course of non-degree training.",
         "Specifications: solid oak, 45 cm high.",
+        "Courses run for six weeks.",
     ]
 
 

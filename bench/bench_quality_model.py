@@ -14,9 +14,11 @@ thread), model loaded and warmed up first; each rate is the best of seven rounds
 runs on this one thread), every round timing every row once (``interleaved``). Anchors, same
 documents, same run:
 * quality model: fastText's own ``predict`` on a list of texts already prepared (``prepare``:
-  statistics tokens, one line): the library alone; then with our preparation
-  (``classifier.scores``); then the pipeline stage (``QualityModelStage.run`` over datatrove
-  Documents: scoring, metadata, ledger);
+  statistics tokens, one line): the library alone; the same model's word table
+  (``quality_kernel``: fastText's two-label score collapsed to one margin per word, the scorer the
+  stage uses) on the same prepared texts, with the largest score difference from fastText's; then
+  with our preparation (``classifier.scores``); then the pipeline stage (``QualityModelStage.run``
+  over datatrove Documents: scoring, metadata, ledger);
 * language ID: lid.176 alone (``predict_language``) and the Korean-aware decision (``identify``).
 """
 
@@ -36,11 +38,12 @@ from datatrove.data import Document  # noqa: E402
 from dataflow.config import LangIdConfig, QualityModelConfig  # noqa: E402
 from dataflow.document import Meta  # noqa: E402
 from dataflow.stages import langid  # noqa: E402
-from dataflow.stages.quality_model import QualityModelStage, load_model  # noqa: E402
+from dataflow.stages.quality_model import HQ, QualityModelStage, load_model, word_table  # noqa: E402
 from quality_models import classifier, quality_data  # noqa: E402
 
 DOC_BYTES, N_DOCS, RUNS = 2048, 3000, 7
 PREDICT = "fastText predict (library, prepared text)"
+TABLE = "word table (quality_kernel, prepared text)"
 
 
 def docs_2kb(testdata: Path) -> list[str]:
@@ -70,7 +73,11 @@ def quality_cases(path: Path, texts: list[str], tag: str) -> list[tuple[str, Cal
     """fastText predict on prepared text, ``classifier.scores`` and the stage, for one model (rows tagged)."""
     model = load_model(str(path))
     prepared = [classifier.prepare(t) for t in texts]
-    model.predict(prepared[:10], k=2)
+    table = word_table(model)
+    labels, probs = model.predict(prepared, k=2)
+    library = [dict(zip(lab, p, strict=True))[HQ] for lab, p in zip(labels, probs, strict=True)]
+    gap = max(abs(a - b) for a, b in zip(table.scores(prepared), library, strict=True))
+    print(f"{path.resolve().stem}: word table vs fastText predict, largest |P(hq) difference| {gap:.1e}")
     cfg = QualityModelConfig(enabled=True, model_path=str(path))
 
     def stage_run():
@@ -81,6 +88,7 @@ def quality_cases(path: Path, texts: list[str], tag: str) -> list[tuple[str, Cal
 
     return [
         (f"{PREDICT}{tag}", lambda: model.predict(prepared, k=2)),
+        (f"{TABLE}{tag}", lambda: table.scores(prepared)),
         (f"classifier.scores (prepare + predict){tag}", lambda: classifier.scores(model, texts)),
         (f"QualityModelStage.run (pipeline stage){tag}", stage_run),
     ]
@@ -110,6 +118,9 @@ def main() -> int:
     for name, rate in rates.items():
         tag = next((t for t in tags.values() if t and name.endswith(t)), "")
         print(f"| {name} | {rate:,.0f} | {rate / rates[PREDICT + tag]:.2f} |")
+    for tag in tags.values():
+        stage = rates[f"QualityModelStage.run (pipeline stage){tag}"]
+        print(f"stage / word table{tag or ' (default)'} = {stage / rates[TABLE + tag]:.2f}")
     lid = rates["Korean-aware LID (identify)"] / rates["lid.176 alone (predict_language)"]
     print(f"\nLID: Korean-aware / lid.176 alone = {lid:.2f}")
     return 0

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from datatrove.data import Document
 
@@ -102,6 +103,64 @@ def test_stage_scores_equal_fasttexts_hq_probability(model_path):
     # fastText reports exp(log(p + 1e-5)) per label, so 1 - P(lq) lies 2e-5 below P(hq)
     assert got == pytest.approx(expected, abs=3e-5)
     assert classifier.scores(model, GOOD + BAD) == pytest.approx(expected, abs=3e-5)
+
+
+def _fasttext_hq(model, lines):
+    """fastText's own P(hq) for prepared lines: its two-label answer (each reported as p + 1e-5)."""
+    labels, probs = model.predict(lines, k=2)
+    return [float(dict(zip(lab, p, strict=True))[qm.HQ]) for lab, p in zip(labels, probs, strict=True)]
+
+
+# unknown words in both scripts (their n-grams hashed here), a 4-byte emoji, label-like tokens (fastText
+# skips them), every separator fastText splits on (tab, CR, VT, FF, NUL) and two it does not (NBSP and
+# the ideographic space are inside a token), one long unknown token, and nothing at all
+TRICKY = [
+    "불가침의 기본적인권을 확인했다는 보고서가 발간되었다 😀 ㅋㅋㅋ",
+    "The hydrodynamically-stabilised exchanger's coolant (patent EP1234567B1) flows",
+    "__label__hq __label__lq __label__elsewhere good report",
+    "tab\tcr\rvt\x0bff\x0cnul\x00end",
+    "nbsp\xa0inside ideographic\u3000space",
+    "가" * 300 + "x" * 500,
+    "",
+]
+
+
+def test_word_table_scores_are_fasttexts(model_path):
+    """The collapsed model (quality_kernel) against fastText's predict on text the tiny model never saw."""
+    model = classifier.load(model_path)
+    lines = [qm.prepare(t, 20_000) for t in GOOD + BAD + TRICKY]
+    table = qm.word_table(model)
+    assert table is not None
+    # fastText reports p + 1e-5 for each label; the table's figure is p
+    assert table.scores(lines) == pytest.approx(_fasttext_hq(model, lines), abs=2e-5)
+    with pytest.raises(ValueError, match="newline"):
+        table.scores(["two\nlines"])
+
+
+def test_word_table_rows_are_fasttexts_subwords(model_path):
+    """Each word's rows and margin from fastText's own subword ids and matrices, for the whole vocabulary."""
+    model = classifier.load(model_path)
+    table = qm.word_table(model)
+    hq = model.get_labels().index(qm.HQ)
+    out = model.get_output_matrix().astype(np.float64)
+    margin = model.get_input_matrix().astype(np.float64) @ (out[hq] - out[1 - hq])
+    for w, word in enumerate(model.get_words()):
+        ids = model.get_subwords(word)[1]
+        assert table.word_rows[w] == len(ids), word
+        assert table.word_margin[w] == pytest.approx(margin[ids].sum(), abs=1e-9), word
+
+
+def test_a_quantized_model_is_scored_by_fasttext(model_path, tmp_path):
+    """A product-quantized model has no dense rows to collapse: its scores come from fastText's predict."""
+    cmd = [sys.executable, "-m", "quality_models.train", "--data", str(model_path.parent / "planted.jsonl")]
+    cmd += ["--out", str(tmp_path), "--epoch", "25", "--quantize"]
+    subprocess.run(cmd, check=True, capture_output=True, cwd=Path(__file__).resolve().parents[2])
+    (path,) = tmp_path.glob("quality-*.ftz")
+    model = classifier.load(path)
+    assert qm.word_table(model) is None
+    lines = [qm.prepare(t, 20_000) for t in GOOD + BAD]
+    expected = [min(1.0, p) for p in _fasttext_hq(model, lines)]
+    assert qm.scores(GOOD + BAD, str(path), 20_000) == pytest.approx(expected, abs=3e-5)
 
 
 def test_prepare_puts_document_statistics_before_the_one_line_text():

@@ -1,15 +1,17 @@
 """Throughput of the quality model and its stage, and of language ID with the Korean-aware decision.
 
 Run: ``flock /tmp/bench.lock .venv/bin/python bench/bench_quality_model.py [--model models/quality.bin]
-[--compare OTHER.bin ...]`` (about two minutes, one more per compared model; needs ``make setup``'s
-models/quality.bin and ../shared/testdata). ``--compare`` adds the three quality rows for other
+[--compare OTHER.bin ...] [--held-out]`` (about a minute, one more per compared model; needs ``make setup``'s
+models/quality.bin and ../shared/testdata). ``--compare`` adds the four quality rows for other
 models; every model reads today's ``prepare`` output, so one trained on another preparation gives
 valid rates but meaningless scores.
 
 Documents: the default training set's examples (``quality_models.quality_data``: Korean Wikipedia,
 law, reviews, comments, English papers, patents, web pages), each repeated and cut to 2,048 UTF-8
-bytes, 3,000 of them. One process, one thread (fastText's Python ``predict`` runs on the calling
-thread), model loaded and warmed up first; each rate is the best of seven rounds in CPU time
+bytes, 3,000 of them; with ``--held-out``, only the source-disjoint evaluation's examples (1,808:
+sources the model never trained on, so more unknown words, whose n-grams are hashed per document).
+One process, one thread (fastText's Python ``predict`` runs on the calling thread), model loaded
+and warmed up first; each rate is the best of seven rounds in CPU time
 (``time.process_time``: on the shared box wall time moves with other people's load, and all of it
 runs on this one thread), every round timing every row once (``interleaved``). Anchors, same
 documents, same run:
@@ -46,9 +48,12 @@ PREDICT = "fastText predict (library, prepared text)"
 TABLE = "word table (quality_kernel, prepared text)"
 
 
-def docs_2kb(testdata: Path) -> list[str]:
+def docs_2kb(testdata: Path, held_out: bool = False) -> list[str]:
+    examples = quality_data.build_examples(testdata)
+    if held_out:  # the source-disjoint evaluation's examples only: text the model never trained on
+        examples = quality_data.split_examples(examples)[1]
     out = []
-    for e in quality_data.build_examples(testdata):
+    for e in examples:
         text = e.text
         while len(text.encode()) < DOC_BYTES:
             text = text + "\n" + text
@@ -89,7 +94,7 @@ def quality_cases(path: Path, texts: list[str], tag: str) -> list[tuple[str, Cal
     return [
         (f"{PREDICT}{tag}", lambda: model.predict(prepared, k=2)),
         (f"{TABLE}{tag}", lambda: table.scores(prepared)),
-        (f"classifier.scores (prepare + predict){tag}", lambda: classifier.scores(model, texts)),
+        (f"classifier.scores (prepare + word table){tag}", lambda: classifier.scores(model, texts)),
         (f"QualityModelStage.run (pipeline stage){tag}", stage_run),
     ]
 
@@ -100,8 +105,11 @@ def main() -> int:
     ap.add_argument("--compare", type=Path, nargs="*", default=[], help="more quality models to time")
     ap.add_argument("--lid", type=Path, default=ROOT / "models" / "lid.176.ftz")
     ap.add_argument("--testdata", type=Path, default=ROOT.parent / "shared" / "testdata")
+    ap.add_argument(
+        "--held-out", action="store_true", help="documents from the held-out sources only (more unknown words)"
+    )
     args = ap.parse_args()
-    texts = docs_2kb(args.testdata)
+    texts = docs_2kb(args.testdata, args.held_out)
     tags = {path: "" if i == 0 else f" [{path.resolve().stem}]" for i, path in enumerate([args.model, *args.compare])}
     cases = [case for path, tag in tags.items() for case in quality_cases(path, texts, tag)]
     lid_cfg = LangIdConfig(model_path=str(args.lid))
@@ -111,7 +119,8 @@ def main() -> int:
         ("Korean-aware LID (identify)", lambda: [langid.identify(t, lid_cfg) for t in texts]),
     ]
     rates = interleaved(cases, len(texts))
-    head = f"{len(texts)} documents of {DOC_BYTES} bytes, one thread, best of {RUNS} rounds in CPU time"
+    head = f"{len(texts)} documents of {DOC_BYTES} bytes{' (held-out sources)' if args.held_out else ''}, one thread"
+    head += f", best of {RUNS} rounds in CPU time"
     print(f"{head}; model {args.model.resolve().name}")
     print("| what | docs/s | vs fastText predict (the same model's; LID rows: the default model's) |")
     print("|---|---|---|")

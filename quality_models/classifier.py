@@ -35,9 +35,10 @@ class TrainParams:
     # training sources' vocabulary). At 3,000 per cell (the default): lr 0.1 x 5 0.964, lr 0.2 x 3 0.963
     lr: float = 0.1
     epoch: int = 5
-    # 8 and 16 gave the same AUC (0.960 / 0.961 balanced), 32 no better (0.930 at lr 0.5 x 6, as 16: BENCHMARKS.md);
-    # 16 scored faster than 8 and than 32 in bench_quality_model's interleaved timing (those runs are not in
-    # BENCHMARKS.md; not traced to a cause)
+    # 8 and 16 gave the same AUC (0.960 / 0.961 at 1,500 per cell; 0.965 / 0.965 at 3,000), 32 no better (0.930
+    # at lr 0.5 x 6, as 16: BENCHMARKS.md). fastText's predict ran dim 8 at 0.76x dim 16: this fastText build
+    # has unrolled row averaging (averageRowsFast) for dims 16, 32, 64, 256 and 512 only. The stage's word
+    # table (dataflow.stages.quality_kernel) sums one margin per word, so dim does not change its speed
     dim: int = 16
     # DCLM's classifier uses word bigrams; here they gained nothing (0.932 with, 0.930 without at lr 0.5 x 6,
     # balanced) and cost one more vector per word

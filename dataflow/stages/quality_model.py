@@ -115,7 +115,7 @@ def load_model(model_path: str) -> Any:
 
 def word_table(model: Any) -> Any:
     """The model collapsed to per-word margins (``quality_kernel.collapse``; built once per loaded model,
-    ~1 s for the default's 156k words), or None for a model that does not collapse (quantized, more
+    ~0.6 CPU-s for the default's 156k words), or None for a model that does not collapse (quantized, more
     labels, another loss): fastText's ``predict`` scores those."""
     if model not in _TABLES:
         from dataflow.stages.quality_kernel import collapse  # numba: imported on first use

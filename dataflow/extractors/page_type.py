@@ -96,7 +96,11 @@ _URL_RULES: list[tuple[re.Pattern[str], str, str]] = [
     (re.compile(r"/(products?|p|dp|item|shop/p)/[^/]+"), PRODUCT, "a product path"),
     (re.compile(r"/(collections?|category|categories|c|shop|catalog|department)(/|$)"), COLLECTION, "a category path"),
     (
-        re.compile(r"/(blog|news|articles?|posts?|stories|insights|\d{4}/\d{2}|(19|20)\d{6})/[^/]+"),
+        # a story's slug or id ("/news/ai-videos-surge", "/news/c0q2"), not one word ("/news/technology": a section)
+        re.compile(
+            r"/(\d{4}/\d{2}|(19|20)\d{6})/[^/]+"  # a date in the path
+            r"|/(blog|news|articles?|posts?|stories|insights)/(.+/)?[^/]*[-_\d.][^/]*"
+        ),
         ARTICLE,
         "an article path",
     ),
@@ -108,7 +112,7 @@ _URL_RULES: list[tuple[re.Pattern[str], str, str]] = [
     (
         re.compile(
             r"/(search|list|jobs|careers|events|directory|tags?|archives?|page/\d+)(/|$)|[?&](q|s|page)="
-            r"|^/(blog|news|articles?|posts?|stories)/?$"  # a section's front page: its index of stories
+            r"|^/(blog|news|articles?|posts?|stories)(/[a-z]+)?/?$"  # a section's front page ("/news/tech")
         ),
         LISTING,
         "an index path",

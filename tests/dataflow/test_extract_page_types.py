@@ -207,6 +207,8 @@ def test_product_description_already_on_the_page_is_not_repeated() -> None:
         (page("<p>x</p>"), "https://bbs.example.org/viewtopic.php?id=309936", "forum"),  # phpBB's thread URL
         (page("<p>x</p>"), "https://www.example.com/news/", "listing"),  # a section's front page
         (page("<p>x</p>"), "https://www.example.com/news/flood-levee-vote", "article"),
+        (page("<p>x</p>"), "https://www.example.com/news/technology", "listing"),  # one word: a section
+        (page("<p>x</p>"), "https://www.example.com/2024/05/hello/", "article"),  # a date in the path
         (page("<p>x</p>", head='<meta property="og:type" content="article">'), None, "article"),
         # a CMS that calls every page an article: linked titles in a card grid still make an index
         (

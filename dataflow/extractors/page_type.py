@@ -82,7 +82,7 @@ _DOC_SOFTWARE = ("docusaurus", "sphinx", "mkdocs", "gitbook", "vuepress", "docsi
 _URL_RULES: list[tuple[re.Pattern[str], str, str]] = [
     (
         re.compile(
-            r"/(t|d)/[^/]+/\d+|/d/\d+-|/threads?/|/topics?/|/forums?/|/questions/\d+|/comments/|/community/"
+            r"/(t|d)/[^/]+/\d+|/d/\d+-|/threads?/|/topics?/|/forums?/|/boards?/|/questions/\d+|/comments/|/community/"
             r"|/(viewtopic|showthread|showtopic)\.php"  # phpBB, vBulletin, Invision
         ),
         FORUM,

@@ -205,6 +205,7 @@ def test_product_description_already_on_the_page_is_not_repeated() -> None:
         (page("<p>" + "Docs text. " * 30 + "</p>"), "https://example.com/docs/install", "documentation"),
         (page("<p>x</p>", head='<meta name="generator" content="Discourse 3.2">'), None, "forum"),
         (page("<p>x</p>"), "https://bbs.example.org/viewtopic.php?id=309936", "forum"),  # phpBB's thread URL
+        (page("<p>x</p>"), "https://example.com/boards/189706-switch/80702016", "forum"),  # a message board
         (page("<p>x</p>"), "https://www.example.com/news/", "listing"),  # a section's front page
         (page("<p>x</p>"), "https://www.example.com/news/flood-levee-vote", "article"),
         (page("<p>x</p>"), "https://www.example.com/news/technology", "listing"),  # one word: a section

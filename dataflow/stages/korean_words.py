@@ -13,7 +13,7 @@ numbers without Kiwi:
 * the estimate: Kiwi's content words = the split's plus, per Hangul run, calibrated extra tokens
   by (run length, pieces) and by last syllable (``_EXTRA_BY_SHAPE``, ``_LAST_TABLE``: the mean of
   Kiwi minus fast over every Korean set under ../shared/testdata, bench/bench_quality_ko.py
-  --calibrate); the numbers of each whitespace chunk are cached (``Chunk``: words repeat, Zipf),
+  --calibrate); the numbers of each whitespace chunk are cached (``_CHUNKS``: words repeat, Zipf),
   so a document costs one split, one dict lookup per chunk and a few sums;
 * ``ngram_fracs``: datatrove's top and duplicated n-gram characters (its exact greedy scan) in one
   numba pass over word ids; ``word_stats``: every number exactly as datatrove computes it, from
@@ -106,10 +106,16 @@ def split_eojeol(word: str) -> tuple[str, ...]:
         else:
             break
     if len(stem) > _LONG_STEM:  # compound noun or unspaced text: Kiwi cuts it into short morphemes
-        step = 2 if len(word) <= _UNSPACED else 1.5  # syllables per Kiwi token; run_extra corrects the rest
-        cuts = [round(i * step) for i in range(int(len(stem) / step) + 1)] + [len(stem)]
-        return (*(stem[a:b] for a, b in zip(cuts, cuts[1:], strict=False) if b > a), *tail)
+        return (*(stem[a:b] for a, b in _cuts(len(stem), len(word) > _UNSPACED)), *tail)
     return (stem, *tail)
+
+
+@lru_cache(maxsize=1024)
+def _cuts(length: int, unspaced: bool) -> tuple[tuple[int, int], ...]:
+    """The (start, end) pieces a long stem of ``length`` syllables is cut into."""
+    step = 1.5 if unspaced else 2  # syllables per Kiwi token; run_extra corrects the rest
+    cuts = [round(i * step) for i in range(int(length / step) + 1)] + [length]
+    return tuple((a, b) for a, b in zip(cuts, cuts[1:], strict=False) if b > a)
 
 
 # Calibrated extra Kiwi content tokens per Hangul run, on top of the table split's pieces (bench/bench_quality_ko.py
@@ -183,14 +189,15 @@ _N_WORDS, _N_CONTENT, _CHARS, _N_ALPHA, _HANGUL, _SIZE, _EXTRA = (1 << (_FIELD *
 _RUN_WORD = _N_WORDS + _N_CONTENT + _N_ALPHA  # a Hangul run's piece: a token, a content token, with letters
 
 
-class Chunk(NamedTuple):
-    """One whitespace-delimited chunk's share of the document numbers, cached per process."""
-
-    words: tuple[str, ...]  # the fast split
-    ids: bytes  # their word ids, as int64 (a document's ids are then one bytes join, no per-id Python)
-    sums: int  # packed: fast tokens, content tokens (a character outside PUNCTUATION_SET), their characters, tokens
-    #            with a letter, Hangul characters (HANGUL_CHARS), characters; Kiwi's extra tokens in thousandths
-    stops: int  # bit mask of the stop words among its words
+# One whitespace-delimited chunk's share of the document numbers, cached per process: a plain tuple (words, ids, sums,
+# stops), not a NamedTuple, because the garbage collector stops tracking exact tuples of atoms (str, bytes, int) and so
+# skips the cached ones on every full collection (a quarter of the chunk time, measured, with a NamedTuple)
+#   words: the fast split (tuple of str)
+#   ids: their word ids as int64 bytes (a document's ids are then one bytes join, no per-id Python)
+#   sums: packed (above): fast tokens, content tokens (a character outside PUNCTUATION_SET), their characters, tokens
+#         with a letter, Hangul characters (HANGUL_CHARS), characters; Kiwi's extra tokens in thousandths
+#   stops: bit mask of the stop words among its words
+Chunk = tuple[tuple[str, ...], bytes, int, int]
 
 
 class Totals(NamedTuple):
@@ -212,19 +219,23 @@ HANGUL_CHARS = regex.compile(
 _CHUNKS: dict[str, Chunk] = {}  # chunk -> its numbers, per process (Zipf: most chunks repeat)
 _CHUNK_CACHE = 1 << 18  # 262k chunks x ~400 B = ~100 MB at most
 _TOKENS: dict[str, Chunk] = {}  # token -> its numbers without Hangul and size (책을 in 책을, and 책을.); same cap
-_SUMS, _STOPS, _IDS = itemgetter(2), itemgetter(3), itemgetter(1)
+_WORDS, _IDS, _SUMS, _STOPS = itemgetter(0), itemgetter(1), itemgetter(2), itemgetter(3)
 
 
-def _hangul_run(run: str) -> Chunk:
-    """One Hangul run's numbers (Hangul and size left to the chunk): every piece is a content word with letters."""
+def _hangul_run(run: str, sums: int = 0) -> Chunk:
+    """One Hangul run's numbers (plus ``sums``: the chunk's Hangul and size, when the run is the whole chunk);
+    every piece is a content word with letters."""
     words = split_eojeol(run) if len(run) > 1 else (run,)
     stops = 0
     for w in words:
         stops |= _STOP_BIT.get(w, 0)
     n, chars = len(words), sum(map(len, words))
     extra = round(run_extra(run, n) * 1000)  # the tables hold thousandths: exact
-    return Chunk(
-        words, array("q", map(_word_id, words)).tobytes(), n * _RUN_WORD + chars * _CHARS + extra * _EXTRA, stops
+    return (
+        words,
+        array("q", map(_word_id, words)).tobytes(),
+        sums + n * _RUN_WORD + chars * _CHARS + extra * _EXTRA,
+        stops,
     )
 
 
@@ -233,9 +244,9 @@ def _token(tok: str) -> Chunk:
         t = _hangul_run(tok)
     else:
         content = not PUNCTUATION_SET.issuperset(tok)
-        alpha = any(ch.isalpha() for ch in tok)
+        alpha = any(map(str.isalpha, tok))
         sums = _N_WORDS + (_N_CONTENT + len(tok) * _CHARS if content else 0) + (_N_ALPHA if alpha else 0)
-        t = Chunk((tok,), array("q", (_word_id(tok),)).tobytes(), sums, _STOP_BIT.get(tok, 0))
+        t = (tok,), array("q", (_word_id(tok),)).tobytes(), sums, _STOP_BIT.get(tok, 0)
     if len(_TOKENS) < _CHUNK_CACHE:
         _TOKENS[tok] = t
     return t
@@ -244,11 +255,12 @@ def _token(tok: str) -> Chunk:
 def _mixed_chunk(text: str) -> Chunk:
     """A chunk of several tokens (or one that is not a Hangul run): its tokens' numbers summed."""
     toks = [_TOKENS.get(t) or _token(t) for t in _TOKEN.findall(text)]
-    sums = len(HANGUL_CHARS.findall(text)) * _HANGUL + len(text) * _SIZE
+    sums = (0 if text.isascii() else len(HANGUL_CHARS.findall(text)) * _HANGUL) + len(text) * _SIZE
     if len(toks) == 1:
-        return Chunk(toks[0].words, toks[0].ids, toks[0].sums + sums, toks[0].stops)
-    return Chunk(
-        tuple(chain.from_iterable(t.words for t in toks)),
+        words, ids, one, stops = toks[0]
+        return words, ids, one + sums, stops
+    return (
+        tuple(chain.from_iterable(map(_WORDS, toks))),
         b"".join(map(_IDS, toks)),
         sum(map(_SUMS, toks), sums),
         reduce(or_, map(_STOPS, toks), 0),
@@ -257,8 +269,9 @@ def _mixed_chunk(text: str) -> Chunk:
 
 def _chunk(text: str) -> Chunk:
     if min(text) >= "\uac00" and max(text) <= "\ud7a3":  # the common chunk, one Hangul run: no tokenizer pass
-        c = _TOKENS.get(text) or _hangul_run(text)
-        c = Chunk(c.words, c.ids, c.sums + len(text) * (_HANGUL + _SIZE), c.stops)
+        size = len(text) * (_HANGUL + _SIZE)
+        t = _TOKENS.get(text)
+        c = _hangul_run(text, size) if t is None else (t[0], t[1], t[2] + size, t[3])
     else:
         c = _mixed_chunk(text)
     if len(_CHUNKS) < _CHUNK_CACHE:
@@ -304,7 +317,7 @@ def totals(parts: list[Chunk]) -> Totals:
 
 def fast_words(text: str) -> list[str]:
     """Kiwi-like word split of ``text`` without a morphological analyser (see module docstring)."""
-    return [w for c in chunks(text) for w in c.words]
+    return [w for c in chunks(text) for w in c[0]]
 
 
 @dataclass(frozen=True)
@@ -417,7 +430,9 @@ def _ngram_fracs(text: str, ids: np.ndarray, top_ns: Sequence[int], dup_ns: Sequ
 
 def ngram_fracs(text: str, ids: Sequence[int], top_ns: Sequence[int], dup_ns: Sequence[int]) -> tuple[tuple, tuple]:
     """(top n-gram, duplicated n-gram) character fractions of ``text`` for word ids ``ids``, datatrove's definitions."""
-    return _ngram_fracs(text, np.fromiter(ids, np.int64, len(ids)), top_ns, dup_ns)
+    arr = np.fromiter(ids, np.int64, len(ids))
+    arr.flags.writeable = False  # as estimate's arrays (views of bytes): one compiled signature for both
+    return _ngram_fracs(text, arr, top_ns, dup_ns)
 
 
 def word_stats(
@@ -429,7 +444,7 @@ def word_stats(
     if n == 0:
         return WordStats(0, 0, 0.0, 0.0, 0, tuple(0.0 for _ in top_ns), tuple(0.0 for _ in dup_ns))
     content = [len(w) for w in words if not PUNCTUATION_SET.issuperset(w)]
-    alpha = sum(1 for w in words if any(c.isalpha() for c in w))
+    alpha = sum(1 for w in words if any(map(str.isalpha, w)))
     top, dup = ngram_fracs(text, list(map(_word_id, words)), top_ns, dup_ns)
     mean = sum(content) / len(content) if content else 0.0
     return WordStats(n, len(content), mean, alpha / n, len(stop_words.intersection(words)), top, dup)

@@ -15,6 +15,11 @@ results identical on every engine.
 
 Text preparation (``prepare``: four document-statistics tokens, then the text on one line) is
 defined here, once, and ``quality_models`` trains on it, so scoring reads text the way training did.
+
+Scores come from the model's word table (``quality_kernel``: the two-label softmax collapsed to one
+margin per vocabulary word and n-gram bucket), fastText's own P(hq) to float rounding at 2-3x the
+speed of its ``predict``; a model that does not collapse (quantized ``.ftz``, other losses, more
+labels, word n-grams) is scored by ``predict``.
 """
 
 from __future__ import annotations

@@ -18,8 +18,11 @@ Korean: one ``quality_ko`` stage with FineWeb-2's Korean thresholds (``quality_k
 
 from __future__ import annotations
 
+from collections import Counter
+from itertools import accumulate
 from typing import Any
 
+import numpy as np
 from datatrove.data import Document
 from datatrove.pipeline.filters import (
     C4QualityFilter,
@@ -27,6 +30,8 @@ from datatrove.pipeline.filters import (
     GopherQualityFilter,
     GopherRepetitionFilter,
 )
+from datatrove.pipeline.filters.gopher_repetition_filter import find_top_duplicate, get_n_grams
+from datatrove.utils.text import PUNCTUATION_SET, split_into_words
 from datatrove.utils.word_tokenizers import SpaCyTokenizer
 
 from dataflow.config import QualityConfig
@@ -127,6 +132,141 @@ class FewSentencesC4Filter(C4QualityFilter):
         return self.stock.filter(doc)
 
 
+class WordRulesGopherFilter(GopherQualityFilter):
+    """datatrove's ``GopherQualityFilter``, its per-word tests run once per distinct word.
+
+    The same rules in the same order on the same words. Two generator expressions over every character
+    of every word were most of the stock filter's own time once the words are cheap; here each distinct
+    word is tested once (``Counter`` gives the counts) and ``any(ch not in PUNCTUATION_SET for ch in w)``
+    is ``not PUNCTUATION_SET.issuperset(w)``, ``any(c.isalpha() for c in w)`` is ``has_letter(w)``. The
+    mean word length is the integer total over the count, which is what ``np.mean`` of the lengths gives
+    (a float64 sum of integers is exact, and both divisions round once).
+    """
+
+    def filter(self, doc: Document) -> bool | tuple[bool, str]:
+        text = doc.text
+        words = split_into_words(text, self.language)
+        n_words = len(words)
+        counts = Counter(words)
+        punctuation = PUNCTUATION_SET
+        word_counts = [(w, k) for w, k in counts.items() if not punctuation.issuperset(w)]  # not all punctuation
+        n_non_symbol_words = sum(k for _, k in word_counts)
+        if self.min_doc_words and n_non_symbol_words < self.min_doc_words:
+            return False, "gopher_short_doc"
+        if self.max_doc_words and n_non_symbol_words > self.max_doc_words:
+            return False, "gopher_long_doc"
+        if n_non_symbol_words:
+            avg_n_words = sum(len(w) * k for w, k in word_counts) / n_non_symbol_words
+        else:
+            avg_n_words = np.mean([])  # nan, with numpy's warning, as the stock filter has it
+        if self.min_avg_word_length and avg_n_words < self.min_avg_word_length:
+            return False, "gopher_below_avg_threshold"
+        if self.max_avg_word_length and avg_n_words > self.max_avg_word_length:
+            return False, "gopher_above_avg_threshold"
+        if self.max_symbol_word_ratio and text.count("#") / n_words > self.max_symbol_word_ratio:
+            return False, "gopher_too_many_hashes"
+        if self.max_symbol_word_ratio and (text.count("...") + text.count("…")) / n_words > self.max_symbol_word_ratio:
+            return False, "gopher_too_many_ellipsis"
+        lines = text.splitlines()
+        if (
+            self.max_bullet_lines_ratio
+            and sum(s.lstrip().startswith("•") or s.lstrip().startswith("-") for s in lines) / len(lines)
+            > self.max_bullet_lines_ratio
+        ):
+            return False, "gopher_too_many_bullets"
+        if (
+            self.max_ellipsis_lines_ratio
+            and sum(s.rstrip().endswith("...") or s.rstrip().endswith("…") for s in lines) / len(lines)
+            > self.max_ellipsis_lines_ratio
+        ):
+            return False, "gopher_too_many_end_ellipsis"
+        if self.max_non_alpha_words_ratio:
+            alpha_words = sum(k for w, k in counts.items() if has_letter(w))
+            if alpha_words / n_words < self.max_non_alpha_words_ratio:
+                return False, "gopher_below_alpha_threshold"
+        if self.min_stop_words and len(self.stop_words.intersection(counts)) < self.min_stop_words:
+            return False, "gopher_enough_stop_words"
+        return True
+
+
+class SlicedNGramsRepetitionFilter(GopherRepetitionFilter):
+    """datatrove's ``GopherRepetitionFilter`` with its word n-grams built in C.
+
+    The paragraph and line rules are the stock filter's own (it runs with no n-gram rules first). Top
+    n-grams: datatrove counts ``" ".join(words[i:i + n])``; words without spaces make that join
+    one-to-one on n-tuples, so ``Counter`` over ``zip`` of shifted lists counts the same n-grams in the
+    same first-seen order (``most_common(1)`` picks the same one among ties), and the top one's length
+    is its words' lengths plus n - 1 spaces. Duplicated n-grams: datatrove's ``"".join(words[i:i + n])``
+    (no separator: ``("ab", "c")`` and ``("a", "bc")`` are the same n-gram there) is a slice of
+    ``"".join(words)`` here, instead of a list slice and a join per position and per n.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.n_gram_rules = (self.top_n_grams, self.dup_n_grams)
+        self.top_n_grams, self.dup_n_grams = (), ()  # the stock pass: paragraphs and lines only
+
+    def filter(self, doc: Document) -> bool | tuple[bool, str]:
+        result = super().filter(doc)
+        if result is not True:
+            return result
+        text = doc.text
+        words = split_into_words(text, self.language)
+        top_n_grams, dup_n_grams = self.n_gram_rules
+        joined = "".join(words)
+        by_tuple = " " not in joined  # spaCy's words never hold a space: then " ".join is one-to-one on n-tuples
+        for n, n_frac in top_n_grams:
+            if by_tuple:
+                counts = Counter(zip(*(words[k:] for k in range(n)), strict=False))
+                if not counts:
+                    continue
+                gram, count = counts.most_common(1)[0]
+                top_chars = (sum(map(len, gram)) + n - 1) * count  # len(" ".join(gram)) * count
+            else:
+                n_grams = get_n_grams(words, n)
+                if not n_grams:
+                    continue
+                top_chars = find_top_duplicate(n_grams)
+            if top_chars / len(text) > n_frac:
+                return False, f"top_{n}_gram"
+        offsets = list(accumulate(map(len, words), initial=0))  # word i is joined[offsets[i]:offsets[i + 1]]
+        for n, n_frac in dup_n_grams:
+            if duplicated_n_gram_chars(joined, offsets, n) / len(text) > n_frac:
+                return False, f"duplicated_{n}_n_grams"
+        return True
+
+
+def has_letter(word: str) -> bool:
+    """``any(c.isalpha() for c in word)``: at once for an all-letter word; for ASCII, the letters are exactly
+    the cased characters, so one of them is there when upper and lower case differ."""
+    if word.isalpha():
+        return True
+    if word.isascii():
+        return word.upper() != word.lower()
+    return any(c.isalpha() for c in word)
+
+
+def duplicated_n_gram_chars(joined: str, offsets: list[int], n: int) -> int:
+    """datatrove's ``find_all_duplicate``: characters in repeated n-grams, skipping n words past each repeat.
+
+    Its walk only ever meets a repeat when some n-gram occurs twice, so a document with all n-grams
+    distinct (most, for n >= 5) is answered by one set of them."""
+    n_grams = [joined[a:b] for a, b in zip(offsets, offsets[n:], strict=False)]
+    if len(set(n_grams)) == len(n_grams):
+        return 0
+    unique: set[str] = set()
+    repeated, idx, last = 0, 0, len(n_grams) - 1
+    while idx <= last:
+        n_gram = n_grams[idx]
+        if n_gram in unique:
+            repeated += len(n_gram)
+            idx += n
+        else:
+            unique.add(n_gram)
+            idx += 1
+    return repeated
+
+
 def english_stages(
     filters: list[str] | tuple[str, ...] = ENGLISH_FILTERS, source_kinds: list[str] | None = None
 ) -> list[Stage]:
@@ -139,8 +279,10 @@ def english_stages(
     chain = [
         # Gopher quality before repetition (FineWeb runs repetition first): both only read the text, so the
         # kept set is the same, but short documents are then reported as gopher_short_doc, not top_2_gram
-        LanguageFilterStage("gopher_en", GopherQualityFilter(language=words), "en", source_kinds=source_kinds),
-        LanguageFilterStage("gopher_rep_en", GopherRepetitionFilter(language=words), "en", source_kinds=source_kinds),
+        LanguageFilterStage("gopher_en", WordRulesGopherFilter(language=words), "en", source_kinds=source_kinds),
+        LanguageFilterStage(
+            "gopher_rep_en", SlicedNGramsRepetitionFilter(language=words), "en", source_kinds=source_kinds
+        ),
         # FineWeb keeps lines without terminal punctuation (the C4 rule removed too much)
         LanguageFilterStage(
             "c4_en", FewSentencesC4Filter(filter_no_terminal_punct=False), "en", source_kinds=source_kinds

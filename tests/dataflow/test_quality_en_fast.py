@@ -19,7 +19,14 @@ from datatrove.utils.word_tokenizers import SpaCyTokenizer
 
 from dataflow.document import Meta
 from dataflow.stages.english_words import EnglishWords, english_pipeline, special_splits
-from dataflow.stages.quality import FewSentencesC4Filter, LanguageFilterStage, english_stages
+from dataflow.stages.quality import (
+    FewSentencesC4Filter,
+    LanguageFilterStage,
+    SharedWordsTokenizer,
+    SlicedNGramsRepetitionFilter,
+    WordRulesGopherFilter,
+    english_stages,
+)
 
 
 @pytest.fixture(scope="module")
@@ -170,3 +177,67 @@ def test_english_stages_equal_datatrove_stock_filters(english_texts):
         assert outcomes[0] == outcomes[1]
         reasons.add(outcomes[0][0])
     assert len(reasons) >= 8  # kept, and drops by several rules of each filter
+
+
+# --- Gopher quality and repetition: the stock rules, computed faster --------------------------------
+
+WORDS = ["the", "river", "ran", "past", "the", "old", "mill", "and", "the", "children", "of", "the", "town"]
+
+
+def gopher_both(text: str):
+    """Our two Gopher filters and datatrove's stock ones (its own spaCy words) on one text: equal results."""
+    words = SharedWordsTokenizer()
+    results = []
+    for ours, stock in [
+        (WordRulesGopherFilter(language=words), GopherQualityFilter()),
+        (SlicedNGramsRepetitionFilter(language=words), GopherRepetitionFilter()),
+    ]:
+        ours_result = ours.filter(Document(text=text, id="o"))
+        assert ours_result == stock.filter(Document(text=text, id="s")), repr(text[:200])
+        results.append(ours_result)
+    return results
+
+
+SENTENCE = " ".join(WORDS) + "."
+FILLER = [f"{a}{b}" for a in ("lake", "hill", "road", "farm") for b in ("side", "top", "way", "land", "field")] * 9
+FILLER = [f"{w}{i}" for i, w in enumerate(FILLER)]  # 180 distinct words
+PASSAGE = [f"{w}s" for w in FILLER[:50]]  # 50 more, repeated once
+GOPHER_CASES = {
+    "kept": "\n".join(f"{SENTENCE} Day {i} of the year was calm." for i in range(12)),
+    "gopher_short_doc": SENTENCE,
+    "gopher_below_avg_threshold": " ".join(["a be to of it"] * 30) + " the and with.",
+    "gopher_above_avg_threshold": " ".join(["extraordinarily incomprehensibilities"] * 40) + " the and.",
+    "gopher_too_many_hashes": SENTENCE + " " + " ".join(["#tag"] * 60),
+    "gopher_too_many_ellipsis": " ".join([SENTENCE] * 4) + " wait..." * 12,
+    "gopher_too_many_bullets": "\n".join(f"- {SENTENCE}" if i else f"• {SENTENCE}" for i in range(12)),
+    "gopher_too_many_end_ellipsis": "\n".join(f"{SENTENCE[:-1]} {i}…" for i in range(12)),
+    "gopher_below_alpha_threshold": SENTENCE + " " + " ".join(f"{i}² 1{i}.75 1{i}%" for i in range(40)),
+    "non-ASCII letters count as letters": " ".join(["café naïve 서울 Ωmega x²y"] * 30) + " the and with.",
+    "gopher_enough_stop_words": " ".join(["river mill children town watched care"] * 12),
+    "dup_para_frac": "\n\n".join([SENTENCE] * 4 + ["Another paragraph about the town and the river."]),
+    "dup_line_frac": "\n".join([SENTENCE] * 5 + [f"Line {i} about the town and the mill." for i in range(3)]),
+    "top_2_gram": " ".join(["the river"] * 80) + " and the mill.",
+    "duplicated_5_n_grams": " ".join([*FILLER[:90], *PASSAGE, *FILLER[90:], *PASSAGE]) + " the and.",
+    # with no separator, ("ab", "c") and ("a", "bc") are one n-gram for datatrove's duplicated n-grams
+    "joined n-grams collide": " ".join([*FILLER[:90], "ab", "c", *PASSAGE, *FILLER[90:], "a", "bc", *PASSAGE]),
+    "ties between top n-grams": " ".join(["x yy", "yy x"] * 30 + ["the and with of"]),
+}
+
+
+@pytest.mark.parametrize("name", GOPHER_CASES)
+def test_gopher_filters_equal_datatrove_on_each_rule(name):
+    quality, repetition = gopher_both(GOPHER_CASES[name])
+    if name.startswith("gopher_"):
+        assert quality == (False, name)
+    if name in ("dup_para_frac", "dup_line_frac", "top_2_gram", "duplicated_5_n_grams"):
+        assert repetition == (False, name)
+
+
+def test_gopher_filters_equal_datatrove_on_random_repetitive_documents():
+    rng = random.Random(7)
+    vocabulary = WORDS + ["ab", "a", "b", "bc", "c", "#", "...", "-", "2024", "é"]
+    for _ in range(150):
+        lines = [" ".join(rng.choices(vocabulary[: rng.randint(3, len(vocabulary))], k=rng.randint(3, 30)))]
+        for _ in range(rng.randint(1, 25)):
+            lines.append(rng.choice(lines) if rng.random() < 0.3 else " ".join(rng.choices(vocabulary, k=12)))
+        gopher_both(rng.choice(["\n", "\n\n", " "]).join(lines))

@@ -35,13 +35,14 @@ _CHROME_ROLES = ",".join(
     for role in ("navigation", "banner", "contentinfo", "complementary", "search", "dialog", "menu", "menubar")
 )
 # hidden (a [popover] too: shown only when a control opens it, like a <dialog>), and text only screen readers
-# get (Bootstrap's sr-only, Shopify's visually-hidden "Regular price" on every card, WordPress's
-# screen-reader-text): not what a reader of the page sees. A collapsed panel stays (_is_collapsed_panel)
+# get (Bootstrap's sr-only and d-none, Shopify's visually-hidden "Regular price" on every card, WordPress's
+# screen-reader-text): not what a reader of the page sees. A collapsed panel stays (_shown_later)
 _HIDDEN = (
     '[hidden], [aria-hidden="true"], [style*="display:none"], [style*="display: none"], '
     '[class*="sr-only"], [class*="visually-hidden"], [class*="visuallyhidden"], [class*="screen-reader"], '
-    '[class*="show-for-sr"], [class*="sr-text"], [popover]'
+    '[class*="show-for-sr"], [class*="sr-text"], [popover], .d-none'
 )
+_SHOWN_AT_BREAKPOINT = re.compile(r"\bd-(sm|md|lg|xl|xxl)-(?!none)")
 _MAIN_LANDMARK = 'main, [role="main"]'
 # chrome that names itself in ARIA labels or microdata rather than in class names
 _LABELLED_CHROME = '[aria-label*="breadcrumb" i], [itemtype*="BreadcrumbList"], [aria-label*="share" i]'
@@ -106,6 +107,8 @@ _HERO_WORDS = frozenset(["banner", "promo"])
 # a consent dialog goes whatever its size (a cookie vendor list can outweigh a short page): no layout wrapper
 # is named after cookies
 _CONSENT_WORDS = frozenset(["cookie", "cookies", "consent", "gdpr"])
+# chrome words that no content word redeems: a "post-signature" is the poster's card or sign-off, never the post
+_ALWAYS_CHROME_WORDS = frozenset(["signature", "avatar"])
 # class/id words of folded content that a click opens (see _is_collapsed_panel)
 _PANEL_WORDS = frozenset(["faq", "accordion", "collapse", "collapsible", "answer", "tab", "tabpanel", "panel"])
 _CONTENT_WORDS = frozenset(
@@ -323,7 +326,9 @@ def _chrome_words(node: LexborNode) -> set[str]:
         return set()
     tokens = set(_TOKEN_SPLIT.split(names))
     # readability's rule: a name that also says content ("content-sidebar-wrap") is not chrome
-    return tokens & _CHROME_WORDS if _CONTENT_WORDS.isdisjoint(tokens) else set()
+    if _CONTENT_WORDS.isdisjoint(tokens):
+        return tokens & _CHROME_WORDS
+    return tokens & _ALWAYS_CHROME_WORDS
 
 
 def _small(node: LexborNode, total: int) -> bool:
@@ -345,7 +350,7 @@ def prune(tree: LexborHTMLParser) -> LexborNode | None:
     total = len(body.text(deep=True))
     for selector in (_CHROME_TAGS, _CHROME_ROLES, _HIDDEN, _LABELLED_CHROME):
         for node in body.css(selector):
-            if _small(node, total) and not (selector is _HIDDEN and _is_collapsed_panel(node)):
+            if _small(node, total) and not (selector is _HIDDEN and _shown_later(node)):
                 node.decompose()
     # a page-level header (logo, menu) goes; a header inside an article or main holds its title
     for node in body.css("header"):
@@ -372,6 +377,12 @@ def prune(tree: LexborHTMLParser) -> LexborNode | None:
 
 def _inside(node: LexborNode, container: LexborNode) -> bool:
     return _has_ancestor(node, lambda p: p.mem_id == container.mem_id)
+
+
+def _shown_later(node: LexborNode) -> bool:
+    """A hidden element whose text a reader still gets: a collapsed panel, or a Bootstrap ``d-none`` shown
+    from a screen width on ("d-none d-md-block")."""
+    return _is_collapsed_panel(node) or bool(_SHOWN_AT_BREAKPOINT.search(node.attributes.get("class") or ""))
 
 
 def _is_collapsed_panel(node: LexborNode) -> bool:

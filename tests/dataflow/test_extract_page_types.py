@@ -392,6 +392,18 @@ def test_a_collapsed_faq_answer_or_tab_is_text_but_a_popover_is_not() -> None:
     ]
 
 
+def test_a_post_signature_and_bootstraps_hidden_class_are_chrome() -> None:
+    post = (
+        "<div class='post'><p>Reset the breaker, then test the outlet again with a plug-in tester; if it still reads "
+        "open ground, the receptacle's ground wire is loose in the box.</p>"
+        "<div class='post-signature owner'>asked Mar 26, 2019 by sam 193 silver badges</div>"
+        "<span class='d-none'>Accepted answer</span><span class='d-none d-md-inline'>#2</span></div>"
+    )
+    text = block_text(blocks(prune(parse(f"<body><main>{post}</main></body>"))))
+    assert text.splitlines()[1:] == ["#2"]  # the post, then d-md-inline's number: shown on wider screens
+    assert text.startswith("Reset the breaker") and "silver badges" not in text
+
+
 def test_link_blocks_drop_unless_links_are_the_content() -> None:
     tree = parse("<body><p>Prose that stays.</p><ul><li><a href='/a'>Item one</a></li></ul></body>")
     found = blocks(prune(tree))

@@ -271,7 +271,7 @@ def calibrate(all_sets: dict[str, list[str]], kiwi_words: dict[str, list[list[st
         est = [estimate(v, chunks(v), _TOP_NS, _DUP_NS) for _, v, *_ in docs]
         pairs = [(d[2], e) for d, e, o in zip(docs, est, on, strict=True) if o]
         target = [check == "all" or h == (check == "A") for h in half]
-        levels = [(f"{1 - q:.2f}-{q:.2f}", spread_bounds(pairs, q)) for q in (0.8, 0.85, 0.9, 0.95, 0.98)]
+        levels = [(f"{1 - q:.2f}-{q:.2f}", spread_bounds(pairs, q)) for q in (0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 0.98)]
         for label, b in levels + ([("KIWI_BOUNDS", KIWI_BOUNDS)] if fit == "all" else []):
             eq, per, ask, ask_bytes, nb = 0, {}, 0, 0, 0
             for d, e, t in zip(docs, est, target, strict=True):

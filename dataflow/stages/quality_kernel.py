@@ -183,7 +183,8 @@ def _score_lines(
     """P(hq) of every newline-terminated line of ``buf`` (UTF-8) into ``out``; returns the line count.
 
     Tokens are split on fastText's separators (space, \\n, \\r, \\t, \\v, \\f, \\0); a token that is
-    not a vocabulary word and starts with the label prefix is a label to fastText and scores nothing.
+    not a vocabulary word and starts with the label prefix is a label to fastText and scores nothing;
+    a literal ``</s>`` token ends the line, as fastText's getLine stops at it.
     """
     line = 0
     total = word_margin[eos]
@@ -212,6 +213,10 @@ def _score_lines(
             h = _step(h, c)
             i += 1
         w = _find(buf, a, i, h, slots, slot_hash, vocab, offsets)
+        if w == eos:  # a literal "</s>" ends the line for fastText (getLine stops there): its one </s> is counted
+            while i < end and buf[i] != 10:
+                i += 1
+            continue
         if w >= 0:
             total += word_margin[w]
             rows += word_rows[w]
@@ -284,6 +289,8 @@ def collapse(model: Any, positive: str) -> WordTable | None:
     try:
         words = model.get_words()  # strict UTF-8: a vocabulary of other bytes would not match text's
     except UnicodeDecodeError:
+        return None
+    if EOS not in words:  # trained on a file without a newline: </s> has no row, and the table assumes one
         return None
     out = model.get_output_matrix().astype(np.float64)
     pos = labels.index(positive)

@@ -112,12 +112,14 @@ def _fasttext_hq(model, lines):
 
 
 # unknown words in both scripts (their n-grams hashed here), a 4-byte emoji, label-like tokens (fastText
-# skips them), every separator fastText splits on (tab, CR, VT, FF, NUL) and two it does not (NBSP and
-# the ideographic space are inside a token), one long unknown token, and nothing at all
+# skips them), a literal </s> (fastText's line ends there), every separator fastText splits on (tab, CR,
+# VT, FF, NUL) and two it does not (NBSP and the ideographic space are inside a token), one long unknown
+# token, and nothing at all
 TRICKY = [
     "불가침의 기본적인권을 확인했다는 보고서가 발간되었다 😀 ㅋㅋㅋ",
     "The hydrodynamically-stabilised exchanger's coolant (patent EP1234567B1) flows",
     "__label__hq __label__lq __label__elsewhere good report",
+    "the annual report</s> was <s>struck</s> </s> ㅋㅋㅋ lol trash",  # fastText stops at a literal </s> token
     "tab\tcr\rvt\x0bff\x0cnul\x00end",
     "nbsp\xa0inside ideographic\u3000space",
     "가" * 300 + "x" * 500,

@@ -80,7 +80,9 @@ def main_text(markup: str, tree, url: str | None, strategy: str, cfg: HtmlConfig
     if strategy == PRECISION:
         return precision_text(markup, tree, url, cfg)
     text, doc = run_trafilatura(markup, url, cfg, **_TRAFILATURA_STRATEGIES[strategy])
-    return MainText(text, strategy, doc)
+    # long repeated lines kept once, as the DOM text does (product pages: WCXB products 0.699 -> 0.703; on
+    # articles, the precision strategy, ScrapingHub F1 0.968 -> 0.967, so it is left alone there)
+    return MainText("\n".join(html_dom.without_repeats(text.split("\n"))), strategy, doc)
 
 
 # elements without text that trafilatura drops without images (include_images off): ~10% of a ScrapingHub

@@ -404,6 +404,17 @@ def test_a_post_signature_and_bootstraps_hidden_class_are_chrome() -> None:
     assert text.startswith("Reset the breaker") and "silver badges" not in text
 
 
+def test_a_long_line_the_page_repeats_is_kept_once() -> None:
+    quoted = "The grey liquid is hooch, a sign that the yeast is hungry."
+    thread = (
+        f"<div class='post'><p>{quoted}</p></div>"
+        f"<div class='post'><blockquote>{quoted}</blockquote><p>Thanks, that fixed it.</p></div>"
+        "<div class='post'><p>Mine too.</p><p>Thanks, that fixed it.</p></div>"  # short: others may say the same
+    )
+    text = block_text(blocks(prune(parse(f"<body><main>{thread}</main></body>"))))
+    assert text.splitlines() == [quoted, "Thanks, that fixed it.", "Mine too.", "Thanks, that fixed it."]
+
+
 def test_link_blocks_drop_unless_links_are_the_content() -> None:
     tree = parse("<body><p>Prose that stays.</p><ul><li><a href='/a'>Item one</a></li></ul></body>")
     found = blocks(prune(tree))

@@ -14,8 +14,10 @@ compare per probe: ~40% of fastText's predict time in perf). Unknown words get t
 exactly as fastText's ``computeSubwords`` finds them (FNV-1a over the UTF-8 bytes, each byte
 sign-extended as fastText's ``int8_t`` cast does, modulo ``bucket``). Same tokens (fastText's
 separators), same rows, same margins: the scores are fastText's to float rounding, except that
-fastText's ``predict`` reports p + 1e-5 (it stores log(p + 1e-5)); tests/dataflow/test_quality_model.py
-checks both on real documents, bench/bench_quality_model.py times both.
+fastText's ``predict`` reports p + 1e-5 (it stores log(p + 1e-5)). tests/dataflow/test_quality_model.py
+compares the two on unknown words, label-like tokens and every separator, and each word's rows with
+fastText's subword ids; tests/quality_models/test_word_table.py on 3,000 real examples with the default
+model; bench/bench_quality_model.py times both.
 
 Only dense (not quantized) two-label softmax models without word n-grams collapse this way: the
 default model is one (quality_models.classifier.TrainParams); for any other, ``collapse`` returns
@@ -299,8 +301,9 @@ def collapse(model: Any, positive: str) -> WordTable | None:
     offsets = np.zeros(len(encoded) + 1, np.int64)
     np.cumsum([len(e) for e in encoded], out=offsets[1:])
     vocab = np.frombuffer(b"".join(encoded), np.uint8)
+    eos = words.index(EOS)
     slots, slot_hash, word_margin, word_rows = _build(
-        vocab, offsets, row_margin, args.minn, args.maxn, args.bucket, words.index(EOS)
+        vocab, offsets, row_margin, args.minn, args.maxn, args.bucket, eos
     )
     return WordTable(
         vocab,
@@ -313,6 +316,6 @@ def collapse(model: Any, positive: str) -> WordTable | None:
         args.minn,
         args.maxn,
         args.bucket,
-        words.index(EOS),
+        eos,
         np.frombuffer(args.label.encode("utf-8"), np.uint8),
     )

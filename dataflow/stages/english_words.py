@@ -5,7 +5,7 @@ memory zone, so spaCy caches nothing and re-analyses every whitespace-separated 
 suffix and infix regexes on every call. Here the text is split with ``str.split`` (the same whitespace
 test, ``isspace``, as spaCy's), each chunk's tokens come from a bounded dict, and spaCy sees only the
 chunks not seen before (one call per text, newline-separated, inside a memory zone, so spaCy's own
-vocabulary never grows).
+vocabulary never grows, and on a pipeline that skips lexeme attributes: ``tokenizing_pipeline``).
 
 Why that gives spaCy's tokens (spaCy 3.8 ``tokenizer.pyx``): ``_tokenize_affixes`` cuts the text into
 runs of non-space and runs of space (a single ``' '`` between two runs is dropped) and tokenizes each
@@ -57,6 +57,21 @@ def english_pipeline() -> Any:
     return nlp
 
 
+@functools.cache
+def tokenizing_pipeline() -> Any:
+    """A second ``spacy.blank("en")`` for tokens only, without lexeme attributes.
+
+    spaCy makes a lexeme for every new string and fills its attributes (shape, like_num, stop word...)
+    with Python functions: most of a call's cost on new text. The tokenizer and its special-case matcher
+    read only the strings (``ORTH``), never those attributes, so the tokens are the same without them.
+    """
+    import spacy
+
+    nlp = spacy.blank("en")
+    nlp.vocab.lex_attr_getters = {}
+    return nlp
+
+
 def special_splits(tokenizer: Any) -> frozenset[tuple[str, str]]:
     """Every way to cut a pattern spaCy's tokenizer matches across tokens (for its special cases) between two
     of its tokens, as strings: ``(left, right)`` with ``left + right`` the rule, e.g. ``(":", "-)")``.
@@ -103,7 +118,7 @@ class EnglishWords:
 
     def _load(self) -> None:
         if not self._splits:
-            self._splits = special_splits(english_pipeline().tokenizer)
+            self._splits = special_splits(tokenizing_pipeline().tokenizer)
             self._lefts = frozenset(left for left, _ in self._splits)
             self._rights = frozenset(right for _, right in self._splits)
             for right in self._rights:
@@ -149,21 +164,22 @@ class EnglishWords:
         return words
 
     def _learn(self, chunks: list[str]) -> None:
-        """Tokenize ``chunks`` in one spaCy call, newline-separated, inside a memory zone (spaCy keeps nothing)."""
-        nlp = english_pipeline()
-        starts, pos = [], 0
-        for c in chunks:
-            starts.append(pos)
-            pos += len(c) + 1
-        found: list[list[str]] = [[] for _ in chunks]
+        """Tokenize ``chunks`` in one spaCy call, newline-separated, inside a memory zone (spaCy keeps nothing).
+        Each newline between two chunks is one whitespace token of its own, so the tokens fall to the chunks
+        in order; token texts are cut from the joined string by spaCy's offsets (no Token objects)."""
+        from spacy.attrs import IDX, LENGTH
+
+        nlp = tokenizing_pipeline()
+        joined = "\n".join(chunks)
+        found: list[list[str]] = [[]]
         with nlp.memory_zone():
-            i = 0
-            for token in nlp.tokenizer("\n".join(chunks)):
-                if token.is_space:
-                    continue
-                while i + 1 < len(starts) and token.idx >= starts[i + 1]:
-                    i += 1
-                found[i].append(token.text)
+            spans = nlp.tokenizer(joined).to_array([IDX, LENGTH]).tolist()
+        for start, length in spans:
+            token = joined[start : start + length]
+            if token == "\n":
+                found.append([])
+            else:
+                found[-1].append(token)
         for chunk, tokens in zip(chunks, found, strict=True):
             self._chunks[chunk] = ((chunk,) if tokens == [chunk] else tuple(tokens), *self._cuts(chunk))
 
@@ -176,10 +192,14 @@ class EnglishWords:
         return lefts, rights + tuple(self._right_prefixes.get(chunk, ()))
 
     def _spacy(self, line: str) -> list[str]:
+        from spacy.attrs import IDX, LENGTH
+
         self.lines_to_spacy += 1
-        nlp = english_pipeline()
+        nlp = tokenizing_pipeline()
         with nlp.memory_zone():
-            return [t.text for t in nlp.tokenizer(line) if not t.is_space]
+            spans = nlp.tokenizer(line).to_array([IDX, LENGTH]).tolist()
+        tokens = (line[start : start + length] for start, length in spans)
+        return [t for t in tokens if not t.isspace()]
 
 
 @functools.cache

@@ -18,7 +18,7 @@ from datatrove.pipeline.filters import (
 from datatrove.utils.word_tokenizers import SpaCyTokenizer
 
 from dataflow.document import Meta
-from dataflow.stages.english_words import EnglishWords, english_pipeline, special_splits
+from dataflow.stages.english_words import EnglishWords, english_pipeline, special_splits, tokenizing_pipeline
 from dataflow.stages.quality import (
     FewSentencesC4Filter,
     LanguageFilterStage,
@@ -97,7 +97,7 @@ def test_words_equal_datatrove_on_random_special_case_pieces(reference):
 
 def test_words_leave_spacys_vocabulary_as_it_was(english_texts):
     """Lexemes and strings spaCy keeps (``len(vocab)`` counts every lexeme ever made, freed ones included)."""
-    vocab = english_pipeline().vocab
+    vocab = tokenizing_pipeline().vocab
     EnglishWords()(english_texts[0])  # the pipeline is loaded and the split patterns computed
     before = (sum(1 for _ in vocab), len(vocab.strings))
     words = EnglishWords()

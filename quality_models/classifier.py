@@ -36,9 +36,9 @@ class TrainParams:
     lr: float = 0.1
     epoch: int = 5
     # 8 and 16 gave the same AUC (0.960 / 0.961 at 1,500 per cell; 0.965 / 0.965 at 3,000), 32 no better (0.930
-    # at lr 0.5 x 6, as 16: BENCHMARKS.md). fastText's predict ran dim 8 at 0.76x dim 16: this fastText build
-    # has unrolled row averaging (averageRowsFast) for dims 16, 32, 64, 256 and 512 only. The stage's word
-    # table (dataflow.stages.quality_kernel) sums one margin per word, so dim does not change its speed
+    # at lr 0.5 x 6, as 16: BENCHMARKS.md). fastText's predict ran dim 8 at 0.86x dim 16 (BENCHMARKS.md "Scoring
+    # speed"): this fastText build unrolls row averaging (averageRowsFast) for dims 16, 32, 64, 256 and 512 only.
+    # The stage's word table sums one margin per word: dim 8 ran 1.13x there, the stage the same (28.2k / 28.6k)
     dim: int = 16
     # DCLM's classifier uses word bigrams; here they gained nothing (0.932 with, 0.930 without at lr 0.5 x 6,
     # balanced) and cost one more vector per word

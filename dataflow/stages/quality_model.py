@@ -17,8 +17,8 @@ Text preparation (``prepare``: four document-statistics tokens, then the text on
 defined here, once, and ``quality_models`` trains on it, so scoring reads text the way training did.
 
 Scores come from the model's word table (``quality_kernel``: the two-label softmax collapsed to one
-margin per vocabulary word and n-gram bucket), fastText's own P(hq) to float rounding at 2-3x the
-speed of its ``predict``; a model that does not collapse (quantized ``.ftz``, other losses, more
+margin per vocabulary word and n-gram bucket), fastText's own P(hq) to float rounding at 3.2-3.5x
+the speed of its ``predict``; a model that does not collapse (quantized ``.ftz``, other losses, more
 labels, word n-grams) is scored by ``predict``.
 """
 
@@ -131,7 +131,7 @@ def word_table(model: Any) -> Any:
 
 def predict_scores(model: Any, texts: list[str], max_chars: int) -> list[float]:
     """P(high quality) of each text by a loaded fastText model: its word table where it has one (the same
-    scores to float rounding, ~2.4x faster on 2 KB documents: BENCHMARKS.md "Scoring speed"), else one
+    scores to float rounding, 3.2-3.5x faster on 2 KB documents: BENCHMARKS.md "Scoring speed"), else one
     fastText ``predict`` call for the list.
 
     With two labels the top one and its probability say both: P(hq) = p, or 1 - p when the top label

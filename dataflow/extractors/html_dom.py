@@ -107,8 +107,10 @@ _HERO_WORDS = frozenset(["banner", "promo"])
 # a consent dialog goes whatever its size (a cookie vendor list can outweigh a short page): no layout wrapper
 # is named after cookies
 _CONSENT_WORDS = frozenset(["cookie", "cookies", "consent", "gdpr"])
-# chrome words that no content word redeems: a "post-signature" is the poster's card or sign-off, never the post
-_ALWAYS_CHROME_WORDS = frozenset(["signature", "avatar"])
+# chrome words that no content word redeems: a "post-signature" is the poster's card or sign-off, never the
+# post, and an "article-footer" or "footer-wrap" holds tags, share links and related items (WCXB dev 0.8293 ->
+# 0.8305, every type level or up; ScrapingHub 0.968 -> 0.967). A footer wrapping the whole page is kept by _small
+_ALWAYS_CHROME_WORDS = frozenset(["signature", "avatar", "footer"])
 # class/id words of folded content that a click opens (see _is_collapsed_panel)
 _PANEL_WORDS = frozenset(["faq", "accordion", "collapse", "collapsible", "answer", "tab", "tabpanel", "panel"])
 _CONTENT_WORDS = frozenset(

@@ -392,16 +392,17 @@ def test_a_collapsed_faq_answer_or_tab_is_text_but_a_popover_is_not() -> None:
     ]
 
 
-def test_a_post_signature_and_bootstraps_hidden_class_are_chrome() -> None:
+def test_a_post_signature_footer_and_bootstraps_hidden_class_are_chrome() -> None:
     post = (
         "<div class='post'><p>Reset the breaker, then test the outlet again with a plug-in tester; if it still reads "
         "open ground, the receptacle's ground wire is loose in the box.</p>"
         "<div class='post-signature owner'>asked Mar 26, 2019 by sam 193 silver badges</div>"
-        "<span class='d-none'>Accepted answer</span><span class='d-none d-md-inline'>#2</span></div>"
+        "<span class='d-none'>Accepted answer</span><span class='d-none d-md-inline'>#2</span>"
+        "<div class='post-footer'>Like Reply Quote</div></div>"
     )
     text = block_text(blocks(prune(parse(f"<body><main>{post}</main></body>"))))
     assert text.splitlines()[1:] == ["#2"]  # the post, then d-md-inline's number: shown on wider screens
-    assert text.startswith("Reset the breaker") and "silver badges" not in text
+    assert text.startswith("Reset the breaker") and "silver badges" not in text and "Quote" not in text
 
 
 def test_a_long_line_the_page_repeats_is_kept_once() -> None:

@@ -180,24 +180,28 @@ def _word_id(w: str) -> int:
     return _WORD_ID.get(w) or _new_word_id(w)  # ids start at 65: never 0
 
 
-# A chunk's summable numbers packed into one int, 64 bits per field (the low six are counts >= 0; the calibrated
+# A token's summable numbers packed into one int, 64 bits per field (the low six are counts >= 0; the calibrated
 # extra tokens, in thousandths and signed, sit on top, where a negative sum cannot borrow from a field below):
-# a document's numbers are then one sum() over its chunks plus a few shifts, with no per-field pass
+# a chunk of several tokens sums them with one sum()
 _FIELD = 64
 _MASK = (1 << _FIELD) - 1
 _N_WORDS, _N_CONTENT, _CHARS, _N_ALPHA, _HANGUL, _SIZE, _EXTRA = (1 << (_FIELD * k) for k in range(7))
 _RUN_WORD = _N_WORDS + _N_CONTENT + _N_ALPHA  # a Hangul run's piece: a token, a content token, with letters
 
 
-# One whitespace-delimited chunk's share of the document numbers, cached per process: a plain tuple (words, ids, sums,
-# stops), not a NamedTuple, because the garbage collector stops tracking exact tuples of atoms (str, bytes, int) and so
-# skips the cached ones on every full collection (a quarter of the chunk time, measured, with a NamedTuple)
+# One token's or chunk's numbers: a plain tuple (words, ids, sums, stops), not a NamedTuple, because the garbage
+# collector stops tracking exact tuples of atoms (str, bytes, int) and so skips the cached ones on every full
+# collection (a quarter of the chunk time, measured, with a NamedTuple)
 #   words: the fast split (tuple of str)
-#   ids: their word ids as int64 bytes (a document's ids are then one bytes join, no per-id Python)
+#   ids: their word ids as int64 bytes
 #   sums: packed (above): fast tokens, content tokens (a character outside PUNCTUATION_SET), their characters, tokens
 #         with a letter, Hangul characters (HANGUL_CHARS), characters; Kiwi's extra tokens in thousandths
 #   stops: bit mask of the stop words among its words
 Chunk = tuple[tuple[str, ...], bytes, int, int]
+# What the chunk cache keeps: one bytes record per chunk, int64 fields: the seven sums (tokens first: the record's
+# id count), the stop-word mask, then the ids. A document's records are one bytes join (a dict lookup and a memcpy
+# per chunk, no tuple or int objects touched) and one compiled pass (``_doc_sums``) adds them up.
+_HEAD = 8
 
 
 class Totals(NamedTuple):
@@ -211,15 +215,17 @@ class Totals(NamedTuple):
     size: int  # characters outside whitespace
     extra: float  # calibrated extra Kiwi content tokens (run_extra over the Hangul runs)
     stop_words: int  # distinct stop words among the fast words
+    ids: np.ndarray  # the fast words' ids, in order (int64)
 
 
 HANGUL_CHARS = regex.compile(
     "[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]"
 )  # syllables, conjoining and compatibility jamo
-_CHUNKS: dict[str, Chunk] = {}  # chunk -> its numbers, per process (Zipf: most chunks repeat)
-_CHUNK_CACHE = 1 << 18  # 262k chunks x ~400 B = ~100 MB at most
+_CHUNKS: dict[str, bytes] = {}  # chunk -> its record, per process (Zipf: most chunks repeat)
+_CHUNK_CACHE = 1 << 18  # 262k chunks x ~300 B = ~80 MB at most
 _TOKENS: dict[str, Chunk] = {}  # token -> its numbers without Hangul and size (책을 in 책을, and 책을.); same cap
 _WORDS, _IDS, _SUMS, _STOPS = itemgetter(0), itemgetter(1), itemgetter(2), itemgetter(3)
+_CLOSING = ".,!?"  # punctuation that _TOKEN keeps as one run after a Hangul run (no bracket, quote or symbol)
 
 
 def _hangul_run(run: str, sums: int = 0) -> Chunk:
@@ -254,8 +260,16 @@ def _token(tok: str) -> Chunk:
 
 def _mixed_chunk(text: str) -> Chunk:
     """A chunk of several tokens (or one that is not a Hangul run): its tokens' numbers summed."""
-    toks = [_TOKENS.get(t) or _token(t) for t in _TOKEN.findall(text)]
-    sums = (0 if text.isascii() else len(HANGUL_CHARS.findall(text)) * _HANGUL) + len(text) * _SIZE
+    head = text.rstrip(_CLOSING)
+    if head and len(head) < len(text) and min(head) >= "\uac00" and max(head) <= "\ud7a3":
+        # 있다. or 뭐지?! (two fifths of the distinct mixed chunks): _TOKEN cuts the Hangul run, then the
+        # punctuation run; no regex pass, and the Hangul characters are the run's
+        tail = text[len(head) :]
+        toks = [_TOKENS.get(head) or _token(head), _TOKENS.get(tail) or _token(tail)]
+        sums = len(head) * _HANGUL + len(text) * _SIZE
+    else:
+        toks = [_TOKENS.get(t) or _token(t) for t in _TOKEN.findall(text)]
+        sums = (0 if text.isascii() else len(HANGUL_CHARS.findall(text)) * _HANGUL) + len(text) * _SIZE
     if len(toks) == 1:
         words, ids, one, stops = toks[0]
         return words, ids, one + sums, stops
@@ -271,12 +285,21 @@ def _chunk(text: str) -> Chunk:
     if min(text) >= "\uac00" and max(text) <= "\ud7a3":  # the common chunk, one Hangul run: no tokenizer pass
         size = len(text) * (_HANGUL + _SIZE)
         t = _TOKENS.get(text)
-        c = _hangul_run(text, size) if t is None else (t[0], t[1], t[2] + size, t[3])
-    else:
-        c = _mixed_chunk(text)
+        return _hangul_run(text, size) if t is None else (t[0], t[1], t[2] + size, t[3])
+    return _mixed_chunk(text)
+
+
+def _record(text: str) -> bytes:
+    """A chunk's cache record (``_HEAD``), built on its first sight."""
+    _, ids, s, stops = _chunk(text)
+    fields = []
+    for _ in range(6):
+        fields.append(s & _MASK)
+        s >>= _FIELD
+    rec = array("q", (*fields, s, stops)).tobytes() + ids  # s: the signed extra tokens, the top field
     if len(_CHUNKS) < _CHUNK_CACHE:
-        _CHUNKS[text] = c
-    return c
+        _CHUNKS[text] = rec
+    return rec
 
 
 def clear_caches() -> None:
@@ -287,6 +310,8 @@ def clear_caches() -> None:
 
 def set_stop_words(stop_words: Sequence[str]) -> None:
     """The stop words the chunk masks record (one bit each); the caches are cleared when they change."""
+    if len(stop_words) > 63:
+        raise ValueError("at most 63 stop words: their mask is one int64 field of a chunk record")
     bits = {w: 1 << i for i, w in enumerate(sorted(stop_words))}
     if bits != _STOP_BIT:
         _STOP_BIT.clear()
@@ -294,30 +319,43 @@ def set_stop_words(stop_words: Sequence[str]) -> None:
         clear_caches()
 
 
-def chunks(text: str) -> list[Chunk]:
-    """The cached numbers of each whitespace chunk of ``text`` (no token spans whitespace)."""
+def chunks(text: str) -> bytes:
+    """The records of the whitespace chunks of ``text``, joined (cached per chunk; no token spans whitespace)."""
     parts = text.split()
-    out = list(map(_CHUNKS.get, parts))
-    if None in out:
-        out = [c if c is not None else _chunk(p) for c, p in zip(out, parts, strict=True)]
-    return out
+    try:
+        return b"".join(map(_CHUNKS.__getitem__, parts))
+    except KeyError:  # a chunk seen for the first time (or the cache is full)
+        return b"".join([_CHUNKS.get(p) or _record(p) for p in parts])
 
 
-def totals(parts: list[Chunk]) -> Totals:
-    """A document's numbers from its chunks: one sum of the packed fields, one OR of the stop-word masks."""
-    if not parts:
-        return Totals(0, 0, 0, 0, 0, 0, 0.0, 0)
-    s = sum(map(_SUMS, parts))
-    f = []
-    for _ in range(6):
-        f.append(s & _MASK)
-        s >>= _FIELD
-    return Totals(*f, s / 1000, reduce(or_, map(_STOPS, parts)).bit_count())
+def _doc_sums_py(rec: np.ndarray, out: np.ndarray) -> int:
+    """out[:_HEAD]: the records' fields summed (the stop-word masks OR-ed); out[_HEAD:]: their ids, in order.
+    Returns how many ids. Compiled by numba on first use (``_kernels``)."""
+    i, m, end = 0, 0, rec.shape[0]
+    while i < end:
+        k = rec[i]
+        for f in range(_HEAD - 1):
+            out[f] += rec[i + f]
+        out[_HEAD - 1] |= rec[i + _HEAD - 1]
+        for q in range(k):
+            out[_HEAD + m + q] = rec[i + _HEAD + q]
+        m += k
+        i += _HEAD + k
+    return m
+
+
+def totals(parts: bytes) -> Totals:
+    """A document's numbers from its joined chunk records (``chunks``)."""
+    rec = np.frombuffer(parts, np.int64)
+    out = np.zeros(rec.shape[0] + _HEAD, np.int64)  # room for the header and every id
+    m = _kernels()[1](rec, out) if parts else 0
+    h = out[:_HEAD].tolist()
+    return Totals(*h[:6], h[6] / 1000, h[7].bit_count(), out[_HEAD : _HEAD + m])
 
 
 def fast_words(text: str) -> list[str]:
     """Kiwi-like word split of ``text`` without a morphological analyser (see module docstring)."""
-    return [w for c in chunks(text) for w in c[0]]
+    return [w for p in text.split() for w in _chunk(p)[0]]
 
 
 @dataclass(frozen=True)
@@ -344,7 +382,7 @@ def _ngram_chars_py(
     (n-1)-gram hash at i folded with ids[i + n - 1]: when n grows from one pass to the next (2, 3, ..., 10 in
     FineWeb-2's settings) each pass folds one more id instead of hashing n ids again (9 passes: 9 folds
     per position, not 54). Counter.most_common breaks ties by first occurrence, so does this.
-    Compiled by numba on first use (``_ngram_chars``).
+    Compiled by numba on first use (``_kernels``).
     """
     m = ids.shape[0]
     size = 16
@@ -408,11 +446,15 @@ def _ngram_chars_py(
 
 
 @lru_cache(maxsize=1)
-def _ngram_chars():  # noqa: ANN202 (a numba dispatcher)
-    """The compiled n-gram kernel (numba is imported on first use; cache=True keeps the machine code)."""
+def _kernels() -> tuple:
+    """The compiled n-gram and record-sum kernels (numba is imported on first use; cache=True keeps the machine
+    code). The sum kernel runs once here on an empty record, so that whoever warms the n-gram kernel
+    (engines.local.preload, through ngram_fracs) loads both."""
     from numba import njit
 
-    return njit(cache=True, nogil=True)(_ngram_chars_py)
+    ngram, doc_sums = njit(cache=True, nogil=True)(_ngram_chars_py), njit(cache=True, nogil=True)(_doc_sums_py)
+    doc_sums(np.frombuffer(bytes(8 * _HEAD), np.int64), np.zeros(2 * _HEAD, np.int64))
+    return ngram, doc_sums
 
 
 @lru_cache(maxsize=8)
@@ -423,16 +465,14 @@ def _ns(ns: tuple[int, ...]) -> np.ndarray:
 def _ngram_fracs(text: str, ids: np.ndarray, top_ns: Sequence[int], dup_ns: Sequence[int]) -> tuple:
     out = np.zeros(len(top_ns) + len(dup_ns), np.int64)
     if len(ids) >= min(min(top_ns), min(dup_ns)):
-        _ngram_chars()(ids, _LENGTHS, _ns(tuple(top_ns)), _ns(tuple(dup_ns)), out)
+        _kernels()[0](ids, _LENGTHS, _ns(tuple(top_ns)), _ns(tuple(dup_ns)), out)
     fr = (out / max(len(text), 1)).tolist()
     return tuple(fr[: len(top_ns)]), tuple(fr[len(top_ns) :])
 
 
 def ngram_fracs(text: str, ids: Sequence[int], top_ns: Sequence[int], dup_ns: Sequence[int]) -> tuple[tuple, tuple]:
     """(top n-gram, duplicated n-gram) character fractions of ``text`` for word ids ``ids``, datatrove's definitions."""
-    arr = np.fromiter(ids, np.int64, len(ids))
-    arr.flags.writeable = False  # as estimate's arrays (views of bytes): one compiled signature for both
-    return _ngram_fracs(text, arr, top_ns, dup_ns)
+    return _ngram_fracs(text, np.fromiter(ids, np.int64, len(ids)), top_ns, dup_ns)
 
 
 def word_stats(
@@ -451,7 +491,7 @@ def word_stats(
 
 
 def estimate(
-    text: str, parts: list[Chunk], top_ns: Sequence[int], dup_ns: Sequence[int], t: Totals | None = None
+    text: str, parts: bytes, top_ns: Sequence[int], dup_ns: Sequence[int], t: Totals | None = None
 ) -> WordStats:
     """Kiwi's word numbers of ``text`` estimated from its chunks (``t``: their ``totals``, when already summed):
     the fast counts plus the calibrated extra tokens (``run_extra``); n-grams on the fast words. The caller
@@ -460,7 +500,7 @@ def estimate(
         return WordStats(0, 0, 0.0, 0.0, 0, tuple(0.0 for _ in top_ns), tuple(0.0 for _ in dup_ns))
     t = t or totals(parts)
     k_content, k_words = t.n_content + t.extra, t.n_words + t.extra
-    top, dup = _ngram_fracs(text, np.frombuffer(b"".join(map(_IDS, parts)), np.int64), top_ns, dup_ns)
+    top, dup = _ngram_fracs(text, t.ids, top_ns, dup_ns)
     return WordStats(
         k_words,
         k_content,

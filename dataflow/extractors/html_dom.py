@@ -99,6 +99,9 @@ _CHROME_WORDS = frozenset(
         "reactions",
         "badges",
         "buttons",
+        "filters",
+        "facet",
+        "facets",
     ]
 )
 # chrome words that inside the page's main landmark name its hero and feature sections (a theme's "banner"

@@ -416,6 +416,13 @@ def test_a_long_line_the_page_repeats_is_kept_once() -> None:
     assert text.splitlines() == [quoted, "Thanks, that fixed it.", "Mine too.", "Thanks, that fixed it."]
 
 
+def test_a_category_grids_filter_panel_is_chrome() -> None:
+    facets = "<div class='search-facets'><h4>Colour</h4><ul><li>Green (12)</li><li>Blue (8)</li></ul></div>"
+    grid = "".join(f"<li><a href='/p/{i}'>Linen Towel No. {i}</a> $12.00</li>" for i in range(6))
+    text = dom_text(parse(f"<body><main>{facets}<ul>{grid}</ul></main></body>"), True)
+    assert "Linen Towel No. 5 $12.00" in text and "Green (12)" not in text
+
+
 def test_link_blocks_drop_unless_links_are_the_content() -> None:
     tree = parse("<body><p>Prose that stays.</p><ul><li><a href='/a'>Item one</a></li></ul></body>")
     found = blocks(prune(tree))

@@ -112,13 +112,16 @@ class EnglishWords:
         self._lefts: frozenset[str] = frozenset()
         self._rights: frozenset[str] = frozenset()
         self._right_prefixes: dict[str, list[str]] = {}  # a prefix of a right -> the rights starting with it
+        self._rules: frozenset[str] = frozenset()  # spaCy's special-case strings
         self._longest = 0  # characters in the longest left or right
         self.lines_to_spacy = 0  # lines tokenized whole because a chunk boundary in them might match a pattern
         self.texts_to_datatrove = 0  # texts with the retry string
 
     def _load(self) -> None:
         if not self._splits:
-            self._splits = special_splits(tokenizing_pipeline().tokenizer)
+            tokenizer = tokenizing_pipeline().tokenizer
+            self._splits = special_splits(tokenizer)
+            self._rules = frozenset(tokenizer.rules)
             self._lefts = frozenset(left for left, _ in self._splits)
             self._rights = frozenset(right for _, right in self._splits)
             for right in self._rights:
@@ -164,23 +167,38 @@ class EnglishWords:
         return words
 
     def _learn(self, chunks: list[str]) -> None:
-        """Tokenize ``chunks`` in one spaCy call, newline-separated, inside a memory zone (spaCy keeps nothing).
-        Each newline between two chunks is one whitespace token of its own, so the tokens fall to the chunks
-        in order; token texts are cut from the joined string by spaCy's offsets (no Token objects)."""
+        """Find the tokens of new ``chunks``: at once for a chunk spaCy leaves whole, the rest in one spaCy call.
+
+        spaCy leaves a chunk whole when it is no special case and its prefix, suffix and infix searches
+        find nothing (``_split_affixes`` then changes nothing, ``_attach_tokens`` pushes it as one token,
+        and a one-token pattern is the rule itself); those are spaCy's own search functions. The other
+        chunks are tokenized newline-separated inside a memory zone (spaCy keeps nothing): each newline
+        is one whitespace token of its own, so the tokens fall to the chunks in order; their texts are cut
+        from the joined string by spaCy's offsets (no Token objects).
+        """
         from spacy.attrs import IDX, LENGTH
 
-        nlp = tokenizing_pipeline()
-        joined = "\n".join(chunks)
+        tokenizer = tokenizing_pipeline().tokenizer
+        prefix, suffix, infix, rules = tokenizer.find_prefix, tokenizer.find_suffix, tokenizer.find_infix, self._rules
+        rest = []
+        for chunk in chunks:
+            if chunk in rules or prefix(chunk) or suffix(chunk) or infix(chunk):
+                rest.append(chunk)
+            else:
+                self._chunks[chunk] = ((chunk,), *self._cuts(chunk))
+        if not rest:
+            return
+        joined = "\n".join(rest)
         found: list[list[str]] = [[]]
-        with nlp.memory_zone():
-            spans = nlp.tokenizer(joined).to_array([IDX, LENGTH]).tolist()
+        with tokenizing_pipeline().memory_zone():
+            spans = tokenizer(joined).to_array([IDX, LENGTH]).tolist()
         for start, length in spans:
             token = joined[start : start + length]
             if token == "\n":
                 found.append([])
             else:
                 found[-1].append(token)
-        for chunk, tokens in zip(chunks, found, strict=True):
+        for chunk, tokens in zip(rest, found, strict=True):
             self._chunks[chunk] = ((chunk,) if tokens == [chunk] else tuple(tokens), *self._cuts(chunk))
 
     def _cuts(self, chunk: str) -> tuple[tuple[str, ...], tuple[str, ...]]:

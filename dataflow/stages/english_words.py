@@ -117,7 +117,8 @@ class EnglishWords:
         self.lines_to_spacy = 0  # lines tokenized whole because a chunk boundary in them might match a pattern
         self.texts_to_datatrove = 0  # texts with the retry string
 
-    def _load(self) -> None:
+    def load(self) -> None:
+        """Load the tokenizing pipeline and the special-case cuts (done on the first text otherwise)."""
         if not self._splits:
             tokenizer = tokenizing_pipeline().tokenizer
             self._splits = special_splits(tokenizer)
@@ -133,7 +134,7 @@ class EnglishWords:
         if RETRY_STRING in text:
             self.texts_to_datatrove += 1
             return _reference_words(text)
-        self._load()
+        self.load()
         chunks = text.split()
         cache = self._chunks
         distinct = dict.fromkeys(chunks)

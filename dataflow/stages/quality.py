@@ -84,6 +84,9 @@ class SharedWordsTokenizer(SpaCyTokenizer):
 
     @property
     def tokenizer(self) -> Any:
+        """The process's ``english_pipeline()``; asking for it also loads the word split's own pipeline, so
+        a worker preloaded through this property (``engines.local.preload``) has both."""
+        english_words().load()
         return english_pipeline()
 
     def word_tokenize(self, text: str) -> list[str]:

@@ -30,7 +30,8 @@ Imported on first use (importing numba takes time; ``cache=True`` keeps the mach
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -38,6 +39,10 @@ from numba import njit
 
 FNV_OFFSET, FNV_PRIME = 2166136261, 16777619  # fastText's Dictionary::hash (32-bit FNV-1a)
 BOW, EOW = 60, 62  # '<' and '>', around a word before its character n-grams are taken
+# values scored per feature token: 2 log2(n) < 128 for any int64 character count n, so every value
+# ``_features`` can return has its row (the default max_chars, 20,000, needs 29)
+FEATURE_VALUES = 128
+BLOCK = 64  # bytes a text's end is searched in at a time (_score_docs)
 EOS = "</s>"  # fastText's end-of-line token: every line ends with it (predict adds the newline)
 
 
@@ -165,6 +170,77 @@ def _build(
     return slots, slot_hash, word_margin, word_rows
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _p(total: float, rows: int) -> float:
+    """P(hq) = sigmoid(mean margin of the rows)."""
+    return 1.0 / (1.0 + np.exp(-total / rows))
+
+
+@njit(cache=True, nogil=True)
+def _tokens(
+    buf: np.ndarray,
+    i: int,
+    end: int,
+    newline_ends: bool,
+    total: float,
+    rows: int,
+    slots: np.ndarray,
+    slot_hash: np.ndarray,
+    vocab: np.ndarray,
+    offsets: np.ndarray,
+    word_margin: np.ndarray,
+    word_rows: np.ndarray,
+    bucket_margin: np.ndarray,
+    minn: int,
+    maxn: int,
+    bucket: int,
+    eos: int,
+    label: np.ndarray,
+) -> tuple[int, float, int]:
+    """(i, total, rows): the margins and row counts of the tokens of buf[i:end] added to ``total`` and ``rows``,
+    in text order, with i where reading stopped.
+
+    Tokens are split on fastText's separators (space, \\n, \\r, \\t, \\v, \\f, \\0); a token that is
+    not a vocabulary word and starts with the label prefix is a label to fastText and scores nothing;
+    a literal ``</s>`` token ends the line, as fastText's getLine stops at it. With ``newline_ends``
+    reading stops at a newline (i is left on it); without, a newline is one more separator (what
+    ``prepare``'s ``replace("\\n", " ")`` makes of it) and reading stops at ``end``.
+    """
+    n_label = label.shape[0]
+    while i < end:
+        c = buf[i]
+        if c == 10 and newline_ends:
+            return i, total, rows
+        if c == 32 or c == 10 or c == 9 or c == 13 or c == 11 or c == 12 or c == 0:
+            i += 1
+            continue
+        a = i
+        h = np.int64(FNV_OFFSET)
+        while i < end:
+            c = buf[i]
+            if c == 32 or c == 10 or c == 9 or c == 13 or c == 11 or c == 12 or c == 0:
+                break
+            h = _step(h, c)
+            i += 1
+        w = _find(buf, a, i, h, slots, slot_hash, vocab, offsets)
+        if w == eos:  # a literal "</s>" ends the line for fastText (getLine stops there): its one </s> is counted
+            while i < end and not (newline_ends and buf[i] == 10):
+                i += 1
+            return i, total, rows
+        if w >= 0:
+            total += word_margin[w]
+            rows += word_rows[w]
+            continue
+        k = 0
+        while k < n_label and a + k < i and buf[a + k] == label[k]:
+            k += 1
+        if k < n_label and maxn > 0:
+            more, n = _ngram_rows(buf, a, i - a, minn, maxn, bucket, bucket_margin)
+            total += more
+            rows += n
+    return i, total, rows
+
+
 @njit(cache=True, nogil=True)
 def _score_lines(
     buf: np.ndarray,
@@ -182,55 +258,114 @@ def _score_lines(
     label: np.ndarray,
     out: np.ndarray,
 ) -> int:
-    """P(hq) of every newline-terminated line of ``buf`` (UTF-8) into ``out``; returns the line count.
-
-    Tokens are split on fastText's separators (space, \\n, \\r, \\t, \\v, \\f, \\0); a token that is
-    not a vocabulary word and starts with the label prefix is a label to fastText and scores nothing;
-    a literal ``</s>`` token ends the line, as fastText's getLine stops at it.
-    """
+    """P(hq) of every newline-terminated line of ``buf`` (UTF-8) into ``out``; returns the line count
+    (written only while it fits ``out``: more lines than expected is the caller's error to raise)."""
     line = 0
-    total = word_margin[eos]
-    rows = word_rows[eos]
     i = 0
     end = buf.shape[0]
-    n_label = label.shape[0]
     while i < end:
-        c = buf[i]
-        if c == 10:  # end of line: its </s> is already counted
-            out[line] = 1.0 / (1.0 + np.exp(-total / rows))
+        # each line starts with its </s> counted (fastText adds it at the newline)
+        i, total, rows = _tokens(
+            buf, i, end, True, word_margin[eos], word_rows[eos], slots, slot_hash, vocab, offsets,
+            word_margin, word_rows, bucket_margin, minn, maxn, bucket, eos, label,
+        )  # fmt: skip
+        if i < end:  # on the newline that ends the line
+            if line < out.shape[0]:
+                out[line] = _p(total, rows)
             line += 1
-            total = word_margin[eos]
-            rows = word_rows[eos]
             i += 1
-            continue
-        if c == 32 or c == 9 or c == 13 or c == 11 or c == 12 or c == 0:
-            i += 1
-            continue
-        a = i
-        h = np.int64(FNV_OFFSET)
-        while i < end:
-            c = buf[i]
-            if c == 32 or c == 10 or c == 9 or c == 13 or c == 11 or c == 12 or c == 0:
-                break
-            h = _step(h, c)
-            i += 1
-        w = _find(buf, a, i, h, slots, slot_hash, vocab, offsets)
-        if w == eos:  # a literal "</s>" ends the line for fastText (getLine stops there): its one </s> is counted
-            while i < end and buf[i] != 10:
-                i += 1
-            continue
-        if w >= 0:
-            total += word_margin[w]
-            rows += word_rows[w]
-            continue
-        k = 0
-        while k < n_label and a + k < i and buf[a + k] == label[k]:
-            k += 1
-        if k < n_label and maxn > 0:
-            more, n = _ngram_rows(buf, a, i - a, minn, maxn, bucket, bucket_margin)
-            total += more
-            rows += n
     return line
+
+
+@njit(cache=True, nogil=True)
+def _features(chars: int, newlines: int, q: int, e: int, dots: int) -> tuple[int, int, int, int]:
+    """The four values of ``quality_model.features`` (sentence length, '?' rate, '!' rate, line length) from
+    a text's character, newline, '?', '!' and '.' counts: the same integer and IEEE float64 operations in
+    the same order, and the same ``log2`` (numba calls the C library's, as CPython's ``math.log2`` does),
+    so the same integers; tests/dataflow/test_quality_model.py checks them against ``features`` on a grid."""
+    n = chars + 1
+    lines = newlines + 1
+    ends = dots + q + e + lines
+    return (
+        int(2 * math.log2(n / ends + 1)),
+        min(6, int(math.log2(1 + 1000 * q / n))),
+        min(6, int(math.log2(1 + 1000 * e / n))),
+        int(math.log2(n / lines + 1)),
+    )
+
+
+@njit(cache=True, nogil=True)
+def _score_docs(
+    buf: np.ndarray,
+    lengths: np.ndarray,
+    feature_margin: np.ndarray,
+    feature_rows: np.ndarray,
+    slots: np.ndarray,
+    slot_hash: np.ndarray,
+    vocab: np.ndarray,
+    offsets: np.ndarray,
+    word_margin: np.ndarray,
+    word_rows: np.ndarray,
+    bucket_margin: np.ndarray,
+    minn: int,
+    maxn: int,
+    bucket: int,
+    eos: int,
+    label: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    """P(hq) of ``prepare(text)`` for texts laid end to end in ``buf`` (UTF-8, no separator), text d being
+    ``lengths[d]`` characters: ``prepare`` done here. One pass over a text's bytes finds its end (UTF-8
+    lead bytes counted up to its length), a second counts what ``features`` counts; its four tokens' rows
+    (``feature_margin``/``feature_rows``, scored once per table) come first, after ``</s>``, as they
+    come first on the prepared line; then the text's tokens, a newline being a plain separator. The
+    same rows added in the same order: the same floats as scoring the prepared line."""
+    i = 0
+    end = buf.shape[0]
+    for d in range(lengths.shape[0]):
+        start = i
+        length = lengths[d]
+        # the text ends before its (length + 1)-th UTF-8 lead byte: whole blocks of BLOCK bytes are
+        # counted branch-free while they stay within the length, the last bytes one by one
+        chars = 0
+        while i + BLOCK <= end:
+            leads = 0
+            for k in range(i, i + BLOCK):
+                leads += (buf[k] & 0xC0) != 0x80
+            if chars + leads > length:
+                break
+            chars += leads
+            i += BLOCK
+        while i < end:
+            if (buf[i] & 0xC0) != 0x80:
+                if chars == length:
+                    break
+                chars += 1
+            i += 1
+        # '\n', '?', '!', '.' are one byte each in UTF-8 and never inside another character's bytes
+        newlines = q = e = dots = 0
+        for k in range(start, i):
+            c = buf[k]
+            newlines += c == 10
+            q += c == 63
+            e += c == 33
+            dots += c == 46
+        total = word_margin[eos]
+        rows = word_rows[eos]
+        sl, qr, er, ll = _features(chars, newlines, q, e, dots)
+        total += feature_margin[0, sl]
+        rows += feature_rows[0, sl]
+        total += feature_margin[1, qr]
+        rows += feature_rows[1, qr]
+        total += feature_margin[2, er]
+        rows += feature_rows[2, er]
+        total += feature_margin[3, ll]
+        rows += feature_rows[3, ll]
+        _, total, rows = _tokens(
+            buf, start, i, False, total, rows, slots, slot_hash, vocab, offsets,
+            word_margin, word_rows, bucket_margin, minn, maxn, bucket, eos, label,
+        )  # fmt: skip
+        out[d] = _p(total, rows)
 
 
 @dataclass(frozen=True)
@@ -249,13 +384,13 @@ class WordTable:
     bucket: int
     eos: int  # the word id of </s>
     label: np.ndarray  # uint8: the label prefix (``__label__``)
+    # float64 / int64 (4, FEATURE_VALUES): margin and row count of the feature token prefixes[f] + str(v)
+    feature_margin: np.ndarray
+    feature_rows: np.ndarray
 
-    def scores(self, lines: list[str]) -> list[float]:
-        """P(hq) of each line (one line each: no newline inside, as fastText's predict requires)."""
-        buf = np.frombuffer(("\n".join(lines) + "\n").encode("utf-8"), np.uint8)
-        out = np.empty(len(lines), np.float64)
-        n = _score_lines(
-            buf,
+    def _lookup(self) -> tuple:
+        """The arrays and parameters every kernel reads tokens with, in ``_tokens``' order."""
+        return (
             self.slots,
             self.slot_hash,
             self.vocab,
@@ -268,16 +403,46 @@ class WordTable:
             self.bucket,
             self.eos,
             self.label,
-            out,
         )
+
+    def scores(self, lines: list[str]) -> list[float]:
+        """P(hq) of each line (one line each: no newline inside, as fastText's predict requires)."""
+        buf = np.frombuffer(("\n".join(lines) + "\n").encode("utf-8"), np.uint8)
+        out = np.empty(len(lines), np.float64)
+        n = _score_lines(buf, *self._lookup(), out)
         if n != len(lines):
             raise ValueError("a line to score holds a newline (fastText's predict refuses it too)")
         return out.tolist()
 
+    def text_scores(self, texts: list[str], max_chars: int) -> list[float]:
+        """P(hq) of ``quality_model.prepare(text, max_chars)`` for each text, prepared in the kernel
+        (``_score_docs``): the texts are cut to ``max_chars`` and encoded once, end to end, and
+        nothing else is done per text in Python (``prepare`` costs ~7 us a 2 KB document)."""
+        cut = [t[:max_chars] for t in texts]  # a text already short enough is not copied (CPython)
+        lengths = np.fromiter(map(len, cut), np.int64, len(cut))
+        buf = np.frombuffer("".join(cut).encode("utf-8"), np.uint8)
+        out = np.empty(len(cut), np.float64)
+        _score_docs(buf, lengths, self.feature_margin, self.feature_rows, *self._lookup(), out)
+        return out.tolist()
 
-def collapse(model: Any, positive: str) -> WordTable | None:
+
+def _feature_rows(prefixes: tuple[str, ...], lookup: tuple) -> tuple[np.ndarray, np.ndarray]:
+    """(margin, rows) of every feature token ``prefix + str(v)``, v < FEATURE_VALUES, scored as a token of a
+    line (a vocabulary word's rows, or an unknown word's n-grams) from 0.0: adding it later gives the same
+    float as adding the token in line order."""
+    margin = np.zeros((len(prefixes), FEATURE_VALUES), np.float64)
+    rows = np.zeros((len(prefixes), FEATURE_VALUES), np.int64)
+    for f, prefix in enumerate(prefixes):
+        for v in range(FEATURE_VALUES):
+            token = np.frombuffer(f"{prefix}{v}".encode(), np.uint8)
+            _, margin[f, v], rows[f, v] = _tokens(token, 0, token.shape[0], False, 0.0, 0, *lookup)
+    return margin, rows
+
+
+def collapse(model: Any, positive: str, feature_prefixes: tuple[str, ...]) -> WordTable | None:
     """The word table of a loaded fastText model (``fasttext.FastText._FastText``) scoring P(``positive``),
-    or None where the model is not a dense two-label softmax model without word n-grams."""
+    or None where the model is not a dense two-label softmax model without word n-grams.
+    ``feature_prefixes``: the names of ``quality_model.features``' four tokens, in their order."""
     args = model.f.getArgs()
     labels = model.get_labels()
     if (
@@ -305,7 +470,7 @@ def collapse(model: Any, positive: str) -> WordTable | None:
     slots, slot_hash, word_margin, word_rows = _build(
         vocab, offsets, row_margin, args.minn, args.maxn, args.bucket, eos
     )
-    return WordTable(
+    table = WordTable(
         vocab,
         offsets,
         slots,
@@ -318,4 +483,8 @@ def collapse(model: Any, positive: str) -> WordTable | None:
         args.bucket,
         eos,
         np.frombuffer(args.label.encode("utf-8"), np.uint8),
+        np.empty((0, 0), np.float64),
+        np.empty((0, 0), np.int64),
     )
+    feature_margin, feature_rows = _feature_rows(feature_prefixes, table._lookup())
+    return replace(table, feature_margin=feature_margin, feature_rows=feature_rows)

@@ -139,6 +139,50 @@ def test_word_table_scores_are_fasttexts(model_path):
         table.scores(["two\nlines"])
 
 
+# what prepare() changes or counts: newlines (one, several, CRLF, trailing), '?', '!', '.', tabs, non-ASCII
+# (2-, 3- and 4-byte characters), the label prefix, a literal </s> after a newline, empty and blank texts
+RAW = [
+    "첫 줄입니다.\n둘째 줄?\n\n셋째!!! 끝.",
+    "line one\r\nline two\r\n\ttabbed? yes! done.\n",
+    "\n\n\n",
+    " ",
+    "ünïcödé ・ 가나다 😀😀 ?!.",
+    "report\n</s> never read after the literal end token",
+    "__label__hq\n__label__lq",
+]
+
+
+def test_word_table_prepares_raw_text_in_the_kernel(model_path):
+    """``text_scores`` on raw text gives exactly the floats of ``scores`` on ``prepare``'s lines, texts cut by
+    max_chars included (the cut lands inside a word, on a newline, inside a 4-byte character's text)."""
+    table = qm.word_table(classifier.load(model_path))
+    texts = GOOD + BAD + TRICKY + RAW + ["\n".join(GOOD + BAD) * 5]
+    for max_chars in (20_000, 37, 5, 1, 0):
+        prepared = [qm.prepare(t, max_chars) for t in texts]
+        assert table.text_scores(texts, max_chars) == table.scores(prepared), max_chars
+    assert table.text_scores([], 20_000) == []
+
+
+def test_kernel_features_are_prepares_features():
+    """The kernel's feature values (``quality_kernel._features`` on the counts) against ``features`` on texts
+    built with those counts, across bucket edges: lengths up to 20,000 characters, each mark from none to
+    most of the text."""
+    from dataflow.stages.quality_kernel import _features
+
+    seen = set()
+    for chars in (0, 1, 2, 3, 7, 15, 16, 22, 31, 63, 90, 127, 128, 181, 362, 1000, 2047, 2048, 20_000):
+        for marks in sorted({0, 1, 2, 3, chars // 7, chars // 3, chars // 2, chars}):
+            for newlines, q, e, dots in ((marks, 0, 0, 0), (0, marks, 0, 0), (0, 0, marks, 0), (0, 0, 0, marks)):
+                if newlines + q + e + dots > chars:
+                    continue
+                text = "\n" * newlines + "?" * q + "!" * e + "." * dots
+                text += "가" * (chars - len(text))
+                values = [int(tok.lstrip("_slqe")) for tok in qm.features(text).split()]
+                assert list(_features(chars, newlines, q, e, dots)) == values, (chars, newlines, q, e, dots)
+                seen.add(tuple(values))
+    assert len(seen) > 40  # many buckets of each feature reached, not one value over and over
+
+
 def test_word_table_rows_are_fasttexts_subwords(model_path):
     """Each word's rows and margin from fastText's own subword ids and matrices, for the whole vocabulary."""
     model = classifier.load(model_path)

@@ -30,3 +30,15 @@ def test_default_model_word_table_scores_equal_fasttexts(testdata):
     assert table is not None  # the default model collapses: the stage scores with the table
     # fastText reports p + 1e-5; the rest is float32 (fastText) against float64 (the table) rounding
     assert table.scores(lines) == pytest.approx(expected, abs=2e-5)
+
+
+def test_default_model_raw_text_scores_equal_prepared_lines(testdata):
+    """The stage's path (``text_scores``: ``prepare`` done in the kernel on the raw text) against the table on
+    ``prepare``'s lines, on real documents (newlines, '?', '!', both scripts) whole and cut short."""
+    if not DEFAULT_MODEL.is_file():
+        pytest.skip(f"{DEFAULT_MODEL} missing: run `make setup` first")
+    table = qm.word_table(classifier.load(DEFAULT_MODEL))
+    texts = [e.text for e in quality_data.build_examples(testdata.resolve(), sources=SOURCES)]
+    assert sum("\n" in t for t in texts) > 100 and sum("?" in t or "!" in t for t in texts) > 100
+    for max_chars in (20_000, 200):
+        assert table.text_scores(texts, max_chars) == table.scores([qm.prepare(t, max_chars) for t in texts])

@@ -231,18 +231,19 @@ _CLOSING = ".,!?"  # punctuation that _TOKEN keeps as one run after a Hangul run
 def _hangul_run(run: str, sums: int = 0) -> Chunk:
     """One Hangul run's numbers (plus ``sums``: the chunk's Hangul and size, when the run is the whole chunk);
     every piece is a content word with letters."""
+    words, ids, n, chars, extra, stops = _hangul_fields(run)
+    return words, ids, sums + n * _RUN_WORD + chars * _CHARS + extra * _EXTRA, stops
+
+
+def _hangul_fields(run: str) -> tuple[tuple[str, ...], bytes, int, int, int, int]:
+    """(words, ids, pieces, their characters, extra Kiwi tokens in thousandths, stop mask) of one Hangul run."""
     words = split_eojeol(run) if len(run) > 1 else (run,)
     stops = 0
     for w in words:
         stops |= _STOP_BIT.get(w, 0)
-    n, chars = len(words), sum(map(len, words))
+    n = len(words)
     extra = round(run_extra(run, n) * 1000)  # the tables hold thousandths: exact
-    return (
-        words,
-        array("q", map(_word_id, words)).tobytes(),
-        sums + n * _RUN_WORD + chars * _CHARS + extra * _EXTRA,
-        stops,
-    )
+    return words, array("q", map(_word_id, words)).tobytes(), n, sum(map(len, words)), extra, stops
 
 
 def _token(tok: str) -> Chunk:
@@ -291,12 +292,16 @@ def _chunk(text: str) -> Chunk:
 
 def _record(text: str) -> bytes:
     """A chunk's cache record (``_HEAD``), built on its first sight."""
-    _, ids, s, stops = _chunk(text)
-    fields = []
-    for _ in range(6):
-        fields.append(s & _MASK)
-        s >>= _FIELD
-    rec = array("q", (*fields, s, stops)).tobytes() + ids  # s: the signed extra tokens, the top field
+    if min(text) >= "\uac00" and max(text) <= "\ud7a3" and text not in _TOKENS:  # one Hangul run: fields as they are
+        _, ids, n, chars, extra, stops = _hangul_fields(text)
+        rec = array("q", (n, n, chars, n, len(text), len(text), extra, stops)).tobytes() + ids
+    else:
+        _, ids, s, stops = _chunk(text)
+        fields = []
+        for _ in range(6):
+            fields.append(s & _MASK)
+            s >>= _FIELD
+        rec = array("q", (*fields, s, stops)).tobytes() + ids  # s: the signed extra tokens, the top field
     if len(_CHUNKS) < _CHUNK_CACHE:
         _CHUNKS[text] = rec
     return rec
@@ -627,10 +632,10 @@ def korean_rules(text: str, s: WordStats, rules: dict, bounds: Bounds = EXACT) -
         if (r := check(_side(0, 0, count / n_hi > thr, count / n_lo <= thr), reason)) is not None:
             return r
     all_lines = text.splitlines()
-    bullets = sum(x.lstrip().startswith("•") or x.lstrip().startswith("-") for x in all_lines)
+    bullets = sum(1 for x in all_lines if x.lstrip().startswith(("•", "-")))
     if bullets / len(all_lines) > rules["max_bullet_lines_ratio"]:
         return "gopher_too_many_bullets"
-    ellipsis = sum(x.rstrip().endswith("...") or x.rstrip().endswith("…") for x in all_lines)
+    ellipsis = sum(1 for x in all_lines if x.rstrip().endswith(("...", "…")))
     if ellipsis / len(all_lines) > rules["max_ellipsis_lines_ratio"]:
         return "gopher_too_many_end_ellipsis"
     lo, hi, thr = s.alpha_ratio - b.alpha_below, s.alpha_ratio + b.alpha_above, rules["max_non_alpha_words_ratio"]

@@ -1,10 +1,11 @@
 """Korean quality stage: fast word statistics vs Kiwi, decision agreement and throughput.
 
 Run: ``flock /tmp/bench.lock .venv/bin/python bench/bench_quality_ko.py`` (Kiwi on every document:
-3-6 minutes on 2 busy cores). ``--calibrate`` instead fits the extra-token tables of
-``korean_words`` (``_EXTRA_BY_SHAPE``, ``_LAST_TABLE``) on Kiwi's words and prints, per percentile
-level, the bounds (what ``quality_ko.KIWI_BOUNDS`` is set from), their agreement and Kiwi share, in
-sample and across halves of the sources (fit on one half, checked on the other).
+3-6 minutes on 2 busy cores; ``--every 10`` keeps every 10th document of each set, for iteration).
+``--calibrate`` instead fits the extra-token tables of ``korean_words`` (``_EXTRA_BY_SHAPE``, ``_LAST_TABLE``)
+on Kiwi's words and prints, per percentile level, the bounds (what ``quality_ko.KIWI_BOUNDS`` is set from),
+their agreement and Kiwi share, in sample and across halves of the sources (fit on one half, checked on the
+other).
 
 Documents (read-only, ../shared/testdata, SOURCES.md; and the demo corpus): every Korean set, as
 single records and as documents of k consecutive records (k = 5, 20, 60, joined by newlines), so
@@ -297,11 +298,15 @@ def calibrate(all_sets: dict[str, list[str]], kiwi_words: dict[str, list[list[st
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--calibrate", action="store_true", help="print Kiwi-vs-fast spreads per statistic")
+    ap.add_argument(
+        "--every", type=int, default=1, help="keep every k-th document of each set (quick iteration; 1: the full bench)"
+    )
     args = ap.parse_args()
     if not KT.is_dir():
         raise SystemExit(f"test data not found at {KT}")
     sets = korean_sets()
     sets["demo corpus (ko)"] = demo_korean()
+    sets = {name: texts[:: args.every] for name, texts in sets.items()}
     print(f"# Korean quality: fast words vs Kiwi ({time.strftime('%Y-%m-%d')})\n")
     if args.calibrate:
         calibrate(sets)

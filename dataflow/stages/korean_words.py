@@ -13,8 +13,9 @@ numbers without Kiwi:
 * the estimate: Kiwi's content words = the split's plus, per Hangul run, calibrated extra tokens
   by (run length, pieces) and by last syllable (``_EXTRA_BY_SHAPE``, ``_LAST_TABLE``: the mean of
   Kiwi minus fast over every Korean set under ../shared/testdata, bench/bench_quality_ko.py
-  --calibrate); the numbers of each whitespace chunk are cached (``_CHUNKS``: words repeat, Zipf),
-  so a document costs one split, one dict lookup per chunk and a few sums;
+  --calibrate); the numbers of each whitespace chunk are cached as one int64 record (``_CHUNKS``: words
+  repeat, Zipf), so a document costs one split, one dict lookup and copy per chunk and one compiled pass
+  over the joined records (``_doc_sums``);
 * ``ngram_fracs``: datatrove's top and duplicated n-gram characters (its exact greedy scan) in one
   numba pass over word ids; ``word_stats``: every number exactly as datatrove computes it, from
   any word list (Kiwi's, in the fallback, the calibration and the tests);

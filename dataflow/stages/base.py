@@ -19,6 +19,8 @@ Document fields used across stages live in ``doc.metadata`` under the names in
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from itertools import repeat
+from time import perf_counter
 from typing import Any
 
 from datatrove.data import Document, DocumentsPipeline
@@ -52,9 +54,12 @@ class Stage(PipelineStep):
         """Change ``doc`` in place; return None to keep it or a snake_case reason to drop it."""
         raise NotImplementedError
 
-    def process(self, doc: Document) -> Document:
-        """Run ``apply`` on one live document with failure capture and accounting."""
-        text, before = doc.text, doc_size(doc)
+    def process(self, doc: Document, before: tuple[int, int] | None = None) -> Document:
+        """Run ``apply`` on one live document with failure capture and accounting; ``before`` is its
+        ``doc_size`` where the caller has measured it already (a batch scorer that encoded the text)."""
+        text = doc.text
+        if before is None:
+            before = doc_size(doc)
         try:
             reason = self.apply(doc)
         except Exception as err:  # one bad document must never stop the run
@@ -73,13 +78,24 @@ class Stage(PipelineStep):
         return doc
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> Iterator[Document]:
-        for doc in data or ():
+        yield from self.run_sized(data or (), repeat(None))
+
+    def run_sized(self, data: Iterable[Document], sizes: Iterator[tuple[int, int] | None]) -> Iterator[Document]:
+        """``run`` with the live documents' sizes (``process``'s ``before``, in order; None: measured there)
+        given. Counted and timed per document exactly as ``stat_update("total")`` and ``track_time()``
+        do, with datatrove's counter and timer looked up once instead of per document."""
+        total = None  # created at the first live document, as stat_update would: no empty counter otherwise
+        timer = self.stats.time_stats
+        for doc in data:
             if not is_live(doc):
                 yield doc
                 continue
-            self.stat_update("total")
-            with self.track_time():
-                doc = self.process(doc)
+            if total is None:
+                total = self.stats["total"]
+            total.update(1)
+            start = perf_counter()  # what TimingStats.__enter__/__exit__ measure
+            doc = self.process(doc, next(sizes))
+            timer.update(perf_counter() - start)
             yield doc
 
 

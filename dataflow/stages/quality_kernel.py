@@ -313,13 +313,15 @@ def _score_docs(
     eos: int,
     label: np.ndarray,
     out: np.ndarray,
+    nbytes: np.ndarray,
 ) -> None:
     """P(hq) of ``prepare(text)`` for texts laid end to end in ``buf`` (UTF-8, no separator), text d being
     ``lengths[d]`` characters: ``prepare`` done here. One pass over a text's bytes finds its end (UTF-8
     lead bytes counted up to its length), a second counts what ``features`` counts; its four tokens' rows
     (``feature_margin``/``feature_rows``, scored once per table) come first, after ``</s>``, as they
     come first on the prepared line; then the text's tokens, a newline being a plain separator. The
-    same rows added in the same order: the same floats as scoring the prepared line."""
+    same rows added in the same order: the same floats as scoring the prepared line. ``nbytes[d]``: text
+    d's UTF-8 size, found on the way (the stage's accounting needs it, and an encode per text costs ~2 us)."""
     i = 0
     end = buf.shape[0]
     for d in range(lengths.shape[0]):
@@ -366,6 +368,7 @@ def _score_docs(
             word_margin, word_rows, bucket_margin, minn, maxn, bucket, eos, label,
         )  # fmt: skip
         out[d] = _p(total, rows)
+        nbytes[d] = i - start
 
 
 @dataclass(frozen=True)
@@ -414,16 +417,18 @@ class WordTable:
             raise ValueError("a line to score holds a newline (fastText's predict refuses it too)")
         return out.tolist()
 
-    def text_scores(self, texts: list[str], max_chars: int) -> list[float]:
+    def text_scores(self, texts: list[str], max_chars: int) -> tuple[list[float], list[int]]:
         """P(hq) of ``quality_model.prepare(text, max_chars)`` for each text, prepared in the kernel
-        (``_score_docs``): the texts are cut to ``max_chars`` and encoded once, end to end, and
-        nothing else is done per text in Python (``prepare`` costs ~7 us a 2 KB document)."""
+        (``_score_docs``), and the UTF-8 size of each text cut to ``max_chars``: the texts are cut
+        and encoded once, end to end, and nothing else is done per text in Python (``prepare`` costs
+        ~7 us a 2 KB document)."""
         cut = [t[:max_chars] for t in texts]  # a text already short enough is not copied (CPython)
         lengths = np.fromiter(map(len, cut), np.int64, len(cut))
         buf = np.frombuffer("".join(cut).encode("utf-8"), np.uint8)
         out = np.empty(len(cut), np.float64)
-        _score_docs(buf, lengths, self.feature_margin, self.feature_rows, *self._lookup(), out)
-        return out.tolist()
+        nbytes = np.empty(len(cut), np.int64)
+        _score_docs(buf, lengths, self.feature_margin, self.feature_rows, *self._lookup(), out, nbytes)
+        return out.tolist(), nbytes.tolist()
 
 
 def _feature_rows(prefixes: tuple[str, ...], lookup: tuple) -> tuple[np.ndarray, np.ndarray]:

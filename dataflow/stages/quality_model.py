@@ -132,21 +132,29 @@ def word_table(model: Any) -> Any:
     return _TABLES[model]
 
 
-def predict_scores(model: Any, texts: list[str], max_chars: int) -> list[float]:
-    """P(high quality) of each text by a loaded fastText model: its word table where it has one (the same
-    scores to float rounding, 3.2-3.5x faster on 2 KB documents: BENCHMARKS.md "Scoring speed"), else one
-    fastText ``predict`` call for the list.
+def scores_and_sizes(model: Any, texts: list[str], max_chars: int) -> tuple[list[float], list[int] | None]:
+    """P(high quality) of each text by a loaded fastText model, and the UTF-8 size of each text cut to
+    ``max_chars`` where the scorer measured it. The word table where the model has one (the same scores to
+    float rounding, 3.2-3.5x faster on 2 KB documents: BENCHMARKS.md "Scoring speed"; ``prepare`` done in
+    its kernel on the raw texts, sizes found on the way), else one fastText ``predict`` call for the
+    prepared list (sizes None).
 
     With two labels the top one and its probability say both: P(hq) = p, or 1 - p when the top label
     is the other one (fastText reports p + 1e-5, hence the clamps)."""
     table = word_table(model)
-    if table is not None:  # prepare() done in the kernel, on the raw texts: the same scores, ~7 us a text less
+    if table is not None:
         return table.text_scores(texts, max_chars)
     labels, probs = model.predict([prepare(t, max_chars) for t in texts], k=1)
-    return [
+    values = [
         min(1.0, float(p[0])) if lab[0] == HQ else max(0.0, 1.0 - float(p[0]))
         for lab, p in zip(labels, probs, strict=True)
     ]
+    return values, None
+
+
+def predict_scores(model: Any, texts: list[str], max_chars: int) -> list[float]:
+    """P(high quality) of each text by a loaded fastText model (``scores_and_sizes``)."""
+    return scores_and_sizes(model, texts, max_chars)[0]
 
 
 def scores(texts: list[str], model_path: str, max_chars: int) -> list[float]:
@@ -172,16 +180,22 @@ class QualityModelStage(Stage):
         self.threshold = top_fraction_threshold(cfg) if cfg.keep_top_fraction else cfg.threshold
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> Iterator[Document]:
-        """Score live documents a batch at a time (one fastText call per ``BATCH``), then run the base
-        class's per-document accounting with the score ready."""
+        """Score live documents a batch at a time (one scorer call per ``BATCH``), then run the base
+        class's per-document accounting with the score ready and, where the word table measured it, the
+        text's size (an uncut, non-empty text's UTF-8 size is the document's: no encode per document)."""
+        max_chars = self.cfg.max_chars
+        model = load_model(self.cfg.model_path)
         it = iter(data or ())
         while batch := list(islice(it, BATCH)):
             live = [d for d in batch if is_live(d)]
-            for doc, value in zip(
-                live, scores([d.text for d in live], self.cfg.model_path, self.cfg.max_chars), strict=True
-            ):
+            texts = [d.text for d in live]
+            values, nbytes = scores_and_sizes(model, texts, max_chars)
+            for doc, value in zip(live, values, strict=True):
                 doc.metadata[_PENDING] = value
-            yield from super().run(batch, rank, world_size)
+            sizes: list[tuple[int, int] | None] = [None] * len(live)
+            if nbytes is not None:  # an empty text's size is its raw record's, a cut one's more than measured
+                sizes = [(b, n) if 0 < n <= max_chars else None for b, n in zip(nbytes, map(len, texts), strict=True)]
+            yield from self.run_sized(batch, iter(sizes))
 
     def apply(self, doc: Document) -> str | None:
         value = doc.metadata.pop(_PENDING, None)

@@ -154,13 +154,48 @@ RAW = [
 
 def test_word_table_prepares_raw_text_in_the_kernel(model_path):
     """``text_scores`` on raw text gives exactly the floats of ``scores`` on ``prepare``'s lines, texts cut by
-    max_chars included (the cut lands inside a word, on a newline, inside a 4-byte character's text)."""
+    max_chars included (the cut lands inside a word, on a newline, inside a 4-byte character's text); the
+    UTF-8 size of each cut text comes with them."""
     table = qm.word_table(classifier.load(model_path))
     texts = GOOD + BAD + TRICKY + RAW + ["\n".join(GOOD + BAD) * 5]
     for max_chars in (20_000, 37, 5, 1, 0):
         prepared = [qm.prepare(t, max_chars) for t in texts]
-        assert table.text_scores(texts, max_chars) == table.scores(prepared), max_chars
-    assert table.text_scores([], 20_000) == []
+        values, nbytes = table.text_scores(texts, max_chars)
+        assert values == table.scores(prepared), max_chars
+        assert nbytes == [len(t[:max_chars].encode("utf-8")) for t in texts], max_chars
+    assert table.text_scores([], 20_000) == ([], [])
+
+
+def test_stage_counts_sizes_measured_by_the_kernel_as_doc_size_would(model_path):
+    """The ledger's bytes and characters, and datatrove's counters and timer, with the stage's sizes taken from
+    the kernel: the same as ``doc_size`` per document, for uncut, cut (over max_chars) and empty texts, and a
+    document dropped upstream passing uncounted."""
+    cfg = QualityModelConfig(enabled=True, model_path=str(model_path), max_chars=40)
+    texts = [GOOD[0], GOOD[1], BAD[0], "", "짧은 글\n둘째 줄?", "😀 four-byte " * 5]
+    docs = [
+        Document(text=t, id=str(i), metadata={Meta.LANGUAGE: "ko", Meta.SOURCE_KIND: "web"})
+        for i, t in enumerate(texts)
+    ]
+    upstream = Document(text="dropped before", id="u", metadata={Meta.OUTCOME: "dropped", Meta.REASON: "x"})
+    stage = QualityModelStage(cfg)
+    out = list(stage.run(docs[:3] + [upstream] + docs[3:]))
+    assert out[3] is upstream and upstream.metadata[Meta.REASON] == "x"
+    assert all(Meta.QUALITY_SCORE in d.metadata for d in out[:3] + out[4:])
+    assert len(texts[0]) > 40 and len(texts[-1]) > 40  # cut for scoring, counted whole
+    rows = stage.ledger.to_rows("t")
+    assert sum(r["docs_in"] for r in rows) == len(texts)
+    assert sum(r["chars_in"] for r in rows) == sum(map(len, texts))
+    assert sum(r["bytes_in"] for r in rows) == sum(len(t.encode()) for t in texts)
+    # one document a run: 😀 is 4 UTF-8 bytes, Hangul 3, ASCII 1
+    by_hand = {"": 0, "짧은 글\n둘째 줄?": 3 * 3 + 1 + 1 + 2 * 3 + 1 + 3 + 1, "😀 four-byte " * 5: 5 * (4 + 11)}
+    for text, size in by_hand.items():
+        one = QualityModelStage(cfg)
+        list(one.run([Document(text=text, id="1", metadata={Meta.LANGUAGE: "ko"})]))
+        assert [(r["bytes_in"], r["chars_in"]) for r in one.ledger.to_rows("t")] == [(size, len(text))]
+    assert stage.stats["total"].total == len(texts) and stage.stats.time_stats.n == len(texts)
+    assert "total" not in QualityModelStage(cfg).stats.stats  # no counter before a live document
+    idle = QualityModelStage(cfg)
+    assert list(idle.run([upstream])) == [upstream] and "total" not in idle.stats.stats
 
 
 def test_kernel_features_are_prepares_features():

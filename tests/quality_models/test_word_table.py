@@ -34,11 +34,14 @@ def test_default_model_word_table_scores_equal_fasttexts(testdata):
 
 def test_default_model_raw_text_scores_equal_prepared_lines(testdata):
     """The stage's path (``text_scores``: ``prepare`` done in the kernel on the raw text) against the table on
-    ``prepare``'s lines, on real documents (newlines, '?', '!', both scripts) whole and cut short."""
+    ``prepare``'s lines, on real documents (newlines, '?', '!', both scripts) whole and cut short; and the
+    UTF-8 sizes it reports."""
     if not DEFAULT_MODEL.is_file():
         pytest.skip(f"{DEFAULT_MODEL} missing: run `make setup` first")
     table = qm.word_table(classifier.load(DEFAULT_MODEL))
     texts = [e.text for e in quality_data.build_examples(testdata.resolve(), sources=SOURCES)]
     assert sum("\n" in t for t in texts) > 100 and sum("?" in t or "!" in t for t in texts) > 100
     for max_chars in (20_000, 200):
-        assert table.text_scores(texts, max_chars) == table.scores([qm.prepare(t, max_chars) for t in texts])
+        values, nbytes = table.text_scores(texts, max_chars)
+        assert values == table.scores([qm.prepare(t, max_chars) for t in texts])
+        assert nbytes == [len(t[:max_chars].encode("utf-8")) for t in texts]  # the sizes the stage counts

@@ -19,8 +19,9 @@ documents, same run:
   statistics tokens, one line): the library alone; the same model's word table
   (``quality_kernel``: fastText's two-label score collapsed to one margin per word, the scorer the
   stage uses) on the same prepared texts, with the largest score difference from fastText's; then
-  with our preparation (``classifier.scores``); then the pipeline stage (``QualityModelStage.run``
-  over datatrove Documents: scoring, metadata, ledger);
+  ``classifier.scores`` on the raw texts (the table's ``text_scores``: ``prepare`` done in its kernel,
+  the stage's scorer); then the pipeline stage (``QualityModelStage.run`` over datatrove Documents,
+  built inside the timed call as a reader would hand them over: scoring, metadata, ledger, counters);
 * language ID: lid.176 alone (``predict_language``) and the Korean-aware decision (``identify``).
 """
 
@@ -94,7 +95,7 @@ def quality_cases(path: Path, texts: list[str], tag: str) -> list[tuple[str, Cal
     return [
         (f"{PREDICT}{tag}", lambda: model.predict(prepared, k=2)),
         (f"{TABLE}{tag}", lambda: table.scores(prepared)),
-        (f"classifier.scores (prepare + word table){tag}", lambda: classifier.scores(model, texts)),
+        (f"classifier.scores (raw text, prepared in the kernel){tag}", lambda: classifier.scores(model, texts)),
         (f"QualityModelStage.run (pipeline stage){tag}", stage_run),
     ]
 

@@ -66,11 +66,13 @@ class Stage(PipelineStep):
             reject(doc, self.name, FAILED, error=f"{type(err).__name__}: {err}")
             self.stat_update("failed")
         else:
+            counters = self.stats.stats  # what stat_update(label) adds 1 to, without its two calls per label
             if reason is not None:
                 reject(doc, self.name, reason)
-                self.stat_update("dropped", f"dropped_{reason}")
+                counters["dropped"].update(1)
+                counters["dropped_" + reason].update(1)
             else:
-                self.stat_update("forwarded")
+                counters["forwarded"].update(1)
         # most stages leave the text object as it was: its size is known (one UTF-8 encode per document saved);
         # an empty text's size is the raw record's, which an extractor changes, so it is measured again
         after = before if doc.text is text and text else doc_size(doc)
@@ -80,10 +82,13 @@ class Stage(PipelineStep):
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> Iterator[Document]:
         yield from self.run_sized(data or (), repeat(None))
 
-    def run_sized(self, data: Iterable[Document], sizes: Iterator[tuple[int, int] | None]) -> Iterator[Document]:
+    def run_sized(
+        self, data: Iterable[Document], sizes: Iterator[tuple[int, int] | None], timed: bool = True
+    ) -> Iterator[Document]:
         """``run`` with the live documents' sizes (``process``'s ``before``, in order; None: measured there)
-        given. Counted and timed per document exactly as ``stat_update("total")`` and ``track_time()``
-        do, with datatrove's counter and timer looked up once instead of per document."""
+        given. Counted as ``stat_update("total")`` counts, and with ``timed`` timed per document as
+        ``track_time()`` times (without: the caller times a whole batch), with datatrove's counter and
+        timer looked up once instead of per document."""
         total = None  # created at the first live document, as stat_update would: no empty counter otherwise
         timer = self.stats.time_stats
         for doc in data:
@@ -93,9 +98,12 @@ class Stage(PipelineStep):
             if total is None:
                 total = self.stats["total"]
             total.update(1)
-            start = perf_counter()  # what TimingStats.__enter__/__exit__ measure
-            doc = self.process(doc, next(sizes))
-            timer.update(perf_counter() - start)
+            if timed:
+                start = perf_counter()  # what TimingStats.__enter__/__exit__ measure
+                doc = self.process(doc, next(sizes))
+                timer.update(perf_counter() - start)
+            else:
+                doc = self.process(doc, next(sizes))
             yield doc
 
 

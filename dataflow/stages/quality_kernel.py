@@ -317,7 +317,7 @@ def _score_docs(
 ) -> None:
     """P(hq) of ``prepare(text)`` for texts laid end to end in ``buf`` (UTF-8, no separator), text d being
     ``lengths[d]`` characters: ``prepare`` done here. One pass over a text's bytes finds its end (UTF-8
-    lead bytes counted up to its length), a second counts what ``features`` counts; its four tokens' rows
+    lead bytes counted up to its length) and counts what ``features`` counts; its four tokens' rows
     (``feature_margin``/``feature_rows``, scored once per table) come first, after ``</s>``, as they
     come first on the prepared line; then the text's tokens, a newline being a plain separator. The
     same rows added in the same order: the same floats as scoring the prepared line. ``nbytes[d]``: text
@@ -327,31 +327,39 @@ def _score_docs(
     for d in range(lengths.shape[0]):
         start = i
         length = lengths[d]
-        # the text ends before its (length + 1)-th UTF-8 lead byte: whole blocks of BLOCK bytes are
-        # counted branch-free while they stay within the length, the last bytes one by one
-        chars = 0
+        # the text ends before its (length + 1)-th UTF-8 lead byte; '\n', '?', '!', '.' are one byte each
+        # in UTF-8 and never inside another character's bytes. Whole blocks of BLOCK bytes are counted
+        # branch-free while they stay within the length (one pass, ~1.2 us a 2 KB text against ~1.6 for
+        # finding the end and then counting), the last bytes one by one
+        chars = newlines = q = e = dots = 0
         while i + BLOCK <= end:
-            leads = 0
+            leads = block_newlines = block_q = block_e = block_dots = 0
             for k in range(i, i + BLOCK):
-                leads += (buf[k] & 0xC0) != 0x80
+                c = buf[k]
+                leads += (c & 0xC0) != 0x80
+                block_newlines += c == 10
+                block_q += c == 63
+                block_e += c == 33
+                block_dots += c == 46
             if chars + leads > length:
                 break
             chars += leads
+            newlines += block_newlines
+            q += block_q
+            e += block_e
+            dots += block_dots
             i += BLOCK
         while i < end:
-            if (buf[i] & 0xC0) != 0x80:
+            c = buf[i]
+            if (c & 0xC0) != 0x80:
                 if chars == length:
                     break
                 chars += 1
+                newlines += c == 10
+                q += c == 63
+                e += c == 33
+                dots += c == 46
             i += 1
-        # '\n', '?', '!', '.' are one byte each in UTF-8 and never inside another character's bytes
-        newlines = q = e = dots = 0
-        for k in range(start, i):
-            c = buf[k]
-            newlines += c == 10
-            q += c == 63
-            e += c == 33
-            dots += c == 46
         total = word_margin[eos]
         rows = word_rows[eos]
         sl, qr, er, ll = _features(chars, newlines, q, e, dots)

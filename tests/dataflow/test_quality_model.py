@@ -167,7 +167,7 @@ def test_word_table_prepares_raw_text_in_the_kernel(model_path):
 
 
 def test_stage_counts_sizes_measured_by_the_kernel_as_doc_size_would(model_path):
-    """The ledger's bytes and characters, and datatrove's counters and timer, with the stage's sizes taken from
+    """The ledger's bytes and characters, and datatrove's counters and timer (per batch), with the sizes from
     the kernel: the same as ``doc_size`` per document, for uncut, cut (over max_chars) and empty texts, and a
     document dropped upstream passing uncounted."""
     cfg = QualityModelConfig(enabled=True, model_path=str(model_path), max_chars=40)
@@ -192,7 +192,10 @@ def test_stage_counts_sizes_measured_by_the_kernel_as_doc_size_would(model_path)
         one = QualityModelStage(cfg)
         list(one.run([Document(text=text, id="1", metadata={Meta.LANGUAGE: "ko"})]))
         assert [(r["bytes_in"], r["chars_in"]) for r in one.ledger.to_rows("t")] == [(size, len(text))]
-    assert stage.stats["total"].total == len(texts) and stage.stats.time_stats.n == len(texts)
+    assert (
+        stage.stats["total"].total == len(texts) and stage.stats["forwarded"].total + stage.stats["dropped"].total == 6
+    )
+    assert stage.stats.time_stats.n == 1 and stage.stats.time_stats.unit == "batch"  # one batch, scoring timed too
     assert "total" not in QualityModelStage(cfg).stats.stats  # no counter before a live document
     idle = QualityModelStage(cfg)
     assert list(idle.run([upstream])) == [upstream] and "total" not in idle.stats.stats

@@ -348,8 +348,12 @@ def _small(node: LexborNode, total: int) -> bool:
     return len(node.text(deep=True)) <= MAX_CHROME_SHARE * total
 
 
-def prune(tree: LexborHTMLParser) -> LexborNode | None:
-    """Remove invisible and chrome elements in place; returns the body (None for a page without one)."""
+def prune(tree: LexborHTMLParser, spare: frozenset[str] = frozenset()) -> LexborNode | None:
+    """Remove invisible and chrome elements in place; returns the body (None for a page without one).
+
+    ``spare``: chrome words not acted on (``html_types.without_chrome_lines`` keeps the layers and panels
+    such words name).
+    """
     body = tree.body
     if body is None:
         return None
@@ -371,7 +375,7 @@ def prune(tree: LexborHTMLParser) -> LexborNode | None:
     for node in body.css("[class], [id]"):
         if node.tag in ("body", "main", "article", "html"):
             continue
-        words = _chrome_words(node)
+        words = _chrome_words(node) - spare
         if not words or (words <= _HERO_WORDS and main is not None and _inside(node, main)):
             continue
         if not _small(node, total) and words.isdisjoint(_CONSENT_WORDS):

@@ -17,7 +17,12 @@ from dataflow.document import Meta
 from dataflow.extractors import extract
 from dataflow.extractors.html import explain_html
 from dataflow.extractors.html_dom import block_text, blocks, dom_text, main_root, parse, prune, read_facts
-from dataflow.extractors.html_types import json_ld_description, with_product_parts, without_title
+from dataflow.extractors.html_types import (
+    json_ld_description,
+    with_product_parts,
+    without_chrome_lines,
+    without_title,
+)
 from dataflow.extractors.page_type import detect
 from dataflow.records import document_row
 
@@ -421,6 +426,34 @@ def test_a_category_grids_filter_panel_is_chrome() -> None:
     grid = "".join(f"<li><a href='/p/{i}'>Linen Towel No. {i}</a> $12.00</li>" for i in range(6))
     text = dom_text(parse(f"<body><main>{facets}<ul>{grid}</ul></main></body>"), True)
     assert "Linen Towel No. 5 $12.00" in text and "Green (12)" not in text
+
+
+def test_trafilaturas_lines_that_only_chrome_holds_are_dropped() -> None:
+    markup = (
+        "<body><div class='cookie-consent'><p>We use cookies to personalise ads.</p><p>Free returns</p></div>"
+        "<main><h1>Oak Stool</h1><p>Solid oak, 45 cm high, oiled by hand.</p><p>Free returns</p>"
+        "<div class='product-details-modal'><p>Care: wipe with a damp cloth.</p></div>"
+        "<div class='expandable-section filters faq-accordion'><p>Does it come assembled? Yes.</p></div>"
+        "<span class='visually-hidden'>Sale price</span></main></body>"
+    )
+    text = "\n".join(
+        [
+            "Oak Stool",
+            "Solid oak, 45 cm high, oiled by hand.",
+            "We use cookies to personalise ads.",  # only in the consent dialog: goes
+            "Free returns",  # in the dialog and in the main text: stays
+            "Care: wipe with a damp cloth.",  # a details sheet (a "modal") is the product's text
+            "Does it come assembled? Yes.",  # so is an FAQ accordion named as a filter rail
+            "Sale price",  # screen-reader text: goes
+        ]
+    )
+    assert without_chrome_lines(text, parse(markup)).splitlines() == [
+        "Oak Stool",
+        "Solid oak, 45 cm high, oiled by hand.",
+        "Free returns",
+        "Care: wipe with a damp cloth.",
+        "Does it come assembled? Yes.",
+    ]
 
 
 def test_link_blocks_drop_unless_links_are_the_content() -> None:

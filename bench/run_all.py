@@ -19,6 +19,8 @@ BENCHES = [
     ["bench_pipeline.py", "--docs", "1000", "--workers", "1"],
     ["bench_pipeline_ko.py"],
     ["bench_text_stages.py"],
+    ["bench_text_stages.py", "--english"],
+    ["bench_quality_ko.py"],
     ["bench_quality_model.py"],
     ["bench_lid.py"],
     ["bench_pii.py"],
@@ -49,7 +51,8 @@ def main(words: list[str]) -> int:
         t = time.perf_counter()
         proc = subprocess.run([sys.executable, str(HERE / cmd[0]), *cmd[1:]], capture_output=True, text=True)
         print(proc.stdout)
-        part = f"-{cmd[1]}" if cmd[1:] and not cmd[1].startswith("-") else ""  # bench_nightly index / soak
+        # one results file per variant: bench_nightly-index, bench_nightly-soak, bench_text_stages-english
+        part = f"-{cmd[1].lstrip('-')}" if cmd[1:] and cmd[1] != "--docs" else ""
         (out_dir / f"{Path(cmd[0]).stem}{part}.md").write_text(proc.stdout, encoding="utf-8")
         if proc.returncode:
             failed.append(cmd[0])

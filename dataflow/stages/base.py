@@ -30,6 +30,8 @@ from dataflow.document import doc_size, is_live, reject
 from dataflow.ledger import Ledger
 from schemas import FAILED
 
+_KEPT_LABELS, _FAILED_LABELS = ("forwarded",), ("failed",)  # datatrove counters of a kept / failed document
+
 
 def add_ones(stat: MetricStats, k: int) -> None:
     """``stat.update(1)`` k times, in one step where that gives the same fields: with its mean exactly 1
@@ -71,30 +73,34 @@ class Stage(PipelineStep):
     def process(self, doc: Document, before: tuple[int, int] | None = None) -> Document:
         """Run ``apply`` on one live document with failure capture and accounting; ``before`` is its
         ``doc_size`` where the caller has measured it already (a batch scorer that encoded the text)."""
-        if self._settle(doc, before):
-            self.stats.stats["forwarded"].update(1)  # what stat_update("forwarded") does, without two calls
+        counters = self.stats.stats  # what stat_update(label) adds 1 to, without its two calls per label
+        for label in self._settle(doc, before):
+            counters[label].update(1)
         return doc
 
     def process_batch(self, live: list[Document], sizes: list[tuple[int, int] | None]) -> None:
         """``process`` each of a batch's live documents in order (``sizes``: their ``before``), counted as
-        ``run`` counts them; the caller times the batch. "total" and "forwarded" get one ``add_ones`` a
-        batch instead of one update a document, each created where ``run`` would first count it (the
-        order of datatrove's stats keys)."""
+        ``run`` counts them; the caller times the batch. Each counter ("total", "forwarded", "dropped",
+        ...) gets one ``add_ones`` a batch instead of one update a document, and is created where ``run``
+        would first count it (the order of datatrove's stats keys)."""
         if not live:
             return
         add_ones(self.stats["total"], len(live))
-        kept = 0
+        tally: dict[str, int] = {}
         for doc, before in zip(live, sizes, strict=True):
-            if self._settle(doc, before):
-                if not kept:
-                    self.stats["forwarded"]  # noqa: B018 - the counter exists from here, as with stat_update
-                kept += 1
-        if kept:
-            add_ones(self.stats["forwarded"], kept)
+            for label in self._settle(doc, before):
+                if label in tally:
+                    tally[label] += 1
+                else:
+                    self.stats[label]  # noqa: B018 - the counter exists from here, as with stat_update
+                    tally[label] = 1
+        for label, k in tally.items():
+            add_ones(self.stats[label], k)
 
-    def _settle(self, doc: Document, before: tuple[int, int] | None) -> bool:
-        """``apply``, failure capture, reject and the ledger for one live document; True when it is kept
-        (the caller counts it "forwarded")."""
+    def _settle(self, doc: Document, before: tuple[int, int] | None) -> tuple[str, ...]:
+        """``apply``, failure capture, reject and the ledger for one live document; returns the datatrove
+        counters it adds 1 to (the caller counts them): "forwarded", "failed", or "dropped" and
+        "dropped_<reason>"."""
         text = doc.text
         if before is None:
             before = doc_size(doc)
@@ -102,17 +108,18 @@ class Stage(PipelineStep):
             reason = self.apply(doc)
         except Exception as err:  # one bad document must never stop the run
             reject(doc, self.name, FAILED, error=f"{type(err).__name__}: {err}")
-            self.stat_update("failed")
-            reason = FAILED
+            labels: tuple[str, ...] = _FAILED_LABELS
         else:
-            if reason is not None:
+            if reason is None:
+                labels = _KEPT_LABELS
+            else:
                 reject(doc, self.name, reason)
-                self.stat_update("dropped", f"dropped_{reason}")
+                labels = ("dropped", f"dropped_{reason}")
         # most stages leave the text object as it was: its size is known (one UTF-8 encode per document saved);
         # an empty text's size is the raw record's, which an extractor changes, so it is measured again
         after = before if doc.text is text and text else doc_size(doc)
         self.ledger.record(self.index, self.name, doc, before, after)
-        return reason is None
+        return labels
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> Iterator[Document]:
         """Each live document ``process``ed, counted as ``stat_update("total")`` counts and timed as

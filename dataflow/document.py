@@ -44,8 +44,9 @@ class Meta:
 def doc_size(doc: Document) -> tuple[int, int]:
     """(bytes, characters) of a document's text; raw records not yet extracted count raw bytes, 0 characters."""
     if text := doc.text:
-        # str.isascii is O(1) in CPython (a flag of the string object): ASCII text is one byte a character
-        return (len(text) if text.isascii() else len(text.encode("utf-8"))), len(text)
+        # str.isascii is O(1) in CPython (a flag of the string object): ASCII text is one byte a character;
+        # surrogatepass: a lone surrogate (which normalize removes later) counts its 3 bytes instead of raising
+        return (len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))), len(text)
     raw = doc.metadata.get(Meta.RAW)
     return (len(raw) if raw is not None else int(doc.metadata.get(Meta.RAW_SIZE, 0))), 0
 

@@ -432,7 +432,8 @@ class WordTable:
         ~7 us a 2 KB document)."""
         cut = [t[:max_chars] for t in texts]  # a text already short enough is not copied (CPython)
         lengths = np.fromiter(map(len, cut), np.int64, len(cut))
-        buf = np.frombuffer("".join(cut).encode("utf-8"), np.uint8)
+        # surrogatepass: a lone surrogate is 3 bytes of a word, as doc_size counts it (normalize removes them)
+        buf = np.frombuffer("".join(cut).encode("utf-8", "surrogatepass"), np.uint8)
         out = np.empty(len(cut), np.float64)
         nbytes = np.empty(len(cut), np.int64)
         _score_docs(buf, lengths, self.feature_margin, self.feature_rows, *self._lookup(), out, nbytes)

@@ -195,10 +195,13 @@ class QualityModelStage(Stage):
             with self.track_time("batch"):
                 live = [d for d in batch if is_live(d)]
                 texts = [d.text for d in live]
-                values, nbytes = scores_and_sizes(model, texts, max_chars)
+                sizes: list[tuple[int, int] | None] = [None] * len(live)
+                try:
+                    values, nbytes = scores_and_sizes(model, texts, max_chars)
+                except Exception:  # one bad text must not fail its batch: apply() scores each alone, failing only it
+                    values, nbytes = [None] * len(live), None
                 for doc, value in zip(live, values, strict=True):
                     doc.metadata[_PENDING] = value
-                sizes: list[tuple[int, int] | None] = [None] * len(live)
                 if nbytes is not None:  # an empty text's size is its raw record's, a cut one's is more
                     lengths = map(len, texts)
                     sizes = [(b, n) if 0 < n <= max_chars else None for b, n in zip(nbytes, lengths, strict=True)]

@@ -403,3 +403,24 @@ def test_run_refuses_a_missing_quality_model_before_reading(tmp_path, lid_model_
     )  # fmt: skip
     with pytest.raises(ConfigError, match="quality_model.model_path"):
         check_run_config(cfg)
+
+
+def test_a_lone_surrogate_neither_fails_its_batch_nor_the_run(model_path, tmp_path):
+    """A lone surrogate (unencodable in UTF-8; normalize removes it, but the stage may run without it) is scored
+    by the word table as 3 bytes, as doc_size counts it; under fastText's predict, which refuses it, only that
+    document fails, with its error, and the rest of its batch is scored."""
+    texts = [GOOD[0], "bad \ud800 text " + BAD[1], BAD[0]]
+    stage = QualityModelStage(QualityModelConfig(enabled=True, model_path=str(model_path)))
+    docs = run(stage, texts)
+    assert [d.metadata.get(Meta.OUTCOME, "kept") for d in docs] == ["kept", "dropped", "dropped"]
+    assert sum(r["bytes_in"] for r in stage.ledger.to_rows("t")) == sum(
+        len(t.encode("utf-8", "surrogatepass")) for t in texts
+    )
+    cmd = [sys.executable, "-m", "quality_models.train", "--data", str(model_path.parent / "planted.jsonl")]
+    cmd += ["--out", str(tmp_path), "--epoch", "25", "--quantize"]
+    subprocess.run(cmd, check=True, capture_output=True, cwd=Path(__file__).resolve().parents[2])
+    (path,) = tmp_path.glob("quality-*.ftz")
+    docs = run(QualityModelStage(QualityModelConfig(enabled=True, model_path=str(path))), texts)
+    assert [d.metadata.get(Meta.OUTCOME, "kept") for d in docs] == ["kept", "failed", "dropped"]
+    assert docs[1].metadata[Meta.ERROR].startswith("TypeError: multilinePredict")  # pybind11 cannot encode it
+    assert docs[0].metadata[Meta.QUALITY_SCORE] > 0.5 > docs[2].metadata[Meta.QUALITY_SCORE]

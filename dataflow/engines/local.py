@@ -101,10 +101,10 @@ def stream_prefix(tasks: int, rank: int) -> str:
 
 def preload(runner: ShardRunner) -> None:
     """Fill, in this process, the per-process caches the stages otherwise fill on their first documents
-    (fastText's LID model, Kiwi, spaCy, numba and its MinHash kernels), so that forked workers inherit them
-    copy-on-write instead of each loading them again. bench/bench_engines.py measured the second worker's
-    cost under forkserver at about 3.5 CPU-seconds per worker (imports 0.7 s, Kiwi 1.4 s, the rest the
-    models and numba), a fifth of the whole single-worker run."""
+    (fastText's LID model, Kiwi, spaCy, the quality model's word table, numba and its MinHash kernels), so
+    that forked workers inherit them copy-on-write instead of each loading them again. bench/bench_engines.py
+    measured the second worker's cost under forkserver at about 3.5 CPU-seconds per worker (imports 0.7 s,
+    Kiwi 1.4 s, the rest the models and numba), a fifth of the whole single-worker run."""
     from datatrove.utils.word_tokenizers import SpaCyTokenizer, load_word_tokenizer
 
     from dataflow.dedup.minhash import dedup_keys_batch
@@ -112,10 +112,14 @@ def preload(runner: ShardRunner) -> None:
     from dataflow.stages.korean_words import ngram_fracs
     from dataflow.stages.langid import LangIdStage, load_model
     from dataflow.stages.quality_ko import KoreanQualityStage
+    from dataflow.stages.quality_model import QualityModelStage, scores
 
     for stage in runner.stages:
         if isinstance(stage, LangIdStage) and stage.cfg.model_path:
             load_model(stage.cfg.model_path)
+        elif isinstance(stage, QualityModelStage):
+            # the quality model and its word table (~0.6 CPU-s to build for the default's 156k words)
+            scores(["preload"], stage.cfg.model_path, stage.cfg.max_chars)
         elif isinstance(stage, KoreanQualityStage):
             _ = stage.tokenizer.tokenizer  # the process's shared Kiwi
             # the fast path's numba n-gram kernel, loaded from its cache (~0.5 CPU-s per fresh process)

@@ -10,13 +10,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import multiprocessing
+from pathlib import Path
 
 import pytest
 
 from dataflow.config import load_config
 from dataflow.engines.local import preload, start_method
 from dataflow.pipeline import ShardRunner
-from dataflow.stages import langid, quality_ko
+from dataflow.stages import langid, quality_ko, quality_model
 
 
 def test_several_workers_are_forked_one_runs_in_process():
@@ -37,6 +38,19 @@ def test_preload_fills_the_per_process_model_caches(lid_model_path, monkeypatch)
     preload(ShardRunner(cfg))
     assert list(langid._MODELS) == [str(lid_model_path)]
     assert list(quality_ko._KIWI) == ["cong"]
+
+
+def test_preload_loads_the_quality_model_and_its_word_table(lid_model_path, monkeypatch):
+    model_path = Path(__file__).resolve().parents[2] / "models" / "quality.bin"
+    if not model_path.is_file():
+        pytest.skip(f"{model_path} missing: run `make setup` first")
+    _clear_caches(monkeypatch)
+    monkeypatch.setattr(quality_model, "_MODELS", {})
+    overrides = {"langid.model_path": str(lid_model_path), "quality.korean": False}
+    cfg = load_config(None, overrides | {"quality_model.enabled": True, "quality_model.model_path": str(model_path)})
+    preload(ShardRunner(cfg))
+    (model,) = quality_model._MODELS.values()
+    assert model in quality_model._TABLES and quality_model._TABLES[model] is not None  # built before the fork
 
 
 def test_preload_loads_only_what_the_stages_use(lid_model_path, monkeypatch):

@@ -20,7 +20,7 @@ floats as scoring ``prepare``'s line, tested on real documents), so the stage do
 in Python; ``prepare`` stays the definition and fastText's ``predict`` path reads it.
 
 Scores come from the model's word table (``quality_kernel``: the two-label softmax collapsed to one
-margin per vocabulary word and n-gram bucket), fastText's own P(hq) to float rounding at 3.2-3.5x
+margin per vocabulary word and n-gram bucket), fastText's own P(hq) to float rounding at 3.4-3.7x
 the speed of its ``predict``; a model that does not collapse (quantized ``.ftz``, other losses, more
 labels, word n-grams) is scored by ``predict``.
 """
@@ -138,7 +138,7 @@ def word_table(model: Any) -> Any:
 def scores_and_sizes(model: Any, texts: list[str], max_chars: int) -> tuple[list[float], list[int] | None]:
     """P(high quality) of each text by a loaded fastText model, and the UTF-8 size of each text cut to
     ``max_chars`` where the scorer measured it. The word table where the model has one (the same scores to
-    float rounding, 3.2-3.5x faster on 2 KB documents: BENCHMARKS.md "Scoring speed"; ``prepare`` done in
+    float rounding, 3.4-3.7x faster on 2 KB documents: BENCHMARKS.md "Scoring speed"; ``prepare`` done in
     its kernel on the raw texts, sizes found on the way), else one fastText ``predict`` call for the
     prepared list (sizes None).
 

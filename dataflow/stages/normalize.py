@@ -63,6 +63,59 @@ def _ftfy_config():
 
 
 _FTFY_CONFIG = None
+_FTFY_CHECKS: tuple = ()  # (characters one of which any mojibake match holds, or None; ftfy's mojibake pattern)
+
+# What else ftfy 6.3.1's fix_text can act on under _ftfy_config, besides its mojibake test (ftfy.badness.is_bad):
+# C1 controls (fix_c1_controls), surrogates (fix_surrogates), ESC (remove_terminal_escapes); and, because
+# is_bad runs once per line and its pattern has one alternative anchored with '^' (no MULTILINE: ``^[ÃÂ][ ]``),
+# that alternative at the start of any line
+_FTFY_OTHER_TRIGGERS = re.compile("[\\x1b\\x80-\\x9f\\ud800-\\udfff]|^[ÃÂ] ", re.MULTILINE)
+
+
+def _required_characters(pattern: re.Pattern) -> re.Pattern | None:
+    """A character class of the non-ASCII characters ``pattern`` names, if each of its top-level alternatives
+    requires one of them (then a text without any cannot match); else None. Read from the parsed pattern, so
+    it follows ftfy's own list."""
+    from re import _parser  # CPython's regex parser (sre_parse)
+
+    def characters(op, av) -> set[str] | None:  # the characters one required item can match, None if unknown
+        if op is _parser.LITERAL:
+            return {chr(av)}
+        if op is _parser.IN and all(o in (_parser.LITERAL, _parser.RANGE) for o, _ in av):
+            return {chr(c) for o, a in av for c in ((a,) if o is _parser.LITERAL else range(a[0], a[1] + 1))}
+        return None
+
+    (op, av), *rest = _parser.parse(pattern.pattern, pattern.flags).data
+    if rest or op is not _parser.BRANCH:
+        return None
+    names: set[str] = set()
+    for branch in av[1]:
+        sets = [c for c in (characters(o, a) for o, a in branch.data) if c is not None]
+        if not any(c and not any(x.isascii() for x in c) for c in sets):
+            return None  # an alternative that could match without a non-ASCII character it names
+        names |= {x for c in sets for x in c if not x.isascii()}
+    return re.compile("[" + "".join(re.escape(x) for x in sorted(names)) + "]")
+
+
+def ftfy_may_change(text: str) -> bool:
+    """False only where ftfy's ``fix_text`` (our config) returns ``text`` unchanged, found by regex searches over
+    the whole text instead of ftfy's per-line Python and mojibake pattern (~73% of normalize's CPU on web and
+    Korean text, most of it that pattern).
+
+    ftfy changes a line only if its mojibake pattern matches in that line or one of the triggers above is in
+    it. Each of the pattern's alternatives requires one of the non-ASCII characters it names (checked when the
+    class is built): a text holding none of them cannot match. Else the pattern itself is searched in the
+    whole text: it has no lookaround and no '$', so a match inside a line is a match in the whole text, and
+    the whole-text search can only over-report (a match across a line break): then ftfy runs as before."""
+    global _FTFY_CHECKS
+    if not _FTFY_CHECKS:
+        from ftfy.badness import BADNESS_RE
+
+        _FTFY_CHECKS = (_required_characters(BADNESS_RE), BADNESS_RE)
+    suspects, badness = _FTFY_CHECKS
+    if _FTFY_OTHER_TRIGGERS.search(text):
+        return True
+    return (suspects is None or suspects.search(text) is not None) and badness.search(text) is not None
 
 
 def fix_mojibake(text: str) -> str:
@@ -70,7 +123,7 @@ def fix_mojibake(text: str) -> str:
     global _FTFY_CONFIG
     import ftfy
 
-    if text.isascii():  # nothing for ftfy to repair; skips its per-line analysis
+    if text.isascii() or not ftfy_may_change(text):  # nothing for ftfy to repair; skips its per-line analysis
         return text
     if _FTFY_CONFIG is None:
         _FTFY_CONFIG = _ftfy_config()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import random
 import unicodedata
 
 import pytest
@@ -9,6 +11,7 @@ from datatrove.data import Document
 
 from dataflow.config import NormalizeConfig
 from dataflow.document import Meta
+from dataflow.stages import normalize
 from dataflow.stages.normalize import NormalizeStage, normalize_text
 
 CFG = NormalizeConfig()
@@ -100,3 +103,53 @@ def test_stage_normalizes_and_drops_empty_documents():
     dropped = sum(r["docs_in"] for r in rows if r["reason"] == "empty_after_normalize")
     kept = sum(r["docs_out"] for r in rows)
     assert (dropped, kept, sum(r["docs_in"] for r in rows)) == (2, 1, 3)
+
+
+def _ftfy_itself(text: str) -> str:
+    import ftfy
+
+    return ftfy.fix_text(text, normalize._ftfy_config())
+
+
+def _mojibake_variants(text: str) -> list[str]:
+    """``text`` as it reads after each wrong decoding ftfy knows, and with such a line in the middle of good ones."""
+    out = []
+    for codec in ("latin-1", "cp1252", "cp1251", "mac_roman", "cp437", "iso-8859-2"):
+        bad = text.encode("utf-8").decode(codec, errors="replace")
+        out += [bad, f"{text}\n{bad}\n{text}", f"{text}\nÃ {bad[:20]}"]
+    return out
+
+
+def test_ftfy_pre_check_gives_ftfys_output_on_real_and_broken_text(testdata):
+    """fix_mojibake skips ftfy where ftfy_may_change says it would change nothing: the output must be ftfy's on
+    every non-ASCII text (ASCII text skipped ftfy before the pre-check too), including mojibake lines among good
+    ones, line-start triggers and texts that only look bad."""
+    texts = [
+        p.read_text(encoding="utf-8", errors="replace")[:4000] for p in sorted(testdata.glob("korean_text/**/*.*"))
+    ]
+    gt = testdata / "web/scrapinghub_article_extraction_benchmark/ground-truth.json"
+    texts += [v["articleBody"] for v in json.loads(gt.read_text(encoding="utf-8")).values()]
+    texts = [t for t in texts if t and not t.isascii()]
+    assert len(texts) > 100
+    hard = ["cafÃ© au lait", "a\nÃ b", "Â c", "가\ud800나", "a\x85b", "가\x1b[31mred", "x ÃŸ\ny", "²³ ¼½", "•‹ ½"]
+    cases = texts + [v for t in texts[:40] + ["café résumé", "한국어 텍스트"] for v in _mojibake_variants(t)] + hard
+    skipped = 0
+    for text in cases:
+        assert normalize.fix_mojibake(text) == _ftfy_itself(text), text[:80]
+        skipped += not normalize.ftfy_may_change(text)
+    assert skipped > len(texts) / 2  # the pre-check does skip ftfy on most real text
+
+
+def test_ftfy_pre_check_on_random_strings_of_the_characters_ftfy_looks_at():
+    """Random strings over the characters ftfy's mojibake pattern names, line breaks, spaces, Hangul and ASCII:
+    wherever the pre-check says ftfy would change nothing, ftfy indeed returns the text unchanged."""
+    rng = random.Random(7)
+    alphabet = list("ÃÂÅâ€™œ¢£¥¦¤¨¬¯¸ƒˆ˜†‡‰ªº©®»«¡¿•‹›²³¹±¼½¾×µÀÑØÜÝßàñα-ωаяЁЯ│┌═▀░ \n\t가나다abcXYZ.,")
+    alphabet += ["\x85", "\x1b", "\ud83d"]
+    checked = 0
+    for _ in range(20_000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 12)))
+        if not normalize.ftfy_may_change(text):
+            assert _ftfy_itself(text) == text, repr(text)
+            checked += 1
+    assert checked > 2_000

@@ -278,12 +278,20 @@ def test_word_table_rows_are_fasttexts_subwords(model_path):
         assert table.word_margin[w] == pytest.approx(margin[ids].sum(), abs=1e-9), word
 
 
-def test_a_quantized_model_is_scored_by_fasttext(model_path, tmp_path):
-    """A product-quantized model has no dense rows to collapse: its scores come from fastText's predict."""
+@pytest.fixture(scope="module")
+def quantized_path(model_path, tmp_path_factory):
+    """The planted texts' model, product-quantized (``--quantize``): fastText's predict scores it."""
+    out = tmp_path_factory.mktemp("qm_ftz")
     cmd = [sys.executable, "-m", "quality_models.train", "--data", str(model_path.parent / "planted.jsonl")]
-    cmd += ["--out", str(tmp_path), "--epoch", "25", "--quantize"]
+    cmd += ["--out", str(out), "--epoch", "25", "--quantize"]
     subprocess.run(cmd, check=True, capture_output=True, cwd=Path(__file__).resolve().parents[2])
-    (path,) = tmp_path.glob("quality-*.ftz")
+    (path,) = out.glob("quality-*.ftz")
+    return path
+
+
+def test_a_quantized_model_is_scored_by_fasttext(quantized_path):
+    """A product-quantized model has no dense rows to collapse: its scores come from fastText's predict."""
+    path = quantized_path
     model = classifier.load(path)
     assert qm.word_table(model) is None
     lines = [qm.prepare(t, 20_000) for t in GOOD + BAD]
@@ -405,7 +413,7 @@ def test_run_refuses_a_missing_quality_model_before_reading(tmp_path, lid_model_
         check_run_config(cfg)
 
 
-def test_a_lone_surrogate_neither_fails_its_batch_nor_the_run(model_path, tmp_path):
+def test_a_lone_surrogate_neither_fails_its_batch_nor_the_run(model_path, quantized_path):
     """A lone surrogate (unencodable in UTF-8; normalize removes it, but the stage may run without it) is scored
     by the word table as 3 bytes, as doc_size counts it; under fastText's predict, which refuses it, only that
     document fails, with its error, and the rest of its batch is scored."""
@@ -416,11 +424,7 @@ def test_a_lone_surrogate_neither_fails_its_batch_nor_the_run(model_path, tmp_pa
     assert sum(r["bytes_in"] for r in stage.ledger.to_rows("t")) == sum(
         len(t.encode("utf-8", "surrogatepass")) for t in texts
     )
-    cmd = [sys.executable, "-m", "quality_models.train", "--data", str(model_path.parent / "planted.jsonl")]
-    cmd += ["--out", str(tmp_path), "--epoch", "25", "--quantize"]
-    subprocess.run(cmd, check=True, capture_output=True, cwd=Path(__file__).resolve().parents[2])
-    (path,) = tmp_path.glob("quality-*.ftz")
-    docs = run(QualityModelStage(QualityModelConfig(enabled=True, model_path=str(path))), texts)
+    docs = run(QualityModelStage(QualityModelConfig(enabled=True, model_path=str(quantized_path))), texts)
     assert [d.metadata.get(Meta.OUTCOME, "kept") for d in docs] == ["kept", "failed", "dropped"]
     assert docs[1].metadata[Meta.ERROR].startswith("TypeError: multilinePredict")  # pybind11 cannot encode it
     assert docs[0].metadata[Meta.QUALITY_SCORE] > 0.5 > docs[2].metadata[Meta.QUALITY_SCORE]

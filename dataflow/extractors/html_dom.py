@@ -333,8 +333,8 @@ def _chrome_words(node: LexborNode) -> frozenset[str]:
     return _named_chrome_words(f"{attrs.get('class') or ''} {attrs.get('id') or ''}")
 
 
-# a page repeats its class names on every card and row: 200 WCXB pages have ~580 named elements each and
-# 4 in 5 names were seen before, so the words of a name are split once a process (prune's CPU time -19 %)
+# a page repeats its class names on every card and row, so the words of a name are split once a process
+# (prune's CPU time -19 %, BENCHMARKS.md)
 @lru_cache(maxsize=16384)
 def _named_chrome_words(names: str) -> frozenset[str]:
     names = names.lower()

@@ -264,8 +264,8 @@ def _mixed_chunk(text: str) -> Chunk:
     """A chunk of several tokens (or one that is not a Hangul run): its tokens' numbers summed."""
     head = text.rstrip(_CLOSING)
     if head and len(head) < len(text) and min(head) >= "\uac00" and max(head) <= "\ud7a3":
-        # 있다. or 뭐지?! (two fifths of the distinct mixed chunks): _TOKEN cuts the Hangul run, then the
-        # punctuation run; no regex pass, and the Hangul characters are the run's
+        # 있다. or 뭐지?!: _TOKEN cuts the Hangul run, then the punctuation run; no regex pass, and the Hangul
+        # characters are the run's
         tail = text[len(head) :]
         toks = [_TOKENS.get(head) or _token(head), _TOKENS.get(tail) or _token(tail)]
         sums = len(head) * _HANGUL + len(text) * _SIZE
@@ -386,7 +386,7 @@ def _ngram_chars_py(
     One open-addressing table of 64-bit n-gram hashes per n (FNV-1a over the ids; equal hashes stand for
     equal n-grams, ~2^-64 per pair). FNV-1a folds the ids in order, so the n-gram hash at i is the
     (n-1)-gram hash at i folded with ids[i + n - 1]: when n grows from one pass to the next (2, 3, ..., 10 in
-    FineWeb-2's settings) each pass folds one more id instead of hashing n ids again (9 passes: 9 folds
+    FineWeb-2's settings) each pass folds one more id instead of hashing n ids again (9 passes: 10 folds
     per position, not 54). Counter.most_common breaks ties by first occurrence, so does this.
     Compiled by numba on first use (``_kernels``).
     """

@@ -177,8 +177,6 @@ class EnglishWords:
         is one whitespace token of its own, so the tokens fall to the chunks in order; their texts are cut
         from the joined string by spaCy's offsets (no Token objects).
         """
-        from spacy.attrs import IDX, LENGTH
-
         tokenizer = tokenizing_pipeline().tokenizer
         prefix, suffix, infix, rules = tokenizer.find_prefix, tokenizer.find_suffix, tokenizer.find_infix, self._rules
         rest = []
@@ -189,12 +187,8 @@ class EnglishWords:
                 self._chunks[chunk] = ((chunk,), *self._cuts(chunk))
         if not rest:
             return
-        joined = "\n".join(rest)
         found: list[list[str]] = [[]]
-        with tokenizing_pipeline().memory_zone():
-            spans = tokenizer(joined).to_array([IDX, LENGTH]).tolist()
-        for start, length in spans:
-            token = joined[start : start + length]
+        for token in _spacy_tokens("\n".join(rest)):
             if token == "\n":
                 found.append([])
             else:
@@ -211,14 +205,19 @@ class EnglishWords:
         return lefts, rights + tuple(self._right_prefixes.get(chunk, ()))
 
     def _spacy(self, line: str) -> list[str]:
-        from spacy.attrs import IDX, LENGTH
-
         self.lines_to_spacy += 1
-        nlp = tokenizing_pipeline()
-        with nlp.memory_zone():
-            spans = nlp.tokenizer(line).to_array([IDX, LENGTH]).tolist()
-        tokens = (line[start : start + length] for start, length in spans)
-        return [t for t in tokens if not t.isspace()]
+        return [t for t in _spacy_tokens(line) if not t.isspace()]
+
+
+def _spacy_tokens(text: str) -> list[str]:
+    """spaCy's tokens of ``text`` (whitespace tokens included) on the tokenizing pipeline, inside a memory zone
+    (spaCy keeps nothing), cut from ``text`` by spaCy's offsets (no Token objects)."""
+    from spacy.attrs import IDX, LENGTH
+
+    nlp = tokenizing_pipeline()
+    with nlp.memory_zone():
+        spans = nlp.tokenizer(text).to_array([IDX, LENGTH]).tolist()
+    return [text[start : start + length] for start, length in spans]
 
 
 @functools.cache

@@ -138,7 +138,7 @@ LINE = "The committee published its report on the river crossing after two years
     ],
 )
 def test_c4_equals_datatrove_on_edge_cases(text):
-    assert c4_both(text) is not None
+    c4_both(text)  # asserts the two filters agree
 
 
 def test_c4_equals_datatrove_on_real_english(english_texts):

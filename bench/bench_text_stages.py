@@ -1,7 +1,7 @@
 """Throughput of the text stages (normalize, boilerplate, langid, quality) on real Korean and English text.
 
 Run: ``.venv/bin/python bench/bench_text_stages.py`` (prints a Markdown table; 1-3 minutes on 2 cores);
-``--english`` runs only the English filters against datatrove's stock ones (below; about 1 minute).
+``--english`` runs only the English filters against datatrove's stock ones (below).
 
 Corpora (../shared/testdata): the 140 KorQuAD v1 dev articles (Korean Wikipedia, paragraphs joined by
 newlines) and the 181 ScrapingHub ground-truth article bodies (English news and blogs). Each stage runs

@@ -15,7 +15,7 @@ numbers without Kiwi:
   Kiwi minus fast over every Korean set under ../shared/testdata, bench/bench_quality_ko.py
   --calibrate); the numbers of each whitespace chunk are cached as one int64 record (``_CHUNKS``: words
   repeat, Zipf), so a document costs one split, one dict lookup and copy per chunk and one compiled pass
-  over the joined records (``_doc_sums``);
+  over the joined records (``_doc_sums_py``);
 * ``ngram_fracs``: datatrove's top and duplicated n-gram characters (its exact greedy scan) in one
   numba pass over word ids; ``word_stats``: every number exactly as datatrove computes it, from
   any word list (Kiwi's, in the fallback, the calibration and the tests);
@@ -201,7 +201,7 @@ _RUN_WORD = _N_WORDS + _N_CONTENT + _N_ALPHA  # a Hangul run's piece: a token, a
 Chunk = tuple[tuple[str, ...], bytes, int, int]
 # What the chunk cache keeps: one bytes record per chunk, int64 fields: the seven sums (tokens first: the record's
 # id count), the stop-word mask, then the ids. A document's records are one bytes join (a dict lookup and a memcpy
-# per chunk, no tuple or int objects touched) and one compiled pass (``_doc_sums``) adds them up.
+# per chunk, no tuple or int objects touched) and one compiled pass (``_doc_sums_py``) adds them up.
 _HEAD = 8
 
 

@@ -151,7 +151,7 @@ def english_filters() -> None:
     ours = english_stages()
     stock = [LanguageFilterStage(s.name, STOCK_ENGLISH[s.name](), "en", s.single_spaced) for s in ours]
     warm = ["This is an English sentence about the weather. " * 30]
-    chain_cpu(stock, warm)  # load spaCy (both) outside the timings; ours keeps the 9 chunks of the warm-up text
+    chain_cpu(stock, warm)  # load spaCy (both) outside the timings; ours keeps the 8 chunks of the warm-up text
     chain_cpu(ours, warm)
     first, docs_in, ours_out = chain_cpu(ours, texts)
     runs = [first] + [chain_cpu(ours, texts)[0] for _ in range(REPEATS - 1)]

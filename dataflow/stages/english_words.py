@@ -36,6 +36,8 @@ chunks of the 589 ScrapingHub and WCXB English main texts, 8.0 characters on ave
 from __future__ import annotations
 
 import functools
+import sys
+from types import ModuleType
 from typing import Any
 
 from datatrove.utils.word_tokenizers import SpaCyTokenizer
@@ -46,13 +48,33 @@ MAX_CHUNKS = 100_000
 RETRY_STRING = "IS_ALPHA"  # datatrove retries a failed text with this string removed: such texts take its path
 
 
+def import_spacy() -> ModuleType:
+    """spaCy, imported without letting thinc import torch: every spaCy import in dataflow goes through here.
+
+    spaCy imports thinc, and ``thinc.compat`` imports torch if it can (1.2-1.3 of the 2.1-2.3 CPU-s that
+    ``import spacy`` plus ``spacy.blank("en")`` take, measured 3 times each on the dev box); thinc then
+    only sets ``has_torch`` and friends, which the tokenizer and sentencizer never read. So while spaCy is
+    imported, ``import torch`` fails (a ``None`` in ``sys.modules``: thinc catches the ImportError), and the
+    block is removed afterwards: a later ``import torch`` anywhere in the process works as usual, only
+    thinc's own torch layers stay off in it. If torch is already loaded, nothing is blocked (nothing to
+    save). The tokens and sentences are the same (tested)."""
+    if "spacy" not in sys.modules and "torch" not in sys.modules:
+        sys.modules["torch"] = None  # type: ignore[assignment]  # makes `import torch` raise ImportError
+        try:
+            import spacy  # noqa: F401
+        finally:
+            if "torch" in sys.modules and sys.modules["torch"] is None:
+                del sys.modules["torch"]
+    import spacy
+
+    return spacy
+
+
 @functools.cache
 def english_pipeline() -> Any:
     """``spacy.blank("en")`` with the sentencizer, as datatrove's ``SpaCyTokenizer`` builds it, once per process
     (a pickled tokenizer arrives in each datatrove task without its pipeline)."""
-    import spacy
-
-    nlp = spacy.blank("en")
+    nlp = import_spacy().blank("en")
     nlp.add_pipe("sentencizer")
     return nlp
 
@@ -65,9 +87,7 @@ def tokenizing_pipeline() -> Any:
     with Python functions: most of a call's cost on new text. The tokenizer and its special-case matcher
     read only the strings (``ORTH``), never those attributes, so the tokens are the same without them.
     """
-    import spacy
-
-    nlp = spacy.blank("en")
+    nlp = import_spacy().blank("en")
     nlp.vocab.lex_attr_getters = {}
     return nlp
 
@@ -212,9 +232,9 @@ class EnglishWords:
 def _spacy_tokens(text: str) -> list[str]:
     """spaCy's tokens of ``text`` (whitespace tokens included) on the tokenizing pipeline, inside a memory zone
     (spaCy keeps nothing), cut from ``text`` by spaCy's offsets (no Token objects)."""
+    nlp = tokenizing_pipeline()  # first: spaCy is imported through import_spacy
     from spacy.attrs import IDX, LENGTH
 
-    nlp = tokenizing_pipeline()
     with nlp.memory_zone():
         spans = nlp.tokenizer(text).to_array([IDX, LENGTH]).tolist()
     return [text[start : start + length] for start, length in spans]

@@ -286,9 +286,13 @@ def english_stages(
         LanguageFilterStage(
             "gopher_rep_en", SlicedNGramsRepetitionFilter(language=words), "en", source_kinds=source_kinds
         ),
-        # FineWeb keeps lines without terminal punctuation (the C4 rule removed too much)
+        # FineWeb keeps lines without terminal punctuation (the C4 rule removed too much); its sentences come
+        # from the shared english_pipeline() (the pipeline datatrove's "en" tokenizer builds, not a third one)
         LanguageFilterStage(
-            "c4_en", FewSentencesC4Filter(filter_no_terminal_punct=False), "en", source_kinds=source_kinds
+            "c4_en",
+            FewSentencesC4Filter(filter_no_terminal_punct=False, language=words),
+            "en",
+            source_kinds=source_kinds,
         ),
         LanguageFilterStage(
             "fineweb_en", FineWebQualityFilter(language=words), "en", single_spaced=True, source_kinds=source_kinds

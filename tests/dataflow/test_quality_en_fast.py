@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import pickle
 import random
+import subprocess
+import sys
 
 import pytest
 from datatrove.data import Document
@@ -114,6 +116,41 @@ def test_english_stages_share_one_spacy_pipeline_per_process():
     assert tokenizers == {id(english_pipeline())}
 
 
+# --- spaCy imported without torch -------------------------------------------------------------------
+
+# a fresh process: spaCy imported one way, then the tokens and sentences of the texts in argv[2] (a JSON file)
+# on the sentencizer pipeline and on the tokenizing one, as JSON; and whether torch was loaded by then
+SPACY_CHILD = """
+import json, sys
+if sys.argv[1] == "helper":
+    from dataflow.stages.english_words import import_spacy
+    import_spacy()
+else:
+    import spacy
+from dataflow.stages.english_words import english_pipeline, tokenizing_pipeline
+torch_loaded = "torch" in sys.modules
+out = []
+for text in json.loads(open(sys.argv[2]).read()):
+    doc = english_pipeline()(text)
+    out.append([[t.text for t in doc], [s.text for s in doc.sents], [t.text for t in tokenizing_pipeline()(text)]])
+import torch
+print(json.dumps([torch_loaded, torch.tensor([2]).item(), out]))
+"""
+
+
+def test_spacy_imported_without_torch_gives_the_same_tokens_and_sentences(english_texts, tmp_path):
+    texts = tmp_path / "texts.json"
+    texts.write_text(json.dumps(english_texts[:60] + ["( -:) a.m. don't :) U.S.A. e-mail"]))
+    runs = {}
+    for how in ("helper", "plain"):
+        code = [sys.executable, "-c", SPACY_CHILD, how, str(texts)]
+        runs[how] = json.loads(subprocess.run(code, capture_output=True, text=True, check=True).stdout)
+    assert runs["helper"][:2] == [False, 2]  # torch was not loaded by spaCy, and imports fine afterwards
+    assert runs["plain"][:2] == [True, 2]  # a plain spaCy import loads it
+    assert runs["helper"][2] == runs["plain"][2]
+    assert sum(len(sents) > 1 for _, sents, _ in runs["helper"][2]) > 30  # the texts have several sentences
+
+
 # --- C4: sentence counts only where they decide ----------------------------------------------------
 
 LINE = "The committee published its report on the river crossing after two years of work."
@@ -150,7 +187,7 @@ def test_c4_equals_datatrove_on_real_english(english_texts):
 def c4_both(text: str):
     """Our C4 filter and datatrove's on the same text: equal decision, reason and rewritten text; the decision."""
     ours, stock = Document(text=text, id="o"), Document(text=text, id="s")
-    ours_result = FewSentencesC4Filter(filter_no_terminal_punct=False).filter(ours)
+    ours_result = FewSentencesC4Filter(filter_no_terminal_punct=False, language=SharedWordsTokenizer()).filter(ours)
     stock_result = C4QualityFilter(filter_no_terminal_punct=False).filter(stock)
     assert (ours_result, ours.text) == (stock_result, stock.text)
     return ours_result

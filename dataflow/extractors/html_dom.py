@@ -333,14 +333,23 @@ def _chrome_words(node: LexborNode) -> frozenset[str]:
     return _named_chrome_words(f"{attrs.get('class') or ''} {attrs.get('id') or ''}")
 
 
+def _name_tokens(node: LexborNode) -> frozenset[str]:
+    """The words of ``node``'s class and id, lower-cased."""
+    attrs = node.attributes
+    return _split_names(f"{attrs.get('class') or ''} {attrs.get('id') or ''}")
+
+
+@lru_cache(maxsize=16384)
+def _split_names(names: str) -> frozenset[str]:
+    """The lower-cased words of a class and id string, split on - _ and spaces."""
+    return frozenset(_TOKEN_SPLIT.split(names.lower())) - {""}
+
+
 # a page repeats its class names on every card and row, so the words of a name are split once a process
 # (prune's CPU time -19 %, BENCHMARKS.md)
 @lru_cache(maxsize=16384)
 def _named_chrome_words(names: str) -> frozenset[str]:
-    names = names.lower()
-    if not names.strip():
-        return frozenset()
-    tokens = set(_TOKEN_SPLIT.split(names))
+    tokens = _split_names(names)
     # readability's rule: a name that also says content ("content-sidebar-wrap") is not chrome
     if _CONTENT_WORDS.isdisjoint(tokens):
         return frozenset(tokens & _CHROME_WORDS)
@@ -356,11 +365,14 @@ def _small(node: LexborNode, total: int) -> bool:
     return len(node.text(deep=True)) <= MAX_CHROME_SHARE * total
 
 
-def prune(tree: LexborHTMLParser, spare: frozenset[str] = frozenset()) -> LexborNode | None:
+def prune(
+    tree: LexborHTMLParser, spare: frozenset[str] = frozenset(), extra: frozenset[str] = frozenset()
+) -> LexborNode | None:
     """Remove invisible and chrome elements in place; returns the body (None for a page without one).
 
     ``spare``: chrome words not acted on (``html_types.without_chrome_lines`` keeps the layers and panels
-    such words name).
+    such words name); ``extra``: words that name chrome here besides ``_CHROME_WORDS``, whatever else the
+    name says (no content word redeems them).
     """
     body = tree.body
     if body is None:
@@ -384,6 +396,8 @@ def prune(tree: LexborHTMLParser, spare: frozenset[str] = frozenset()) -> Lexbor
         if node.tag in ("body", "main", "article", "html"):
             continue
         words = _chrome_words(node) - spare
+        if extra:
+            words |= _name_tokens(node) & extra
         if not words or (words <= _HERO_WORDS and main is not None and _inside(node, main)):
             continue
         if not _small(node, total) and words.isdisjoint(_CONSENT_WORDS):

@@ -135,10 +135,16 @@ def precision_text(markup: str, tree, url: str | None, cfg: HtmlConfig) -> MainT
 _SPARED_CHROME_WORDS = frozenset(["modal", "popup", "overlay", "drawer", "offcanvas", "filters", "facet", "facets"])
 
 
+# class/id words of customer reviews, chrome on the pages the trafilatura strategies get (products): the buyers'
+# text, not the product's, which trafilatura's scoring keeps as prose (WCXB dev products 0.714 -> 0.721, 12 pages
+# up and 5 down: a course page whose ground truth keeps its testimonials; overall 0.8327 -> 0.8336, floors same)
+REVIEW_WORDS = frozenset(["review", "reviews"])
+
+
 def without_chrome_lines(text: str, tree) -> str:
     """trafilatura's text without the lines that are only chrome's: a line that is the whole text of a
-    block the pruner removes (consent dialogs, hidden and screen-reader text, menus, share bars) and of no
-    block it keeps; prunes ``tree``.
+    block the pruner removes (consent dialogs, hidden and screen-reader text, menus, share bars, and here
+    customer reviews: ``REVIEW_WORDS``) and of no block it keeps; prunes ``tree``.
 
     trafilatura default on a whole product page keeps such blocks (a shop's cookie settings, shipping and
     protection notes); the pruned tree names them without changing what trafilatura chose (re-serializing
@@ -147,7 +153,7 @@ def without_chrome_lines(text: str, tree) -> str:
     if tree.body is None:
         return text
     before = {b.text for b in html_dom.blocks(tree.body)}
-    body = html_dom.prune(tree, _SPARED_CHROME_WORDS)
+    body = html_dom.prune(tree, _SPARED_CHROME_WORDS, REVIEW_WORDS)
     if body is None:
         return text
     chrome = before - {b.text for b in html_dom.blocks(body)}

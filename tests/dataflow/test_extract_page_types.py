@@ -456,6 +456,27 @@ def test_trafilaturas_lines_that_only_chrome_holds_are_dropped() -> None:
     ]
 
 
+REVIEWS = [
+    "Lovely weight in the hand and the glaze is even prettier than in the photos, I use it every morning.",
+    "Arrived well packed and a day early; the handle fits two fingers comfortably and it keeps coffee warm.",
+]
+
+
+def test_a_product_pages_customer_reviews_are_not_its_text() -> None:
+    # "product-reviews-content": a review section stays chrome though its name also says content
+    reviews = "".join(f'<div class="review-card"><p>{r}</p></div>' for r in REVIEWS)
+    markup = page(
+        '<main><div class="product-main"><h1>Oatmeal Speckle Mug</h1><p class="price">$28.00</p>'
+        f'<button class="add-to-cart">Add to cart</button><p>{PRODUCT_DESCRIPTION}</p></div>'
+        f'<section class="product-reviews-content"><h2>Customer reviews</h2>{reviews}</section></main>',
+        head='<script type="application/ld+json">{"@type": "Product", "name": "Oatmeal Speckle Mug"}</script>',
+    )
+    found = extract(markup.encode(), "https://shop.example/products/mug")
+    assert found.metadata["html_strategy"] == "trafilatura"
+    assert PRODUCT_DESCRIPTION in found.text
+    assert not any(review in found.text for review in REVIEWS)
+
+
 def test_link_blocks_drop_unless_links_are_the_content() -> None:
     tree = parse("<body><p>Prose that stays.</p><ul><li><a href='/a'>Item one</a></li></ul></body>")
     found = blocks(prune(tree))

@@ -25,6 +25,7 @@ documented flags of FlinkRunner, SparkRunner and DataflowRunner (docs/engines.md
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from collections.abc import Callable, Iterator
@@ -51,9 +52,43 @@ def pipeline_options(cfg: PipelineConfig) -> PipelineOptions:
     flags = [f"--runner={opts.runner}"]
     if opts.runner == "DirectRunner":
         flags += [f"--direct_num_workers={cfg.engine.workers}"]
-        if cfg.engine.workers > 1:
+        if cfg.engine.workers > 1 and not forks_workers(cfg):
             flags += [f"--direct_running_mode={opts.direct_running_mode}"]
     return PipelineOptions(flags + list(opts.flags))
+
+
+def forks_workers(cfg: PipelineConfig) -> bool:
+    """The multi-process DirectRunner: its SDK workers are forked from a preloaded server
+    (``engines.beam_workers``) instead of each starting a fresh interpreter."""
+    opts = cfg.engine.beam
+    return opts.runner == "DirectRunner" and cfg.engine.workers > 1 and opts.direct_running_mode == "multi_processing"
+
+
+class _ForkedWorkersNote(logging.Filter):
+    """FnApiRunner warns that several workers need ``direct_running_mode=multi_processing``; with the
+    forked workers the environment is given to the runner itself, so the mode is left unset on purpose."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "direct_running_mode" not in record.getMessage()
+
+
+@contextlib.contextmanager
+def _runner(cfg: PipelineConfig):
+    """The runner object for ``beam.Pipeline``: None (the one ``engine.beam.runner`` names), or the
+    DirectRunner with forked SDK workers."""
+    if not forks_workers(cfg):
+        yield None
+        return
+    from dataflow.engines.beam_workers import forked_workers
+
+    note = _ForkedWorkersNote()
+    fn_log = logging.getLogger("apache_beam.runners.portability.fn_api_runner.fn_runner")
+    fn_log.addFilter(note)
+    try:
+        with forked_workers(cfg) as runner:
+            yield runner
+    finally:
+        fn_log.removeFilter(note)
 
 
 def count_stages(ledger: Ledger) -> None:
@@ -147,15 +182,33 @@ def run_beam(job: EngineJob, *, make_runner: Callable[[PipelineConfig], ShardRun
     # and dataflow.snapshots brings pyiceberg and SQLAlchemy (0.8 s of imports per worker, -X importtime)
     from dataflow.snapshots.files import PartWriter, list_parts
 
-    cfg, files, run_id, run_dir, table_dirs = job.cfg, job.files, job.run_id, job.run_dir, job.table_dirs
-    tasks = shard_count(cfg, len(files))
-    scratch = run_dir / "beam"
+    cfg, table_dirs = job.cfg, job.table_dirs
+    tasks = shard_count(cfg, len(job.files))
+    scratch = job.run_dir / "beam"
     scratch.mkdir(parents=True, exist_ok=True)
     for name in ("documents", "rejects"):
         _clear(table_dirs[name])
-    docs_dir, rejects_dir = _beam_path(table_dirs["documents"]), _beam_path(table_dirs["rejects"])
 
-    p = beam.Pipeline(options=pipeline_options(cfg))
+    with _runner(cfg) as runner:
+        p = beam.Pipeline(runner=runner, options=pipeline_options(cfg))
+        _build_graph(p, job, tasks, make_runner, scratch)
+        result = p.run()
+        result.wait_until_finish()
+    for counter in result.metrics().query()["counters"]:
+        log.info("beam counter %s/%s = %s", counter.key.metric.namespace, counter.key.metric.name, counter.committed)
+
+    ledger = Ledger.loads((scratch / "ledger.json").read_text(encoding="utf-8"))
+    manifests = json.loads((scratch / "inputs.json").read_text(encoding="utf-8"))
+    out: dict[str, list[str]] = {}
+    for name, schema in (("documents", DOCUMENTS), ("rejects", REJECTS)):
+        out[name] = list_parts(table_dirs[name], "part") or PartWriter(schema, table_dirs[name], "empty").close()
+    return EngineResult(files=out, ledger=ledger, manifests=manifests)
+
+
+def _build_graph(p: beam.Pipeline, job: EngineJob, tasks: int, make_runner: Callable, scratch) -> None:
+    """The graph of the module docstring on ``p``."""
+    cfg, files, run_id, table_dirs = job.cfg, job.files, job.run_id, job.table_dirs
+    docs_dir, rejects_dir = _beam_path(table_dirs["documents"]), _beam_path(table_dirs["rejects"])
     shards = (
         p
         | "ListShards" >> beam.Create(list(range(tasks)))
@@ -199,14 +252,3 @@ def run_beam(job: EngineJob, *, make_runner: Callable[[PipelineConfig], ShardRun
         | "WriteManifests"
         >> beam.io.WriteToText(str(scratch / "inputs"), ".json", num_shards=1, shard_name_template="")
     )
-    result = p.run()
-    result.wait_until_finish()
-    for counter in result.metrics().query()["counters"]:
-        log.info("beam counter %s/%s = %s", counter.key.metric.namespace, counter.key.metric.name, counter.committed)
-
-    ledger = Ledger.loads((scratch / "ledger.json").read_text(encoding="utf-8"))
-    manifests = json.loads((scratch / "inputs.json").read_text(encoding="utf-8"))
-    out: dict[str, list[str]] = {}
-    for name, schema in (("documents", DOCUMENTS), ("rejects", REJECTS)):
-        out[name] = list_parts(table_dirs[name], "part") or PartWriter(schema, table_dirs[name], "empty").close()
-    return EngineResult(files=out, ledger=ledger, manifests=manifests)

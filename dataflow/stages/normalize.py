@@ -63,7 +63,9 @@ def _ftfy_config():
 
 
 _FTFY_CONFIG = None
-_FTFY_CHECKS: tuple = ()  # (characters one of which any mojibake match holds, or None; ftfy's mojibake pattern)
+# (characters one of which any mojibake match holds, or None; ftfy's mojibake pattern; the characters a match of
+# it reaches on either side of such a character, or None where its width is unbounded)
+_FTFY_CHECKS: tuple = ()
 
 # What else ftfy 6.3.1's fix_text can act on under _ftfy_config, besides its mojibake test (ftfy.badness.is_bad):
 # C1 controls (fix_c1_controls), surrogates (fix_surrogates), ESC (remove_terminal_escapes); and, because
@@ -97,25 +99,66 @@ def _required_characters(pattern: re.Pattern) -> re.Pattern | None:
     return re.compile("[" + "".join(re.escape(x) for x in sorted(names)) + "]")
 
 
+def _reach(pattern: re.Pattern) -> int | None:
+    """How far a match of ``pattern`` can reach from one of its characters (its longest match less one, 6 for
+    ftfy 6.3.1's pattern), or None where it is unbounded or looks past its own characters (a lookaround, a
+    word boundary, '$', a back reference: a window's edge could then change a match). Read from the parsed
+    pattern."""
+    from re import _constants as c
+    from re import _parser
+
+    plain = {c.LITERAL, c.NOT_LITERAL, c.IN, c.ANY}  # one character each, read where the match is
+
+    def local(op, av) -> bool:  # the item matches by its own characters only ('^' at the text's start too)
+        if op is c.AT:
+            return av in (c.AT_BEGINNING, c.AT_BEGINNING_STRING)
+        if op is c.BRANCH:
+            return all(all(local(*item) for item in branch) for branch in av[1])
+        if op is c.SUBPATTERN and av[1] & re.MULTILINE:  # '^' after any line break
+            return False
+        if op in (c.MAX_REPEAT, c.MIN_REPEAT, c.SUBPATTERN):
+            return all(local(*item) for item in av[-1])
+        return op in plain
+
+    parsed = _parser.parse(pattern.pattern, pattern.flags)
+    longest = parsed.getwidth()[1]
+    bounded = longest < c.MAXREPEAT and not pattern.flags & re.MULTILINE
+    return longest - 1 if bounded and all(local(*item) for item in parsed) else None
+
+
 def ftfy_may_change(text: str) -> bool:
-    """False only where ftfy's ``fix_text`` (our config) returns ``text`` unchanged, found by regex searches over
-    the whole text instead of ftfy's per-line Python and mojibake pattern (~73% of normalize's CPU on web and
-    Korean text, most of it that pattern).
+    """False only where ftfy's ``fix_text`` (our config) returns ``text`` unchanged, found by regex searches
+    instead of ftfy's per-line Python and mojibake pattern (~73% of normalize's CPU on web and Korean text, most
+    of it that pattern).
 
     ftfy changes a line only if its mojibake pattern matches in that line or one of the triggers above is in
     it. Each of the pattern's alternatives requires one of the non-ASCII characters it names (checked when the
-    class is built): a text holding none of them cannot match. Else the pattern itself is searched in the
-    whole text: it has no lookaround and no '$', so a match inside a line is a match in the whole text, and
-    the whole-text search can only over-report (a match across a line break): then ftfy runs as before."""
+    class is built): a text holding none of them cannot match. Else the pattern is searched only around those
+    characters: a match holds one, is at most ``reach + 1`` characters long and reads no character outside
+    itself (``_reach`` checks the pattern's shape), so every match lies within
+    ``reach`` characters of one of them; the windows around them, merged where they overlap, are searched
+    with ``pos``/``endpos`` (then '^' still means the text's start only). Web text holds such characters (curly
+    quotes, NBSP, accents) a few times a paragraph, not in every position: the search covers a fraction of it.
+    A match across a line break can only over-report (then ftfy runs as before)."""
     global _FTFY_CHECKS
     if not _FTFY_CHECKS:
         from ftfy.badness import BADNESS_RE
 
-        _FTFY_CHECKS = (_required_characters(BADNESS_RE), BADNESS_RE)
-    suspects, badness = _FTFY_CHECKS
+        _FTFY_CHECKS = (_required_characters(BADNESS_RE), BADNESS_RE, _reach(BADNESS_RE))
+    suspects, badness, reach = _FTFY_CHECKS
     if _FTFY_OTHER_TRIGGERS.search(text):
         return True
-    return (suspects is None or suspects.search(text) is not None) and badness.search(text) is not None
+    if suspects is None or reach is None:
+        return badness.search(text) is not None
+    start = end = -1  # the current window [start, end): merged windows around the suspects seen so far
+    for found in suspects.finditer(text):
+        at = found.start()
+        if at - reach > end:  # disjoint from the current window: search that one, open the next
+            if end >= 0 and badness.search(text, start, end):
+                return True
+            start = max(at - reach, 0)
+        end = at + reach + 1
+    return end >= 0 and badness.search(text, start, end) is not None
 
 
 def fix_mojibake(text: str) -> str:

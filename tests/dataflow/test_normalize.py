@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import unicodedata
 
 import pytest
@@ -153,3 +154,62 @@ def test_ftfy_pre_check_on_random_strings_of_the_characters_ftfy_looks_at():
             assert _ftfy_itself(text) == text, repr(text)
             checked += 1
     assert checked > 2_000
+
+
+def _whole_text_search(text: str) -> bool:
+    """The pre-check as a search over the whole text (the windows must find exactly what it finds)."""
+    from ftfy.badness import BADNESS_RE
+
+    return bool(normalize._FTFY_OTHER_TRIGGERS.search(text) or BADNESS_RE.search(text))
+
+
+def test_windows_around_suspect_characters_find_what_a_whole_text_search_finds(testdata):
+    """Long texts with mojibake fragments and single characters of ftfy's pattern at random places (edges, line
+    starts, next to each other, far apart): the windowed search says the same as a search of the whole text."""
+    gt = testdata / "web/scrapinghub_article_extraction_benchmark/ground-truth.json"
+    real = [v["articleBody"] for v in json.loads(gt.read_text(encoding="utf-8")).values()]
+    words = ["café", "naïve “quoted” — dash", "€5 ½", "Привет", "한국어"]
+    fragments = [bad for word in words for bad in _mojibake_variants(word)]
+    singles = list("ÃÂâ€™œ¢£¬ƒ•‹²³¼½×µÀÑßàñаяЁЯ│┌═▀░’“”\xa0") + ["\n", " "]
+    rng = random.Random(11)
+    found = 0
+    for _ in range(3_000):
+        base = rng.choice(real)
+        text = list(base[: rng.randint(0, 300)] if rng.random() < 0.5 else "plain ascii text " * rng.randint(1, 20))
+        for _ in range(rng.randint(1, 6)):
+            piece = rng.choice(fragments)[: rng.randint(1, 8)] if rng.random() < 0.3 else rng.choice(singles)
+            at = rng.choice([0, len(text), rng.randint(0, len(text))])
+            text[at:at] = piece
+        text = "".join(text)
+        assert normalize.ftfy_may_change(text) == _whole_text_search(text), repr(text)
+        found += _whole_text_search(text)
+    assert 300 < found < 2_700  # both answers are common
+    # ftfy's alternatives whose match runs furthest from its characters of the pattern: 'a Ã ' starts two before
+    # its 'Ã', 'ГўВЂВ' + any + a letter ends two after its last Cyrillic letter
+    far = ["text ab Ã cd", "text ab\tÃ  cd", "text ГўВЂВxa more", "ГўВЂВ a", "xГўВЂВ.b", "ГўВЂВ\na"]
+    for text in real + [v for t in real[:20] for v in _mojibake_variants(t)] + far:
+        assert normalize.ftfy_may_change(text) == _whole_text_search(text), text[:80]
+
+
+@pytest.mark.parametrize(
+    ("pattern", "reach"),
+    [
+        (r"ab|c[de]?", 1),
+        (r"^Ã[ ]|xyz", 2),  # '^' without MULTILINE: the text's start, which pos keeps
+        (r"a\b", None),  # a word boundary reads the character after the match
+        (r"ab$", None),
+        (r"(?=x)ab", None),
+        (r"(?<=x)ab", None),
+        (r"a+", None),  # unbounded
+        (r"(?m:^a)", None),  # '^' after every line break
+        (r"(a)\1", None),
+    ],
+)
+def test_reach_refuses_patterns_a_window_edge_could_change(pattern, reach):
+    assert normalize._reach(re.compile(pattern)) == reach
+
+
+def test_reach_of_ftfys_pattern_is_small():
+    from ftfy.badness import BADNESS_RE
+
+    assert normalize._reach(BADNESS_RE) == 6  # so the windows are 13 characters around each suspect

@@ -83,9 +83,38 @@ class ScriptCounts:
         return self.kana / letters if letters else 0.0
 
 
+_SCRIPTS = (_HANGUL, _KANA, _HAN, _LATIN)  # all in the Basic Multilingual Plane, none overlapping (tested)
+_BMP = 0x10000
+_CODES: list = []  # [table]: per BMP code point, 1 + the _SCRIPTS index it belongs to (0 if none), + 8 if a _LETTER
+
+
+def _code_table() -> Any:
+    """The per-code-point table, built once per process by the regexes themselves on every BMP character
+    (~0.02 CPU-s): counting through it is exactly counting their matches."""
+    if not _CODES:
+        import numpy as np
+
+        bmp = "".join(map(chr, range(_BMP)))
+        table = np.zeros(_BMP, np.uint8)
+        for code, pattern in enumerate(_SCRIPTS, 1):
+            table[[m.start() for m in pattern.finditer(bmp)]] += code
+        table[[m.start() for m in _LETTER.finditer(bmp)]] += 8
+        _CODES.append(table)
+    return _CODES[0]
+
+
 def script_counts(text: str) -> ScriptCounts:
-    letters = len(_LETTER.findall(text))
-    hangul, kana, han, latin = (len(p.findall(text)) for p in (_HANGUL, _KANA, _HAN, _LATIN))
+    """The letters of each script: the matches of ``_HANGUL``, ``_KANA``, ``_HAN``, ``_LATIN`` and ``_LETTER``,
+    counted through a per-code-point table in one pass (five regex scans took ~40% of the stage's CPU)."""
+    import numpy as np
+
+    points = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), np.uint32)
+    tally = np.bincount(_code_table()[np.minimum(points, _BMP - 1)], minlength=16).tolist()  # U+FFFF: code 0
+    hangul, kana, han, latin = (tally[code] + tally[code + 8] for code in range(1, 5))
+    letters = sum(tally[8:])
+    if points.size and points.max() >= _BMP:  # letters beyond the BMP (CJK extensions, math letters) by the regex
+        astral = points[points >= _BMP].tobytes().decode("utf-32-le")
+        letters += len(_LETTER.findall(astral))
     return ScriptCounts(hangul, kana, han, latin, max(0, letters - hangul - kana - han - latin))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import random
 
 import pytest
 from datatrove.data import Document
@@ -102,6 +103,39 @@ def test_missing_or_empty_model_path_is_a_clear_error(tmp_path):
 def test_script_counts_by_script():
     c = langid.script_counts("한국어 ㅋㅋ テスト 漢字 abc Ωλ 123")
     assert (c.hangul, c.kana, c.han, c.latin, c.other) == (5, 3, 2, 3, 2)
+
+
+def _regex_counts(text: str) -> tuple[int, ...]:
+    """The counts as the five regexes' matches (what the code-point table must reproduce)."""
+    letters = len(langid._LETTER.findall(text))
+    hangul, kana, han, latin = (len(p.findall(text)) for p in langid._SCRIPTS)
+    return hangul, kana, han, latin, max(0, letters - hangul - kana - han - latin)
+
+
+def test_script_counts_equal_the_regex_matches_on_random_and_real_text(testdata):
+    rng = random.Random(5)
+    ranges = [(0, 0x250), (0x370, 0x530), (0x1100, 0x1200), (0x3000, 0x3200), (0x3400, 0xA000), (0xAC00, 0xD7A4)]
+    ranges += [(0xD7B0, 0xE000), (0xF900, 0xFB00), (0xFF00, 0x10000), (0x10000, 0x10500), (0x1D400, 0x1D800)]
+    ranges += [(0x1F300, 0x1F700), (0x20000, 0x20100), (0, 0x110000)]  # lone surrogates (0xD800-0xDFFF) included
+    for _ in range(3_000):
+        lo, hi = rng.choice(ranges), rng.choice(ranges)
+        text = "".join(chr(rng.randrange(*rng.choice((lo, hi)))) for _ in range(rng.randint(0, 40)))
+        c = langid.script_counts(text)
+        assert (c.hangul, c.kana, c.han, c.latin, c.other) == _regex_counts(text), repr(text)
+    for path in sorted(testdata.glob("korean_text/**/*.*"))[:50]:
+        text = path.read_text(encoding="utf-8", errors="replace")
+        c = langid.script_counts(text)
+        assert (c.hangul, c.kana, c.han, c.latin, c.other) == _regex_counts(text)
+
+
+def test_script_classes_do_not_overlap_and_stay_in_the_bmp():
+    """The table gives each code point one script: the four classes must be disjoint, and hold no character
+    beyond U+FFFF (those are counted as letters only)."""
+    seen: set[int] = set()
+    for pattern in langid._SCRIPTS:
+        points = {m.start() for m in pattern.finditer("".join(map(chr, range(0x110000))))}
+        assert max(points) < 0x10000 and not points & seen
+        seen |= points
 
 
 def test_hangul_share_weighs_latin_letters_per_syllable():

@@ -142,7 +142,9 @@ def is_sentence(line: str) -> bool:
 
 
 def _chrome(line: str) -> bool:
-    return len(line) <= 150 and _HAS_PHRASE.search(line) is not None and _CHROME_LINE.fullmatch(line) is not None
+    # the anchored match first: it stops at a prose line's first word that is no phrase, where the phrase
+    # search would try every phrase at every position of the line (0.79 -> 0.03 CPU-s on 50,826 bench lines)
+    return len(line) <= 150 and _CHROME_LINE.fullmatch(line) is not None and _HAS_PHRASE.search(line) is not None
 
 
 def _byline(line: str) -> bool:
@@ -225,6 +227,8 @@ def strip_dateline(line: str) -> str:
 
 def strip_trailing_byline(line: str) -> str:
     """``line`` without a reporter byline and e-mail glued to its end ("…했다.부산=홍길동 기자 hong@x.com")."""
+    if "@" not in line:  # every match ends with an e-mail address (0.24 -> 0.01 CPU-s on 50,826 bench lines)
+        return line
     m = _TRAILING_BYLINE.search(line)
     return line if m is None or m.start() == 0 else line[: m.start()].rstrip()
 

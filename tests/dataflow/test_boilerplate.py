@@ -112,6 +112,32 @@ def test_byline_glued_to_last_sentence_is_cut():
     assert fired == {"trailing_byline": 1}
 
 
+def test_shortcuts_decide_as_the_full_rules_on_real_lines(testdata):
+    """The byline cut looks for '@' before its pattern, the chrome rule matches the whole line before looking for
+    a phrase: on every line of the Korean and English test texts (and each with its '@' gone) the pattern alone
+    says the same."""
+    import json
+
+    from dataflow.stages import boilerplate as bp
+
+    gt = testdata / "web/scrapinghub_article_extraction_benchmark/ground-truth.json"
+    texts = [v["articleBody"] for v in json.loads(gt.read_text(encoding="utf-8")).values()]
+    texts += [p.read_text(encoding="utf-8", errors="replace") for p in sorted(testdata.glob("korean_text/**/*.*"))]
+    lines = [line.strip() for t in texts for line in t.split("\n") if line.strip()]
+    lines += ["병살타로 처리했다.부산=선수민 기자 sunsoo@example.com", "공유하기 | 페이스북 | 트위터", "댓글 0"]
+    lines += [line.replace("@", "(at)") for line in lines if "@" in line]
+    assert len(lines) > 5_000 and sum("@" in line for line in lines) > 5
+    cut = chrome = 0
+    for line in lines:
+        m = bp._TRAILING_BYLINE.search(line)
+        assert bp.strip_trailing_byline(line) == (line if m is None or m.start() == 0 else line[: m.start()].rstrip())
+        has_phrase, whole = bp._HAS_PHRASE.search(line) is not None, bp._CHROME_LINE.fullmatch(line) is not None
+        assert bp._chrome(line) == (len(line) <= 150 and has_phrase and whole)
+        cut += m is not None
+        chrome += bp._chrome(line)
+    assert cut and chrome  # both rules fire on some lines
+
+
 def test_blank_line_runs_left_by_removals_collapse():
     text, _ = remove_boilerplate(f"{BODY}\n\n공유하기\n\n{BODY}\n\n무단전재 및 재배포 금지\n")
     assert text == f"{BODY}\n\n{BODY}"

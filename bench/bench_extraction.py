@@ -17,7 +17,8 @@ Run: ``.venv/bin/python bench/bench_extraction.py`` (prints Markdown tables; ``-
 * **(d) WCXB dev subset** (408 pages of the Web Content Extraction Benchmark's dev split, 7 page types;
   ``wcxb_dev_subset/SOURCES.md``): WCXB's metric, word-level F1 (lower-cased ``\\w+`` bags) per page,
   averaged over all pages and per labelled page type; the project against trafilatura 2.3.1 default in
-  the same run, and the page-type detector's agreement with the labels.
+  the same run, rows with one default setting off, the page-type detector's agreement with the labels,
+  and word F1 by detected type with each strategy given to every type (``HtmlConfig.strategies``' evidence).
 * **(e) Parsers**: one parse of each WCXB page with lxml (what trafilatura builds), selectolax's lexbor
   back end and resiliparse, CPU time per page: why the page-type path parses with lexbor.
 * **Speed**: pages/s and MB/s of HTML per core (CPU time of the single process, so other jobs on a shared
@@ -283,6 +284,11 @@ def wcxb(pages: list[tuple[str, str, str, bytes, str]]) -> tuple[list[dict], dic
         "dataflow.extract, html.precision_main_root and precision_fast off": _ours(
             _with(precision_main_root=False, precision_fast=False)
         ),
+        # one default setting off at a time: what each adds (HtmlConfig's comments quote these rows)
+        "dataflow.extract, html.recall_guard 0": _ours(_with(recall_guard=0.0)),
+        "dataflow.extract, html.product_json_ld off": _ours(_with(product_json_ld=False)),
+        "dataflow.extract, html.min_block_words none": _ours(_with(min_block_words={})),
+        "dataflow.extract, html.fallback_strategy dom": _ours(_with(fallback_strategy="dom")),
         "trafilatura default": _trafilatura(False),
         "trafilatura favor_precision": _trafilatura(False, favor_precision=True),
         "resiliparse main_content": _resiliparse(),
@@ -301,7 +307,8 @@ def wcxb(pages: list[tuple[str, str, str, bytes, str]]) -> tuple[list[dict], dic
         row = {"system": name, **{k: statistics.mean(v) for k, v in scores.items()}}
         results.append({**row, "empty": str(empty), "pages_s": len(pages) / cpu[name]})
     _speed_ratios(results)
-    return results, detection(pages)
+    detected = _detected(pages)
+    return results, {**detection(pages, detected), "strategies": by_detected_type(pages, detected, outputs)}
 
 
 def _speed_ratios(results: list[dict]) -> None:
@@ -312,18 +319,50 @@ def _speed_ratios(results: list[dict]) -> None:
             row["speed_ratio"] = f"{row['pages_s'] / base:.2f}x"
 
 
-def detection(pages: list[tuple[str, str, str, bytes, str]]) -> dict:
-    """The detector against WCXB's labels: accuracy and the confusion counts (label -> detected)."""
+def _detected(pages: list[tuple[str, str, str, bytes, str]]) -> list[str]:
+    """Each page's detected type, "(no evidence)" added where nothing spoke for any type."""
     from dataflow.extractors import html_dom
     from dataflow.extractors.page_type import detect
     from dataflow.readers.decode import decode_html
 
+    found = [detect(html_dom.read_facts(html_dom.parse(decode_html(p[3], {})[0])), p[2]) for p in pages]
+    return [kind.name if kind.evidence else f"{kind.name} (no evidence)" for kind in found]
+
+
+def detection(pages: list[tuple[str, str, str, bytes, str]], detected: list[str]) -> dict:
+    """The detector against WCXB's labels: accuracy and the confusion counts (label -> detected)."""
     confusion: dict[str, Counter] = {}
-    for _, kind, url, raw, _ in pages:
-        found = detect(html_dom.read_facts(html_dom.parse(decode_html(raw, {})[0])), url)
-        confusion.setdefault(kind, Counter())[found.name if found.evidence else f"{found.name} (no evidence)"] += 1
+    for page, name in zip(pages, detected, strict=True):
+        confusion.setdefault(page[1], Counter())[name] += 1
     right = sum(c[k] for k, c in confusion.items())
     return {"accuracy": right / len(pages), "confusion": {k: dict(c) for k, c in sorted(confusion.items())}}
+
+
+# the strategies compared per detected type (dom_or_precision is the fallback's: compared on the pages without
+# evidence through the "html.fallback_strategy dom" row)
+COMPARED_STRATEGIES = ("precision", "trafilatura", "dom", "dom_links")
+
+
+def by_detected_type(
+    pages: list[tuple[str, str, str, bytes, str]], detected: list[str], outputs: dict[str, list[str | None]]
+) -> list[dict]:
+    """Word F1 per detected type (untimed): the default config's and each strategy's given to every type,
+    the evidence for ``HtmlConfig.strategies``; pages without evidence are one group ("(no evidence)")."""
+    from dataflow.config import PAGE_TYPES
+
+    groups = [g if "(no evidence)" not in g else "(no evidence)" for g in detected]
+    texts = {"default": outputs["dataflow.extract (default config)"]}
+    for strategy in COMPARED_STRATEGIES:
+        run = _ours(_with(strategies=dict.fromkeys(PAGE_TYPES, strategy), fallback_strategy=strategy))
+        texts[strategy] = [run(p[3], p[2]) for p in pages]
+    rows = []
+    for group in sorted(set(groups)):
+        index = [i for i, g in enumerate(groups) if g == group]
+        scores = {
+            name: statistics.mean(word_f1(pages[i][4], out[i] or "") for i in index) for name, out in texts.items()
+        }
+        rows.append({"system": group, "pages": str(len(index)), **scores})
+    return rows
 
 
 # -- (e) parsers -------------------------------------------------------------------------------------
@@ -410,6 +449,10 @@ def main() -> None:
         print(f"\npage-type detector vs the labels: accuracy {detected['accuracy']:.3f}")
         for label, counts in detected["confusion"].items():
             print(f"- {label}: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items(), key=lambda kv: -kv[1])))
+        print("\nWord F1 by detected type: the default config, and each strategy given to every type\n")
+        strategy_cols = [(f"{s} everywhere", s) for s in COMPARED_STRATEGIES]
+        by_type_cols = [("detected type", "system"), ("pages", "pages"), ("default", "default"), *strategy_cols]
+        print(_table(detected["strategies"], by_type_cols))
     if "e" in args.sections:
         out["parsers"] = e = parsers(pages)
         print("\n### (e) One parse per WCXB page\n")

@@ -13,9 +13,9 @@ numbers without Kiwi:
 * the estimate: Kiwi's content words = the split's plus, per Hangul run, calibrated extra tokens
   by (run length, pieces) and by last syllable (``_EXTRA_BY_SHAPE``, ``_LAST_TABLE``: the mean of
   Kiwi minus fast over every Korean set under ../shared/testdata, bench/bench_quality_ko.py
-  --calibrate); the numbers of each whitespace chunk are cached as one int64 record (``_CHUNKS``: words
-  repeat, Zipf), so a document costs one split, one dict lookup and copy per chunk and one compiled pass
-  over the joined records (``_doc_sums_py``);
+  --calibrate); the numbers of each whitespace chunk are kept as one int64 record in a per-process table
+  (``_Table``: words repeat, Zipf), so a document costs one compiled pass over its code points that splits,
+  looks up and sums the records (``_doc_py``), and Python work only for chunks seen for the first time;
 * ``ngram_fracs``: datatrove's top and duplicated n-gram characters (its exact greedy scan) in one
   numba pass over word ids; ``word_stats``: every number exactly as datatrove computes it, from
   any word list (Kiwi's, in the fallback, the calibration and the tests);
@@ -199,9 +199,10 @@ _RUN_WORD = _N_WORDS + _N_CONTENT + _N_ALPHA  # a Hangul run's piece: a token, a
 #         with a letter, Hangul characters (HANGUL_CHARS), characters; Kiwi's extra tokens in thousandths
 #   stops: bit mask of the stop words among its words
 Chunk = tuple[tuple[str, ...], bytes, int, int]
-# What the chunk cache keeps: one bytes record per chunk, int64 fields: the seven sums (tokens first: the record's
-# id count), the stop-word mask, then the ids. A document's records are one bytes join (a dict lookup and a memcpy
-# per chunk, no tuple or int objects touched) and one compiled pass (``_doc_sums_py``) adds them up.
+# What the chunk table keeps: one record per chunk, int64 fields: the seven sums (tokens first: the record's id
+# count), the stop-word mask, then the ids. A document is one compiled pass over its code points (``_doc_py``): it
+# splits them as str.split() does, finds each chunk in the table (open addressing on an FNV-1a hash of its code
+# points, confirmed by comparing them) and adds the records up; Python only builds the records of new chunks.
 _HEAD = 8
 
 
@@ -222,8 +223,7 @@ class Totals(NamedTuple):
 HANGUL_CHARS = regex.compile(
     "[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]"
 )  # syllables, conjoining and compatibility jamo
-_CHUNKS: dict[str, bytes] = {}  # chunk -> its record, per process (Zipf: most chunks repeat)
-_CHUNK_CACHE = 1 << 18  # 262k chunks x ~300 B = ~80 MB at most
+_CHUNK_CACHE = 1 << 18  # chunks in the table before it starts afresh: 262k x ~130 B (record, code points) = ~35 MB
 _TOKENS: dict[str, Chunk] = {}  # token -> its numbers without Hangul and size (책을 in 책을, and 책을.); same cap
 _WORDS, _IDS, _SUMS, _STOPS = itemgetter(0), itemgetter(1), itemgetter(2), itemgetter(3)
 _CLOSING = ".,!?"  # punctuation that _TOKEN keeps as one run after a Hangul run (no bracket, quote or symbol)
@@ -292,7 +292,7 @@ def _chunk(text: str) -> Chunk:
 
 
 def _record(text: str) -> bytes:
-    """A chunk's cache record (``_HEAD``), built on its first sight."""
+    """A chunk's record (``_HEAD``), built on its first sight."""
     if min(text) >= "\uac00" and max(text) <= "\ud7a3" and text not in _TOKENS:  # one Hangul run: fields as they are
         _, ids, n, chars, extra, stops = _hangul_fields(text)
         rec = array("q", (n, n, chars, n, len(text), len(text), extra, stops)).tobytes() + ids
@@ -303,14 +303,70 @@ def _record(text: str) -> bytes:
             fields.append(s & _MASK)
             s >>= _FIELD
         rec = array("q", (*fields, s, stops)).tobytes() + ids  # s: the signed extra tokens, the top field
-    if len(_CHUNKS) < _CHUNK_CACHE:
-        _CHUNKS[text] = rec
     return rec
+
+
+def _doubled(size: int, need: int) -> int:
+    while size < need:
+        size *= 2
+    return size
+
+
+def _grown(a: np.ndarray, need: int) -> np.ndarray:
+    """``a``, or a copy of it with room for ``need`` items (doubled until they fit)."""
+    if len(a) >= need:
+        return a
+    out = np.zeros(_doubled(len(a), need), a.dtype)
+    out[: len(a)] = a
+    return out
+
+
+class _Table:
+    """The chunk table, per process (Zipf: most chunks repeat): each chunk's code points and record in pools that
+    grow by doubling, and the slots of an open-addressing hash table over them (chunk index + 1; 0 is empty; at most
+    half full)."""
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.n, self.cp_used, self.rec_used = 0, 0, 0  # chunks, code points and record fields in the pools
+        self.slots = np.zeros(1 << 12, np.int64)
+        self.hashes = np.zeros(1 << 11, np.uint64)
+        self.cp_at = np.zeros((1 << 11) + 1, np.int64)  # chunk e's code points: cp_pool[cp_at[e] : cp_at[e + 1]]
+        self.cp_pool = np.zeros(1 << 13, np.uint32)
+        self.rec_at = np.zeros((1 << 11) + 1, np.int64)  # its record: rec_pool[rec_at[e] : rec_at[e + 1]]
+        self.rec_pool = np.zeros(1 << 15, np.int64)
+
+    def add(self, new: list[str]) -> None:
+        """Append the chunks ``new`` (distinct, none in the table yet) and their records, and hash them in."""
+        cps = np.frombuffer("".join(new).encode("utf-32-le", "surrogatepass"), np.uint32)
+        rec = np.frombuffer(b"".join(map(_record, new)), np.int64)
+        n1, c1, r1 = self.n + len(new), self.cp_used + len(cps), self.rec_used + len(rec)
+        rehash = len(self.slots) < 2 * n1  # more than half full: a table a quarter full, every chunk hashed in again
+        if rehash:
+            self.slots = np.zeros(_doubled(len(self.slots), 4 * n1), np.int64)
+        self.hashes, self.cp_at, self.rec_at = (
+            _grown(a, n) for a, n in ((self.hashes, n1), (self.cp_at, n1 + 1), (self.rec_at, n1 + 1))
+        )
+        self.cp_pool, self.rec_pool = _grown(self.cp_pool, c1), _grown(self.rec_pool, r1)
+        lens = np.fromiter(map(len, new), np.int64, len(new))
+        _kernels()[2](self.slots, self.hashes, self.cp_at, self.cp_pool, self.rec_at, self.rec_pool, self.n, cps, lens,
+                      rec, rehash)  # fmt: skip
+        self.n, self.cp_used, self.rec_used = n1, c1, r1
+
+    def sums(self, cps: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(summed fields, ids, (start, end) of the chunks not in the table) of a text's code points."""
+        return _kernels()[1](cps, _SPACE, self.slots, self.hashes, self.cp_at, self.cp_pool, self.rec_at, self.rec_pool)
+
+
+_TABLE = _Table()
+_SPACE = np.array([chr(c).isspace() for c in range(0x3001)], np.bool_)  # str.split()'s whitespace (none above U+3000)
 
 
 def clear_caches() -> None:
     """Forget every chunk's and token's numbers (after the stop words or the calibrated tables change)."""
-    _CHUNKS.clear()
+    _TABLE.reset()
     _TOKENS.clear()
 
 
@@ -325,38 +381,120 @@ def set_stop_words(stop_words: Sequence[str]) -> None:
         clear_caches()
 
 
-def chunks(text: str) -> bytes:
-    """The records of the whitespace chunks of ``text``, joined (cached per chunk; no token spans whitespace)."""
-    parts = text.split()
-    try:
-        return b"".join(map(_CHUNKS.__getitem__, parts))
-    except KeyError:  # a chunk seen for the first time (or the cache is full)
-        return b"".join([_CHUNKS.get(p) or _record(p) for p in parts])
+def _add_py(
+    slots: np.ndarray,
+    hashes: np.ndarray,
+    cp_at: np.ndarray,
+    cp_pool: np.ndarray,
+    rec_at: np.ndarray,
+    rec_pool: np.ndarray,
+    n0: int,
+    cps: np.ndarray,
+    lens: np.ndarray,
+    rec: np.ndarray,
+    rehash: bool,
+) -> None:
+    """Append chunks n0, n0 + 1, ... (code points ``cps``, ``lens`` per chunk; records ``rec``) to the pools (long
+    enough) and hash them (FNV-1a over their code points) into ``slots``; ``rehash``: every chunk, into new
+    slots. Compiled (``_kernels``)."""
+    c, r = 0, 0  # where chunk n0 + q starts in cps and rec
+    for q in range(lens.shape[0]):
+        e, k = n0 + q, lens[q]
+        a, f = cp_at[e], _HEAD + rec[r]  # the record: its fields, then its ids (rec[r] of them)
+        cp_pool[a : a + k] = cps[c : c + k]
+        cp_at[e + 1] = a + k
+        b = rec_at[e]
+        rec_pool[b : b + f] = rec[r : r + f]
+        rec_at[e + 1] = b + f
+        c, r = c + k, r + f
+    mask = slots.shape[0] - 1
+    for e in range(0 if rehash else n0, n0 + lens.shape[0]):
+        h = np.uint64(14695981039346656037)
+        for q in range(cp_at[e], cp_at[e + 1]):
+            h = (h ^ np.uint64(cp_pool[q])) * np.uint64(1099511628211)
+        hashes[e] = h
+        s = np.int64(h & np.uint64(mask))
+        while slots[s] != 0:
+            s = (s + 1) & mask
+        slots[s] = e + 1
 
 
-def _doc_sums_py(rec: np.ndarray, out: np.ndarray) -> int:
-    """out[:_HEAD]: the records' fields summed (the stop-word masks OR-ed); out[_HEAD:]: their ids, in order.
-    Returns how many ids. Compiled by numba on first use (``_kernels``)."""
-    i, m, end = 0, 0, rec.shape[0]
-    while i < end:
-        k = rec[i]
-        for f in range(_HEAD - 1):
-            out[f] += rec[i + f]
-        out[_HEAD - 1] |= rec[i + _HEAD - 1]
-        for q in range(k):
-            out[_HEAD + m + q] = rec[i + _HEAD + q]
+def _doc_py(
+    cps: np.ndarray,
+    space: np.ndarray,
+    slots: np.ndarray,
+    hashes: np.ndarray,
+    cp_at: np.ndarray,
+    cp_pool: np.ndarray,
+    rec_at: np.ndarray,
+    rec_pool: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A text's whitespace chunks (code points ``cps``, split where ``space`` says, as str.split()) looked up in the
+    table: (the records' fields summed, the stop-word masks OR-ed; their ids, in order; (start, end) pairs of the
+    chunks not found). When some are missing the first two are not filled. Compiled (``_kernels``)."""
+    n, mask, n_space = cps.shape[0], slots.shape[0] - 1, space.shape[0]
+    found = np.empty(n // 2 + 1, np.int64)  # chunks are separated by whitespace: at most (n + 1) / 2
+    miss = np.empty(n + 2, np.int64)
+    n_found, n_miss, n_ids, i = 0, 0, 0, 0
+    while i < n:
+        if cps[i] < n_space and space[cps[i]]:
+            i += 1
+            continue
+        j, h = i, np.uint64(14695981039346656037)
+        while j < n and not (cps[j] < n_space and space[cps[j]]):
+            h = (h ^ np.uint64(cps[j])) * np.uint64(1099511628211)
+            j += 1
+        s, e = np.int64(h & np.uint64(mask)), -1
+        while slots[s] != 0:
+            c = slots[s] - 1
+            a = cp_at[c]
+            if hashes[c] == h and cp_at[c + 1] - a == j - i:
+                same = True
+                for q in range(j - i):
+                    if cps[i + q] != cp_pool[a + q]:
+                        same = False
+                        break
+                if same:
+                    e = c
+                    break
+            s = (s + 1) & mask
+        if e < 0:
+            miss[n_miss], miss[n_miss + 1] = i, j
+            n_miss += 2
+        else:
+            found[n_found] = e
+            n_found += 1
+            n_ids += rec_pool[rec_at[e]]
+        i = j
+    head = np.zeros(_HEAD, np.int64)
+    if n_miss:
+        return head, np.empty(0, np.int64), miss[:n_miss]
+    ids = np.empty(n_ids, np.int64)
+    m = 0
+    for f in range(n_found):
+        r = rec_at[found[f]]
+        k = rec_pool[r]
+        for q in range(_HEAD - 1):
+            head[q] += rec_pool[r + q]
+        head[_HEAD - 1] |= rec_pool[r + _HEAD - 1]
+        ids[m : m + k] = rec_pool[r + _HEAD : r + _HEAD + k]
         m += k
-        i += _HEAD + k
-    return m
+    return head, ids, miss[:0]
 
 
-def totals(parts: bytes) -> Totals:
-    """A document's numbers from its joined chunk records (``chunks``)."""
-    rec = np.frombuffer(parts, np.int64)
-    out = np.zeros(rec.shape[0] + _HEAD, np.int64)  # room for the header and every id
-    m = _kernels()[1](rec, out) if parts else 0
-    h = out[:_HEAD].tolist()
-    return Totals(*h[:6], h[6] / 1000, h[7].bit_count(), out[_HEAD : _HEAD + m])
+def totals(text: str) -> Totals:
+    """A document's numbers summed over its whitespace chunks (each chunk's from the table, built on first sight)."""
+    cps = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), np.uint32)
+    head, ids, miss = _TABLE.sums(cps)
+    if len(miss):
+        new = list(dict.fromkeys(text[a:b] for a, b in miss.reshape(-1, 2).tolist()))
+        if _TABLE.n + len(new) > _CHUNK_CACHE:  # full: start afresh (the chunks are built again on their next sight)
+            _TABLE.reset()
+            new = list(dict.fromkeys(text.split()))
+        _TABLE.add(new)
+        head, ids, _ = _TABLE.sums(cps)
+    h = head.tolist()
+    return Totals(*h[:6], h[6] / 1000, h[7].bit_count(), ids)
 
 
 def fast_words(text: str) -> list[str]:
@@ -453,14 +591,17 @@ def _ngram_chars_py(
 
 @lru_cache(maxsize=1)
 def _kernels() -> tuple:
-    """The compiled n-gram and record-sum kernels (numba is imported on first use; cache=True keeps the machine
-    code). The sum kernel runs once here on an empty record, so that whoever warms the n-gram kernel
-    (engines.local.preload, through ngram_fracs) loads both."""
+    """The compiled n-gram, chunk-table and insert kernels (numba is imported on first use; cache=True keeps the
+    machine code). The table kernels run once here on an empty table, so that whoever warms the n-gram kernel
+    (engines.local.preload, through ngram_fracs) loads all three."""
     from numba import njit
 
-    ngram, doc_sums = njit(cache=True, nogil=True)(_ngram_chars_py), njit(cache=True, nogil=True)(_doc_sums_py)
-    doc_sums(np.frombuffer(bytes(8 * _HEAD), np.int64), np.zeros(2 * _HEAD, np.int64))
-    return ngram, doc_sums
+    ngram, doc, add = (njit(cache=True, nogil=True)(f) for f in (_ngram_chars_py, _doc_py, _add_py))
+    t, none = _Table(), np.frombuffer(b"", np.uint32)
+    add(t.slots, t.hashes, t.cp_at, t.cp_pool, t.rec_at, t.rec_pool, 0, none, np.zeros(0, np.int64),
+        np.frombuffer(b"", np.int64), False)  # fmt: skip
+    doc(none, _SPACE, t.slots, t.hashes, t.cp_at, t.cp_pool, t.rec_at, t.rec_pool)
+    return ngram, doc, add
 
 
 @lru_cache(maxsize=8)
@@ -496,15 +637,13 @@ def word_stats(
     return WordStats(n, len(content), mean, alpha / n, len(stop_words.intersection(words)), top, dup)
 
 
-def estimate(
-    text: str, parts: bytes, top_ns: Sequence[int], dup_ns: Sequence[int], t: Totals | None = None
-) -> WordStats:
+def estimate(text: str, top_ns: Sequence[int], dup_ns: Sequence[int], t: Totals | None = None) -> WordStats:
     """Kiwi's word numbers of ``text`` estimated from its chunks (``t``: their ``totals``, when already summed):
     the fast counts plus the calibrated extra tokens (``run_extra``); n-grams on the fast words. The caller
     checks them on KIWI_BOUNDS."""
-    if not parts:
+    t = t or totals(text)
+    if not t.n_words:  # no chunk (every chunk holds a token)
         return WordStats(0, 0, 0.0, 0.0, 0, tuple(0.0 for _ in top_ns), tuple(0.0 for _ in dup_ns))
-    t = t or totals(parts)
     k_content, k_words = t.n_content + t.extra, t.n_words + t.extra
     top, dup = _ngram_fracs(text, t.ids, top_ns, dup_ns)
     return WordStats(

@@ -121,7 +121,9 @@ def preload(runner: ShardRunner) -> None:
             # the quality model and its word table (~0.6 CPU-s to build for the default's 156k words)
             scores(["preload"], stage.cfg.model_path, stage.cfg.max_chars)
         elif isinstance(stage, KoreanQualityStage):
-            _ = stage.tokenizer.tokenizer  # the process's shared Kiwi
+            # the process's shared Kiwi and its first analysis, which loads the rest of its model lazily
+            # (1.6 CPU-s in a forked worker after the preload without it: cProfile, 2026-12-02)
+            stage.tokenizer.word_tokenize("한국어 문장을 미리 분석합니다.")
             # the fast path's numba n-gram kernel, loaded from its cache (~0.5 CPU-s per fresh process)
             ngram_fracs("preload " * 8, list(range(8)), (2,), (5,))
         elif isinstance(stage, FilterStage) and hasattr(stage.filter, "language"):

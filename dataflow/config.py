@@ -71,22 +71,24 @@ class HtmlConfig:
     # anyway (Gopher wants >= 50 words; 50 characters is ~12 Korean words)
     min_chars: int = 50
     # skip trafilatura's fallback extractors on every run (the recall guard's too): with the defaults below
-    # ScrapingHub 1.48x -> 1.58x trafilatura default at F1 0.967 (2026-12-02), but the Korean donga page 0.985 ->
-    # 0.764 (bench/bench_extraction.py); precision_fast takes the speed where the guard can catch the loss
+    # ScrapingHub 1.54x -> 1.68x trafilatura default at F1 0.967, but the Korean donga page 0.985 -> 0.764
+    # (bench/bench_extraction.py, BENCHMARKS.md 2026-12-02 04:21 run); precision_fast takes the speed where the
+    # guard can catch the loss
     fast: bool = False
     # trafilatura's metadata (author, date, sitename, ...) costs ~30% more CPU per page and does not change
     # the text; off, the title still comes from <title>
     with_metadata: bool = False
     # detect the page type (dataflow/extractors/page_type.py) and extract each type its own way
     # (html_types.py); off, every page gets trafilatura with favor_precision/favor_recall above. On, WCXB dev
-    # subset word F1 0.656 -> 0.833 at 1.59x the pages per CPU-second (1.07x -> 1.70x trafilatura default's),
-    # ScrapingHub 0.964 -> 0.967 at 0.90x -> 1.48x trafilatura default, snippet F1 0.906 -> 0.912 (2026-12-02)
+    # subset word F1 0.656 -> 0.834 at 1.55x the pages per CPU-second (1.07x -> 1.66x trafilatura default's),
+    # ScrapingHub 0.964 -> 0.967 at 0.93x -> 1.54x trafilatura default, snippet F1 0.906 -> 0.912 (2026-12-02)
     page_types: bool = True
     # page type -> strategy (one of HTML_STRATEGIES; html_types.py), the best per detected type on the WCXB
-    # dev subset (2026-12-02): the DOM extractor keeping link blocks wins on listings (0.746 vs trafilatura's
-    # 0.477, plain DOM 0.651), collections (0.798 vs 0.639) and documentation (0.924 vs 0.904), plain DOM on
-    # service pages (0.868 vs 0.773) and forums (0.786 vs 0.745: it keeps every post, where trafilatura
-    # drops some replies), trafilatura on products (0.729 vs DOM 0.662)
+    # dev subset (2026-12-02, "by detected type"): the DOM extractor keeping link blocks wins on listings (0.746
+    # vs trafilatura's 0.479, plain DOM 0.651), collections (0.798 vs 0.643) and documentation (0.924 vs 0.904),
+    # plain DOM on service pages (0.894, link blocks kept the same, vs 0.775) and forums (0.786 vs 0.745: it
+    # keeps every post, where trafilatura drops some replies), trafilatura on products (0.735 vs DOM 0.662),
+    # favor_precision on articles (0.910 vs 0.902)
     strategies: dict[str, str] = field(
         default_factory=lambda: {
             "article": "precision",
@@ -99,39 +101,37 @@ class HtmlConfig:
         }
     )
     # pages where nothing (JSON-LD, og:type, generator, URL shape, structure) names a type: on the WCXB dev
-    # subset 45 of 408, mostly service and listing pages; dom 0.80 vs the precision strategy 0.77 on them
+    # subset 41 of 408, mostly service and listing pages; dom_or_precision 0.862 on them, dom 0.832, dom_links
+    # 0.851, the precision strategy 0.781 (2026-12-02)
     fallback_strategy: str = "dom_or_precision"
     # dom_or_precision: trafilatura favor_precision's text replaces the DOM text when it holds at least this
     # share of the DOM text's words, counted with repeats (a story whose leftover chrome trafilatura drops;
-    # below it trafilatura has dropped content). Against dom as the fallback: WCXB 0.7999 -> 0.8032, snippet
-    # F1 0.901 -> 0.911 (0.85: 0.8034, 0.906; 0.75: 0.8033, 0.914 but documentation 0.918 -> 0.916; 0.7
-    # takes documentation below trafilatura default), at about 10% of WCXB's pages per CPU-second (43 -> 39:
-    # the trafilatura run on the pages without evidence; with its fast mode there WCXB drops 0.806 -> 0.803)
+    # below it trafilatura has dropped content). Against dom as the fallback: WCXB 0.8305 -> 0.8336 (listings
+    # 0.782 -> 0.806) at 1.94x -> 1.66x trafilatura default's pages per CPU-second (2026-12-02); snippet F1
+    # 0.901 -> 0.911 when it came in
     dom_precision_share: float = 0.8
     # precision strategy: when favor_precision keeps less than this share of the DOM extractor's text it has
-    # dropped content, and trafilatura's default run is taken instead (WCXB articles 0.940 -> 0.954 and
-    # overall 0.812 -> 0.833 on 2026-12-02, against 0; ScrapingHub 0.964 -> 0.967 when set; 0.3-0.7 all
-    # within 0.002, 0.8 loses ScrapingHub precision); 0 = never.
-    # 0.4, not 0.5, since trafilatura reads the main root: the guard's second run on 18 of 178 ScrapingHub
-    # articles instead of 23 (~5% faster) at the same F1 (0.968), WCXB and snippet F1 within 0.0002
+    # dropped content, and trafilatura's default run is taken instead (against 0: WCXB articles 0.939 ->
+    # 0.954, service 0.807 -> 0.870, overall 0.813 -> 0.834 at 1.81x -> 1.66x trafilatura default, 2026-12-02);
+    # 0 = never. The guard's second run takes 18 of 178 ScrapingHub articles
     recall_guard: float = 0.4
     # precision strategy: trafilatura reads only the main root (<main>/<article> or body) of the lexbor-pruned
     # tree, re-serialized without images, not the whole page: its XPath rules visit every element
-    # (ScrapingHub pages 173 -> 21 KB). With precision_fast, ScrapingHub 0.93x -> 1.48x trafilatura default,
+    # (ScrapingHub pages 173 -> 21 KB). With precision_fast, ScrapingHub 0.96x -> 1.54x trafilatura default,
     # F1 0.966 -> 0.967; with both off / on (2026-12-02), WCXB articles 0.951 / 0.954, service 0.867 / 0.870,
-    # overall 0.829 / 0.833 (the service pages it once cost are fixed in the pruner)
+    # overall 0.830 / 0.834 (the service pages it once cost are fixed in the pruner)
     precision_main_root: bool = True
     # precision strategy: its first trafilatura run skips the fallback extractors (readability, justext);
-    # the recall guard's full default run catches the pages where that drops content (the donga page: 0.985
-    # with the guard, empty without). With precision_main_root, ScrapingHub 1.31x -> 1.48x, F1 0.969 -> 0.967
+    # the recall guard's full default run catches the pages where that drops content (the donga page: 0.985,
+    # against 0.764 with html.fast, which skips them in the guard's run too). With precision_main_root,
+    # ScrapingHub 1.36x -> 1.54x, F1 0.969 -> 0.967 (2026-12-02)
     precision_fast: bool = True
     # product pages whose description is only in JSON-LD (script-rendered tabs) get it appended, and the
-    # product's name (<h1>) put first where trafilatura left it out (WCXB product pages 0.673 -> 0.714, 2026-12-02)
+    # product's name (<h1>) put first where trafilatura left it out (WCXB product pages 0.680 -> 0.721, 2026-12-02)
     product_json_ld: bool = True
     # page type -> the DOM strategies drop non-heading blocks of fewer words: on forums these are user names,
-    # vote counts and Reply/Quote buttons (WCXB detected forums 0.759 -> 0.768 at 4; 3: 0.763, 6: 0.768); on
-    # listings item counters, "Read more" and tag chips (WCXB listings 0.691 -> 0.697 at 4; 3: 0.696, 5: 0.695).
-    # On 2026-12-02, none against these: detected forums 0.778 -> 0.786, detected listings 0.732 -> 0.746
+    # vote counts and Reply/Quote buttons, on listings item counters, "Read more" and tag chips. None against
+    # these (2026-12-02): WCXB forums 0.765 -> 0.773, listings 0.798 -> 0.806, collections 0.769 -> 0.774
     min_block_words: dict[str, int] = field(default_factory=lambda: {"forum": 4, "listing": 4})
     # pages whose elements nest deeper than this are markup_too_deep, checked by a scan before any parser
     # runs: lexbor's tree building is quadratic in depth (13 s at 100,000 nested <div>, minutes beyond) and

@@ -132,6 +132,7 @@ class EnglishWords:
         self._lefts: frozenset[str] = frozenset()
         self._rights: frozenset[str] = frozenset()
         self._right_prefixes: dict[str, list[str]] = {}  # a prefix of a right -> the rights starting with it
+        self._left_ends: frozenset[str] = frozenset()  # every ending of every left, the left itself included
         self._rules: frozenset[str] = frozenset()  # spaCy's special-case strings
         self._longest = 0  # characters in the longest left or right
         self.lines_to_spacy = 0  # lines tokenized whole because a chunk boundary in them might match a pattern
@@ -148,6 +149,7 @@ class EnglishWords:
             for right in self._rights:
                 for k in range(1, len(right)):
                     self._right_prefixes.setdefault(right[:k], []).append(right)
+            self._left_ends = frozenset(left[-k:] for left in self._lefts for k in range(1, len(left) + 1))
             self._longest = max(map(len, self._lefts | self._rights))
 
     def __call__(self, text: str) -> list[str]:
@@ -219,10 +221,23 @@ class EnglishWords:
     def _cuts(self, chunk: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """The split lefts ``chunk`` ends with, and the split rights it starts with or that start with it (a
         pattern can run on through the whole chunk into the next one)."""
-        reach = range(1, min(len(chunk), self._longest) + 1)
-        lefts = tuple(chunk[-k:] for k in reach if chunk[-k:] in self._lefts)
-        rights = tuple(chunk[:k] for k in reach if chunk[:k] in self._rights)
-        return lefts, rights + tuple(self._right_prefixes.get(chunk, ()))
+        lefts: list[str] = []
+        rights: list[str] = []
+        # k grows while chunk[-k:] is still the end of some left (chunk[:k] the start of some right): a longer
+        # one cannot match once a shorter one is no part of any, so most chunks stop after a character or two
+        for k in range(1, min(len(chunk), self._longest) + 1):
+            end = chunk[-k:]
+            if end not in self._left_ends:
+                break
+            if end in self._lefts:
+                lefts.append(end)
+        for k in range(1, min(len(chunk), self._longest) + 1):
+            start = chunk[:k]
+            if start in self._rights:
+                rights.append(start)
+            elif start not in self._right_prefixes:
+                break
+        return tuple(lefts), tuple(rights) + tuple(self._right_prefixes.get(chunk, ()))
 
     def _spacy(self, line: str) -> list[str]:
         self.lines_to_spacy += 1

@@ -57,6 +57,25 @@ def test_words_equal_datatrove_on_real_english(english_texts, reference):
     assert len(words._chunks) <= 5_000 + max(len(set(t.split())) for t in english_texts)
 
 
+def test_pattern_cuts_of_a_chunk_are_every_left_it_ends_with_and_right_it_starts_with(english_texts):
+    """``_cuts`` stops growing a chunk's ending (start) once no left (right) holds it: the same cuts as testing
+    every length."""
+    words = EnglishWords()
+    words.load()
+    pieces = sorted(words._lefts | words._rights)
+    rng = random.Random(3)
+    chunks = {c for text in english_texts for c in text.split()}
+    chunks |= {"".join(rng.choice(pieces) for _ in range(rng.randint(1, 4))) for _ in range(5_000)}
+    hit = 0
+    for chunk in chunks:
+        reach = range(1, min(len(chunk), words._longest) + 1)
+        lefts = tuple(chunk[-k:] for k in reach if chunk[-k:] in words._lefts)
+        rights = tuple(chunk[:k] for k in reach if chunk[:k] in words._rights)
+        assert words._cuts(chunk) == (lefts, rights + tuple(words._right_prefixes.get(chunk, ()))), chunk
+        hit += bool(lefts) and bool(rights)
+    assert hit > 1_000
+
+
 @pytest.mark.parametrize(
     "text",
     [

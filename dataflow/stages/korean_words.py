@@ -223,7 +223,7 @@ class Totals(NamedTuple):
 HANGUL_CHARS = regex.compile(
     "[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]"
 )  # syllables, conjoining and compatibility jamo
-_CHUNK_CACHE = 1 << 18  # chunks in the table before it starts afresh: 262k x ~130 B (record, code points) = ~35 MB
+_CHUNK_CACHE = 1 << 18  # chunks in the table before it starts afresh: 262k x ~140 B (record, code points) = ~37 MB
 _TOKENS: dict[str, Chunk] = {}  # token -> its numbers without Hangul and size (책을 in 책을, and 책을.); same cap
 _WORDS, _IDS, _SUMS, _STOPS = itemgetter(0), itemgetter(1), itemgetter(2), itemgetter(3)
 _CLOSING = ".,!?"  # punctuation that _TOKEN keeps as one run after a Hangul run (no bracket, quote or symbol)
@@ -322,42 +322,34 @@ def _grown(a: np.ndarray, need: int) -> np.ndarray:
 
 
 class _Table:
-    """The chunk table, per process (Zipf: most chunks repeat): each chunk's code points and record in pools that
-    grow by doubling, and the slots of an open-addressing hash table over them (chunk index + 1; 0 is empty; at most
-    half full)."""
+    """The chunk table, per process (Zipf: most chunks repeat): one int64 pool holding, per chunk, its hash, its
+    length, its code points and its record, one after the other (one cache line or two per lookup), and the slots of
+    an open-addressing hash table over it (where a chunk starts in the pool + 1; 0 is empty; at most half full)."""
 
     def __init__(self) -> None:
         self.reset()
 
     def reset(self) -> None:
-        self.n, self.cp_used, self.rec_used = 0, 0, 0  # chunks, code points and record fields in the pools
+        self.n, self.used = 0, 0  # chunks, and pool items in use
         self.slots = np.zeros(1 << 12, np.int64)
-        self.hashes = np.zeros(1 << 11, np.uint64)
-        self.cp_at = np.zeros((1 << 11) + 1, np.int64)  # chunk e's code points: cp_pool[cp_at[e] : cp_at[e + 1]]
-        self.cp_pool = np.zeros(1 << 13, np.uint32)
-        self.rec_at = np.zeros((1 << 11) + 1, np.int64)  # its record: rec_pool[rec_at[e] : rec_at[e + 1]]
-        self.rec_pool = np.zeros(1 << 15, np.int64)
+        self.pool = np.zeros(1 << 16, np.int64)
 
     def add(self, new: list[str]) -> None:
         """Append the chunks ``new`` (distinct, none in the table yet) and their records, and hash them in."""
         cps = np.frombuffer("".join(new).encode("utf-32-le", "surrogatepass"), np.uint32)
         rec = np.frombuffer(b"".join(map(_record, new)), np.int64)
-        n1, c1, r1 = self.n + len(new), self.cp_used + len(cps), self.rec_used + len(rec)
+        n1, used = self.n + len(new), self.used + 2 * len(new) + len(cps) + len(rec)
         rehash = len(self.slots) < 2 * n1  # more than half full: a table a quarter full, every chunk hashed in again
         if rehash:
             self.slots = np.zeros(_doubled(len(self.slots), 4 * n1), np.int64)
-        self.hashes, self.cp_at, self.rec_at = (
-            _grown(a, n) for a, n in ((self.hashes, n1), (self.cp_at, n1 + 1), (self.rec_at, n1 + 1))
-        )
-        self.cp_pool, self.rec_pool = _grown(self.cp_pool, c1), _grown(self.rec_pool, r1)
+        self.pool = _grown(self.pool, used)
         lens = np.fromiter(map(len, new), np.int64, len(new))
-        _kernels()[2](self.slots, self.hashes, self.cp_at, self.cp_pool, self.rec_at, self.rec_pool, self.n, cps, lens,
-                      rec, rehash)  # fmt: skip
-        self.n, self.cp_used, self.rec_used = n1, c1, r1
+        _kernels()[2](self.slots, self.pool, self.used, cps, lens, rec, rehash)
+        self.n, self.used = n1, used
 
     def sums(self, cps: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(summed fields, ids, (start, end) of the chunks not in the table) of a text's code points."""
-        return _kernels()[1](cps, _SPACE, self.slots, self.hashes, self.cp_at, self.cp_pool, self.rec_at, self.rec_pool)
+        return _kernels()[1](cps, _SPACE, self.slots, self.pool)
 
 
 _TABLE = _Table()
@@ -382,58 +374,39 @@ def set_stop_words(stop_words: Sequence[str]) -> None:
 
 
 def _add_py(
-    slots: np.ndarray,
-    hashes: np.ndarray,
-    cp_at: np.ndarray,
-    cp_pool: np.ndarray,
-    rec_at: np.ndarray,
-    rec_pool: np.ndarray,
-    n0: int,
-    cps: np.ndarray,
-    lens: np.ndarray,
-    rec: np.ndarray,
-    rehash: bool,
+    slots: np.ndarray, pool: np.ndarray, used: int, cps: np.ndarray, lens: np.ndarray, rec: np.ndarray, rehash: bool
 ) -> None:
-    """Append chunks n0, n0 + 1, ... (code points ``cps``, ``lens`` per chunk; records ``rec``) to the pools (long
-    enough) and hash them (FNV-1a over their code points) into ``slots``; ``rehash``: every chunk, into new
-    slots. Compiled (``_kernels``)."""
-    c, r = 0, 0  # where chunk n0 + q starts in cps and rec
+    """Append chunks (code points ``cps``, ``lens`` per chunk; their records ``rec``, one after the other) to the
+    pool (long enough) from ``used`` on, and hash them (FNV-1a over their code points) into ``slots``; ``rehash``:
+    every chunk of the pool, into new slots. Compiled (``_kernels``)."""
+    o, c, r = used, 0, 0  # where the next chunk goes in the pool, starts in cps and in rec
     for q in range(lens.shape[0]):
-        e, k = n0 + q, lens[q]
-        a, f = cp_at[e], _HEAD + rec[r]  # the record: its fields, then its ids (rec[r] of them)
-        cp_pool[a : a + k] = cps[c : c + k]
-        cp_at[e + 1] = a + k
-        b = rec_at[e]
-        rec_pool[b : b + f] = rec[r : r + f]
-        rec_at[e + 1] = b + f
-        c, r = c + k, r + f
-    mask = slots.shape[0] - 1
-    for e in range(0 if rehash else n0, n0 + lens.shape[0]):
+        k, f = lens[q], _HEAD + rec[r]  # its record: the fields, then its ids (rec[r] of them)
         h = np.uint64(14695981039346656037)
-        for q in range(cp_at[e], cp_at[e + 1]):
-            h = (h ^ np.uint64(cp_pool[q])) * np.uint64(1099511628211)
-        hashes[e] = h
-        s = np.int64(h & np.uint64(mask))
+        for i in range(k):
+            h = (h ^ np.uint64(cps[c + i])) * np.uint64(1099511628211)
+            pool[o + 2 + i] = cps[c + i]
+        pool[o], pool[o + 1] = np.int64(h), k
+        pool[o + 2 + k : o + 2 + k + f] = rec[r : r + f]
+        o, c, r = o + 2 + k + f, c + k, r + f
+    mask, end = slots.shape[0] - 1, o
+    o = 0 if rehash else used
+    while o < end:
+        s = np.int64(np.uint64(pool[o]) & np.uint64(mask))
         while slots[s] != 0:
             s = (s + 1) & mask
-        slots[s] = e + 1
+        slots[s] = o + 1
+        o += 2 + pool[o + 1] + _HEAD + pool[o + 2 + pool[o + 1]]
 
 
 def _doc_py(
-    cps: np.ndarray,
-    space: np.ndarray,
-    slots: np.ndarray,
-    hashes: np.ndarray,
-    cp_at: np.ndarray,
-    cp_pool: np.ndarray,
-    rec_at: np.ndarray,
-    rec_pool: np.ndarray,
+    cps: np.ndarray, space: np.ndarray, slots: np.ndarray, pool: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A text's whitespace chunks (code points ``cps``, split where ``space`` says, as str.split()) looked up in the
     table: (the records' fields summed, the stop-word masks OR-ed; their ids, in order; (start, end) pairs of the
     chunks not found). When some are missing the first two are not filled. Compiled (``_kernels``)."""
     n, mask, n_space = cps.shape[0], slots.shape[0] - 1, space.shape[0]
-    found = np.empty(n // 2 + 1, np.int64)  # chunks are separated by whitespace: at most (n + 1) / 2
+    found = np.empty(n // 2 + 1, np.int64)  # where each chunk's record starts; chunks are separated by whitespace
     miss = np.empty(n + 2, np.int64)
     n_found, n_miss, n_ids, i = 0, 0, 0, 0
     while i < n:
@@ -444,27 +417,26 @@ def _doc_py(
         while j < n and not (cps[j] < n_space and space[cps[j]]):
             h = (h ^ np.uint64(cps[j])) * np.uint64(1099511628211)
             j += 1
-        s, e = np.int64(h & np.uint64(mask)), -1
+        s, at, key = np.int64(h & np.uint64(mask)), -1, np.int64(h)
         while slots[s] != 0:
-            c = slots[s] - 1
-            a = cp_at[c]
-            if hashes[c] == h and cp_at[c + 1] - a == j - i:
+            o = slots[s] - 1
+            if pool[o] == key and pool[o + 1] == j - i:
                 same = True
                 for q in range(j - i):
-                    if cps[i + q] != cp_pool[a + q]:
+                    if cps[i + q] != pool[o + 2 + q]:
                         same = False
                         break
                 if same:
-                    e = c
+                    at = o + 2 + j - i
                     break
             s = (s + 1) & mask
-        if e < 0:
+        if at < 0:
             miss[n_miss], miss[n_miss + 1] = i, j
             n_miss += 2
         else:
-            found[n_found] = e
+            found[n_found] = at
             n_found += 1
-            n_ids += rec_pool[rec_at[e]]
+            n_ids += pool[at]
         i = j
     head = np.zeros(_HEAD, np.int64)
     if n_miss:
@@ -472,12 +444,12 @@ def _doc_py(
     ids = np.empty(n_ids, np.int64)
     m = 0
     for f in range(n_found):
-        r = rec_at[found[f]]
-        k = rec_pool[r]
+        r = found[f]
+        k = pool[r]
         for q in range(_HEAD - 1):
-            head[q] += rec_pool[r + q]
-        head[_HEAD - 1] |= rec_pool[r + _HEAD - 1]
-        ids[m : m + k] = rec_pool[r + _HEAD : r + _HEAD + k]
+            head[q] += pool[r + q]
+        head[_HEAD - 1] |= pool[r + _HEAD - 1]
+        ids[m : m + k] = pool[r + _HEAD : r + _HEAD + k]
         m += k
     return head, ids, miss[:0]
 
@@ -598,9 +570,8 @@ def _kernels() -> tuple:
 
     ngram, doc, add = (njit(cache=True, nogil=True)(f) for f in (_ngram_chars_py, _doc_py, _add_py))
     t, none = _Table(), np.frombuffer(b"", np.uint32)
-    add(t.slots, t.hashes, t.cp_at, t.cp_pool, t.rec_at, t.rec_pool, 0, none, np.zeros(0, np.int64),
-        np.frombuffer(b"", np.int64), False)  # fmt: skip
-    doc(none, _SPACE, t.slots, t.hashes, t.cp_at, t.cp_pool, t.rec_at, t.rec_pool)
+    add(t.slots, t.pool, 0, none, np.zeros(0, np.int64), np.frombuffer(b"", np.int64), False)
+    doc(none, _SPACE, t.slots, t.pool)
     return ngram, doc, add
 
 

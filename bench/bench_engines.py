@@ -1,6 +1,6 @@
 """Documents/s of the whole pipeline on the local, Spark and Beam engines, 1 vs 2 workers, and peak memory.
 
-Run: ``.venv/bin/python bench/bench_engines.py`` (about 8 minutes on 2 cores; ``--engines spark``
+Run: ``.venv/bin/python bench/bench_engines.py`` (7.7 minutes on 2 cores on 2026-12-02; ``--engines spark``
 or ``--workers 2`` to run a part; ``--copies 1`` for the input once only). Prints Markdown tables.
 
 By default every engine and worker count runs twice: on the input once and on four copies of it

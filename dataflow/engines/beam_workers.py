@@ -149,10 +149,19 @@ def _read_line(conn: socket.socket) -> bytes:
     return data
 
 
+STOCK_WORKER = ("-m", "apache_beam.runners.worker.sdk_worker_main")  # the DirectRunner's own worker command
+
+
 def connect(path: str) -> int:
-    """The worker command: one SDK worker forked by the server at ``path``; its exit status."""
+    """The worker command: one SDK worker forked by the server at ``path``; its exit status. Where the
+    server cannot be reached (it failed to start, or is gone), this process becomes a stock SDK worker
+    instead: the run loses the shared models, not its workers (the runner would wait for them)."""
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
-        conn.connect(path)
+        try:
+            conn.connect(path)
+        except OSError as err:
+            print(f"dataflow: Beam worker server unreachable ({err}); starting a stock SDK worker", file=sys.stderr)
+            os.execv(sys.executable, [sys.executable, *STOCK_WORKER])
         conn.sendall(json.dumps(dict(os.environ)).encode() + b"\n")
         status = conn.recv(1)
     return status[0] if status else 1

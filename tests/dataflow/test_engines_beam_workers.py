@@ -59,3 +59,18 @@ def test_other_runners_and_modes_keep_beams_own_workers(lid_model_path):
     assert flags["direct_running_mode"] == "multi_threading"
     flink = load_config(None, {**base, "engine.workers": 2, "engine.beam.runner": "FlinkRunner"})
     assert not forks_workers(flink)
+
+
+def test_unreachable_server_falls_back_to_a_stock_worker(monkeypatch, tmp_path):
+    from dataflow.engines import beam_workers
+
+    calls = []
+
+    def fake_execv(path, argv):
+        calls.append(argv)
+        raise SystemExit(0)  # execv never returns; stop here as it would
+
+    monkeypatch.setattr(beam_workers.os, "execv", fake_execv)
+    with pytest.raises(SystemExit):
+        beam_workers.connect(str(tmp_path / "no-server.sock"))
+    assert calls and calls[0][1:] == list(beam_workers.STOCK_WORKER)

@@ -347,8 +347,8 @@ class _Table:
         _kernels()[2](self.slots, self.pool, self.used, cps, lens, rec, rehash)
         self.n, self.used = n1, used
 
-    def sums(self, cps: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(summed fields, ids, (start, end) of the chunks not in the table) of a text's code points."""
+    def sums(self, cps: np.ndarray) -> tuple[np.ndarray, int]:
+        """A text's summed fields and ids (``_doc_py``), or the (start, end) of its chunks not in the table."""
         return _kernels()[1](cps, _SPACE, self.slots, self.pool)
 
 
@@ -399,12 +399,11 @@ def _add_py(
         o += 2 + pool[o + 1] + _HEAD + pool[o + 2 + pool[o + 1]]
 
 
-def _doc_py(
-    cps: np.ndarray, space: np.ndarray, slots: np.ndarray, pool: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _doc_py(cps: np.ndarray, space: np.ndarray, slots: np.ndarray, pool: np.ndarray) -> tuple[np.ndarray, int]:
     """A text's whitespace chunks (code points ``cps``, split where ``space`` says, as str.split()) looked up in the
-    table: (the records' fields summed, the stop-word masks OR-ed; their ids, in order; (start, end) pairs of the
-    chunks not found). When some are missing the first two are not filled. Compiled (``_kernels``)."""
+    table: (the records' fields summed, the stop-word masks OR-ed, then their ids in order; 0), or, when some are
+    not in the table, ((start, end) of each of those, their count). One array: each returned array costs the
+    caller a boxing. Compiled (``_kernels``)."""
     n, mask, n_space = cps.shape[0], slots.shape[0] - 1, space.shape[0]
     found = np.empty(n // 2 + 1, np.int64)  # where each chunk's record starts; chunks are separated by whitespace
     miss = np.empty(n + 2, np.int64)
@@ -438,35 +437,34 @@ def _doc_py(
             n_found += 1
             n_ids += pool[at]
         i = j
-    head = np.zeros(_HEAD, np.int64)
     if n_miss:
-        return head, np.empty(0, np.int64), miss[:n_miss]
-    ids = np.empty(n_ids, np.int64)
-    m = 0
+        return miss[:n_miss], n_miss // 2
+    out = np.zeros(_HEAD + n_ids, np.int64)
+    m = _HEAD
     for f in range(n_found):
         r = found[f]
         k = pool[r]
         for q in range(_HEAD - 1):
-            head[q] += pool[r + q]
-        head[_HEAD - 1] |= pool[r + _HEAD - 1]
-        ids[m : m + k] = pool[r + _HEAD : r + _HEAD + k]
+            out[q] += pool[r + q]
+        out[_HEAD - 1] |= pool[r + _HEAD - 1]
+        out[m : m + k] = pool[r + _HEAD : r + _HEAD + k]
         m += k
-    return head, ids, miss[:0]
+    return out, 0
 
 
 def totals(text: str) -> Totals:
     """A document's numbers summed over its whitespace chunks (each chunk's from the table, built on first sight)."""
     cps = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), np.uint32)
-    head, ids, miss = _TABLE.sums(cps)
-    if len(miss):
-        new = list(dict.fromkeys(text[a:b] for a, b in miss.reshape(-1, 2).tolist()))
+    out, n_miss = _TABLE.sums(cps)
+    if n_miss:
+        new = list(dict.fromkeys(text[a:b] for a, b in out.reshape(-1, 2).tolist()))
         if _TABLE.n + len(new) > _CHUNK_CACHE:  # full: start afresh (the chunks are built again on their next sight)
             _TABLE.reset()
             new = list(dict.fromkeys(text.split()))
         _TABLE.add(new)
-        head, ids, _ = _TABLE.sums(cps)
-    h = head.tolist()
-    return Totals(*h[:6], h[6] / 1000, h[7].bit_count(), ids)
+        out, _ = _TABLE.sums(cps)
+    h = out[:_HEAD].tolist()
+    return Totals(*h[:6], h[6] / 1000, h[7].bit_count(), out[_HEAD:])
 
 
 def fast_words(text: str) -> list[str]:

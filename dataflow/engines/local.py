@@ -127,7 +127,7 @@ def preload(runner: ShardRunner) -> None:
             # the fast path's numba n-gram kernel, loaded from its cache (~0.5 CPU-s per fresh process)
             ngram_fracs("preload " * 8, list(range(8)), (2,), (5,))
         elif isinstance(stage, FilterStage) and hasattr(stage.filter, "language"):
-            # the English filters' spaCy: importing it (and thinc, which imports torch) costs 1.6 CPU-s per
+            # the English filters' spaCy, imported through english_words.import_spacy (torch blocked: ~0.9 CPU-s per
             # process; datatrove's cached tokenizer for "en" (C4's sentences) stays loaded in forked workers
             tokenizer = load_word_tokenizer(stage.filter.language)
             if isinstance(tokenizer, SpaCyTokenizer):

@@ -36,3 +36,12 @@ def test_depth_counts_elements_not_code_or_unclosed_list_items():
     items = "<ul>" + "<li>item" * 5000 + "</ul>"
     assert markup_depth(f"<html><body>{script}<div><p>text{items}</div></body></html>") == 4  # html body div ul
     assert markup_depth("<div><div><span>x</span></div></div>") == 3
+
+
+def test_depth_folds_tag_case_and_stray_end_tags_stay_at_zero():
+    assert markup_depth("</div></div><DIV><Div><P>x<BR><LI>y</div><liX>z") == 2  # DIV Div; P, BR, LI no level
+    assert markup_depth("</section></div>") == 0
+    # raw text found in any case, and past a dotted capital I (which lower-cases to two characters)
+    assert markup_depth("<SCRIPT>a<b<c</Script><div>x</div>") == 1
+    assert markup_depth("<p>\u0130</p><Style>a<b{}</STYLE><div><div>x</div></div>") == 2
+    assert markup_depth("<textarea><div><div>") == 0  # unclosed: runs to the end of the page

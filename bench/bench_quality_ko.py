@@ -251,7 +251,7 @@ def spread_bounds(pairs: list, q: float) -> Bounds:
 def calibrate(all_sets: dict[str, list[str]], kiwi_words: dict[str, list[list[str]]] | None = None) -> None:
     """Fit the extra-token tables, then per quantile level the bounds and what they give, in sample and
     across halves (fit and bounds on one half of the sources, agreement on the other)."""
-    from dataflow.stages.korean_words import EXACT, UNSURE, estimate, korean_rules, word_stats
+    from dataflow.stages.korean_words import EXACT, UNSURE, chunks, estimate, korean_rules, word_stats
     from dataflow.stages.quality_ko import _DUP_NS, _TOP_NS, KIWI_BOUNDS, RULES, SharedKiwiTokenizer, single_spaced
 
     tok, stops = SharedKiwiTokenizer(), RULES["stop_words"]
@@ -269,7 +269,7 @@ def calibrate(all_sets: dict[str, list[str]], kiwi_words: dict[str, list[list[st
         on = [(fit == "all" or h == (fit == "A")) for h in half]
         by_shape, by_last = fit_extra([u for d, o in zip(docs, on, strict=True) if o for u in d[4]])
         use_extra(by_shape, by_last)
-        est = [estimate(v, _TOP_NS, _DUP_NS) for _, v, *_ in docs]
+        est = [estimate(v, chunks(v), _TOP_NS, _DUP_NS) for _, v, *_ in docs]
         pairs = [(d[2], e) for d, e, o in zip(docs, est, on, strict=True) if o]
         target = [check == "all" or h == (check == "A") for h in half]
         levels = [(f"{1 - q:.2f}-{q:.2f}", spread_bounds(pairs, q)) for q in (0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 0.98)]

@@ -124,8 +124,8 @@ def preload(runner: ShardRunner) -> None:
             # the process's shared Kiwi and its first analysis, which loads the rest of its model lazily
             # (1.6 CPU-s in a forked worker after the preload without it: cProfile, 2026-12-02)
             stage.tokenizer.word_tokenize("한국어 문장을 미리 분석합니다.")
-            # the fast path's numba kernels (n-grams, chunk table), loaded from their cache (~0.5 CPU-s per
-            # fresh process; korean_words._kernels loads all three on the n-gram kernel's first call)
+            # the fast path's numba kernels (n-grams, record sums), loaded from their cache (~0.5 CPU-s per
+            # fresh process; korean_words._kernels loads both on the n-gram kernel's first call)
             ngram_fracs("preload " * 8, list(range(8)), (2,), (5,))
         elif isinstance(stage, FilterStage) and hasattr(stage.filter, "language"):
             # the English filters' spaCy, imported through english_words.import_spacy (torch blocked: ~0.9 CPU-s per

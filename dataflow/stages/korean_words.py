@@ -13,9 +13,9 @@ numbers without Kiwi:
 * the estimate: Kiwi's content words = the split's plus, per Hangul run, calibrated extra tokens
   by (run length, pieces) and by last syllable (``_EXTRA_BY_SHAPE``, ``_LAST_TABLE``: the mean of
   Kiwi minus fast over every Korean set under ../shared/testdata, bench/bench_quality_ko.py
-  --calibrate); the numbers of each whitespace chunk are kept as one int64 record in a per-process table
-  (``_Table``: words repeat, Zipf), so a document costs one compiled pass over its code points that splits,
-  looks up and sums the records (``_doc_py``), and Python work only for chunks seen for the first time;
+  --calibrate); the numbers of each whitespace chunk are cached as one int64 record (``_CHUNKS``: words
+  repeat, Zipf), so a document costs one split, one dict lookup and copy per chunk and one compiled pass
+  over the joined records (``_doc_sums_py``);
 * ``ngram_fracs``: datatrove's top and duplicated n-gram characters (its exact greedy scan) in one
   numba pass over word ids; ``word_stats``: every number exactly as datatrove computes it, from
   any word list (Kiwi's, in the fallback, the calibration and the tests);
@@ -89,7 +89,7 @@ _UNSPACED = 10  # an eojeol this long is text written without spaces (NSMC revie
 
 def split_eojeol(word: str) -> tuple[str, ...]:
     """Stem and peeled particles/endings of one Hangul eojeol (at most two peels; the stem keeps a syllable).
-    Called once per distinct run and cache (a whole-chunk run is kept in the chunk table, a run inside a
+    Called once per distinct run and cache (a whole-chunk run is kept in the chunk cache, a run inside a
     longer chunk in the token cache)."""
     tail: tuple[str, ...] = ()
     stem = word
@@ -199,10 +199,9 @@ _RUN_WORD = _N_WORDS + _N_CONTENT + _N_ALPHA  # a Hangul run's piece: a token, a
 #         with a letter, Hangul characters (HANGUL_CHARS), characters; Kiwi's extra tokens in thousandths
 #   stops: bit mask of the stop words among its words
 Chunk = tuple[tuple[str, ...], bytes, int, int]
-# What the chunk table keeps: one record per chunk, int64 fields: the seven sums (tokens first: the record's id
-# count), the stop-word mask, then the ids. A document is one compiled pass over its code points (``_doc_py``): it
-# splits them as str.split() does, finds each chunk in the table (open addressing on an FNV-1a hash of its code
-# points, confirmed by comparing them) and adds the records up; Python only builds the records of new chunks.
+# What the chunk cache keeps: one bytes record per chunk, int64 fields: the seven sums (tokens first: the record's
+# id count), the stop-word mask, then the ids. A document's records are one bytes join (a dict lookup and a memcpy
+# per chunk, no tuple or int objects touched) and one compiled pass (``_doc_sums_py``) adds them up.
 _HEAD = 8
 
 
@@ -223,9 +222,8 @@ class Totals(NamedTuple):
 HANGUL_CHARS = regex.compile(
     "[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]"
 )  # syllables, conjoining and compatibility jamo
-# chunks in the table before it starts afresh: 262k x ~140 B of pool (a record is 84 B on average over the bench's
-# 140k distinct chunks, plus hash, length and ~5 code points of 8 B) and 16-32 B of slots; the pool grows by doubling
-_CHUNK_CACHE = 1 << 18
+_CHUNKS: dict[str, bytes] = {}  # chunk -> its record, per process (Zipf: most chunks repeat)
+_CHUNK_CACHE = 1 << 18  # 262k chunks x ~300 B = ~80 MB at most
 _TOKENS: dict[str, Chunk] = {}  # token -> its numbers without Hangul and size (책을 in 책을, and 책을.); same cap
 _WORDS, _IDS, _SUMS, _STOPS = itemgetter(0), itemgetter(1), itemgetter(2), itemgetter(3)
 _CLOSING = ".,!?"  # punctuation that _TOKEN keeps as one run after a Hangul run (no bracket, quote or symbol)
@@ -294,7 +292,7 @@ def _chunk(text: str) -> Chunk:
 
 
 def _record(text: str) -> bytes:
-    """A chunk's record (``_HEAD``), built on its first sight."""
+    """A chunk's cache record (``_HEAD``), built on its first sight."""
     if min(text) >= "\uac00" and max(text) <= "\ud7a3" and text not in _TOKENS:  # one Hangul run: fields as they are
         _, ids, n, chars, extra, stops = _hangul_fields(text)
         rec = array("q", (n, n, chars, n, len(text), len(text), extra, stops)).tobytes() + ids
@@ -305,62 +303,14 @@ def _record(text: str) -> bytes:
             fields.append(s & _MASK)
             s >>= _FIELD
         rec = array("q", (*fields, s, stops)).tobytes() + ids  # s: the signed extra tokens, the top field
+    if len(_CHUNKS) < _CHUNK_CACHE:
+        _CHUNKS[text] = rec
     return rec
-
-
-def _doubled(size: int, need: int) -> int:
-    while size < need:
-        size *= 2
-    return size
-
-
-def _grown(a: np.ndarray, need: int) -> np.ndarray:
-    """``a``, or a copy of it with room for ``need`` items (doubled until they fit)."""
-    if len(a) >= need:
-        return a
-    out = np.zeros(_doubled(len(a), need), a.dtype)
-    out[: len(a)] = a
-    return out
-
-
-class _Table:
-    """The chunk table, per process (Zipf: most chunks repeat): one int64 pool holding, per chunk, its hash, its
-    length, its code points and its record, one after the other (one cache line or two per lookup), and the slots of
-    an open-addressing hash table over it (where a chunk starts in the pool + 1; 0 is empty; at most half full)."""
-
-    def __init__(self) -> None:
-        self.reset()
-
-    def reset(self) -> None:
-        self.n, self.used = 0, 0  # chunks, and pool items in use
-        self.slots = np.zeros(1 << 12, np.int64)
-        self.pool = np.zeros(1 << 16, np.int64)
-
-    def add(self, new: list[str]) -> None:
-        """Append the chunks ``new`` (distinct, none in the table yet) and their records, and hash them in."""
-        cps = np.frombuffer("".join(new).encode("utf-32-le", "surrogatepass"), np.uint32)
-        rec = np.frombuffer(b"".join(map(_record, new)), np.int64)
-        n1, used = self.n + len(new), self.used + 2 * len(new) + len(cps) + len(rec)
-        rehash = len(self.slots) < 2 * n1  # more than half full: a table a quarter full, every chunk hashed in again
-        if rehash:
-            self.slots = np.zeros(_doubled(len(self.slots), 4 * n1), np.int64)
-        self.pool = _grown(self.pool, used)
-        lens = np.fromiter(map(len, new), np.int64, len(new))
-        _kernels()[2](self.slots, self.pool, self.used, cps, lens, rec, rehash)
-        self.n, self.used = n1, used
-
-    def sums(self, cps: np.ndarray) -> tuple[np.ndarray, int]:
-        """A text's summed fields and ids (``_doc_py``), or the (start, end) of its chunks not in the table."""
-        return _kernels()[1](cps, _SPACE, self.slots, self.pool)
-
-
-_TABLE = _Table()
-_SPACE = np.array([chr(c).isspace() for c in range(0x3001)], np.bool_)  # str.split()'s whitespace (none above U+3000)
 
 
 def clear_caches() -> None:
     """Forget every chunk's and token's numbers (after the stop words or the calibrated tables change)."""
-    _TABLE.reset()
+    _CHUNKS.clear()
     _TOKENS.clear()
 
 
@@ -375,98 +325,38 @@ def set_stop_words(stop_words: Sequence[str]) -> None:
         clear_caches()
 
 
-def _add_py(
-    slots: np.ndarray, pool: np.ndarray, used: int, cps: np.ndarray, lens: np.ndarray, rec: np.ndarray, rehash: bool
-) -> None:
-    """Append chunks (code points ``cps``, ``lens`` per chunk; their records ``rec``, one after the other) to the
-    pool (long enough) from ``used`` on, and hash them (FNV-1a over their code points) into ``slots``; ``rehash``:
-    every chunk of the pool, into new slots. Compiled (``_kernels``)."""
-    o, c, r = used, 0, 0  # where the next chunk goes in the pool, starts in cps and in rec
-    for q in range(lens.shape[0]):
-        k, f = lens[q], _HEAD + rec[r]  # its record: the fields, then its ids (rec[r] of them)
-        h = np.uint64(14695981039346656037)
-        for i in range(k):
-            h = (h ^ np.uint64(cps[c + i])) * np.uint64(1099511628211)
-            pool[o + 2 + i] = cps[c + i]
-        pool[o], pool[o + 1] = np.int64(h), k
-        pool[o + 2 + k : o + 2 + k + f] = rec[r : r + f]
-        o, c, r = o + 2 + k + f, c + k, r + f
-    mask, end = slots.shape[0] - 1, o
-    o = 0 if rehash else used
-    while o < end:
-        s = np.int64(np.uint64(pool[o]) & np.uint64(mask))
-        while slots[s] != 0:
-            s = (s + 1) & mask
-        slots[s] = o + 1
-        o += 2 + pool[o + 1] + _HEAD + pool[o + 2 + pool[o + 1]]
+def chunks(text: str) -> bytes:
+    """The records of the whitespace chunks of ``text``, joined (cached per chunk; no token spans whitespace)."""
+    parts = text.split()
+    try:
+        return b"".join(map(_CHUNKS.__getitem__, parts))
+    except KeyError:  # a chunk seen for the first time (or the cache is full)
+        return b"".join([_CHUNKS.get(p) or _record(p) for p in parts])
 
 
-def _doc_py(cps: np.ndarray, space: np.ndarray, slots: np.ndarray, pool: np.ndarray) -> tuple[np.ndarray, int]:
-    """A text's whitespace chunks (code points ``cps``, split where ``space`` says, as str.split()) looked up in the
-    table: (the records' fields summed, the stop-word masks OR-ed, then their ids in order; 0), or, when some are
-    not in the table, ((start, end) of each of those, their count). One array: each returned array costs the
-    caller a boxing. Compiled (``_kernels``)."""
-    n, mask, n_space = cps.shape[0], slots.shape[0] - 1, space.shape[0]
-    found = np.empty(n // 2 + 1, np.int64)  # where each chunk's record starts; chunks are separated by whitespace
-    miss = np.empty(n + 2, np.int64)
-    n_found, n_miss, n_ids, i = 0, 0, 0, 0
-    while i < n:
-        if cps[i] < n_space and space[cps[i]]:
-            i += 1
-            continue
-        j, h = i, np.uint64(14695981039346656037)
-        while j < n and not (cps[j] < n_space and space[cps[j]]):
-            h = (h ^ np.uint64(cps[j])) * np.uint64(1099511628211)
-            j += 1
-        s, at, key = np.int64(h & np.uint64(mask)), -1, np.int64(h)
-        while slots[s] != 0:
-            o = slots[s] - 1
-            if pool[o] == key and pool[o + 1] == j - i:
-                same = True
-                for q in range(j - i):
-                    if cps[i + q] != pool[o + 2 + q]:
-                        same = False
-                        break
-                if same:
-                    at = o + 2 + j - i
-                    break
-            s = (s + 1) & mask
-        if at < 0:
-            miss[n_miss], miss[n_miss + 1] = i, j
-            n_miss += 2
-        else:
-            found[n_found] = at
-            n_found += 1
-            n_ids += pool[at]
-        i = j
-    if n_miss:
-        return miss[:n_miss], n_miss // 2
-    out = np.zeros(_HEAD + n_ids, np.int64)
-    m = _HEAD
-    for f in range(n_found):
-        r = found[f]
-        k = pool[r]
-        for q in range(_HEAD - 1):
-            out[q] += pool[r + q]
-        out[_HEAD - 1] |= pool[r + _HEAD - 1]
-        out[m : m + k] = pool[r + _HEAD : r + _HEAD + k]
+def _doc_sums_py(rec: np.ndarray, out: np.ndarray) -> int:
+    """out[:_HEAD]: the records' fields summed (the stop-word masks OR-ed); out[_HEAD:]: their ids, in order.
+    Returns how many ids. Compiled by numba on first use (``_kernels``)."""
+    i, m, end = 0, 0, rec.shape[0]
+    while i < end:
+        k = rec[i]
+        for f in range(_HEAD - 1):
+            out[f] += rec[i + f]
+        out[_HEAD - 1] |= rec[i + _HEAD - 1]
+        for q in range(k):
+            out[_HEAD + m + q] = rec[i + _HEAD + q]
         m += k
-    return out, 0
+        i += _HEAD + k
+    return m
 
 
-def totals(text: str) -> Totals:
-    """A document's numbers summed over its whitespace chunks (each chunk's from the table, built on first sight)."""
-    cps = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), np.uint32)
-    out, n_miss = _TABLE.sums(cps)
-    if n_miss:
-        new = list(dict.fromkeys(text[a:b] for a, b in out.reshape(-1, 2).tolist()))
-        if _TABLE.n + len(new) > _CHUNK_CACHE:  # full: start afresh (the chunks are built again on their next sight)
-            _TABLE.reset()
-            new = list(dict.fromkeys(text.split()))
-        _TABLE.add(new)
-        out, _ = _TABLE.sums(cps)
+def totals(parts: bytes) -> Totals:
+    """A document's numbers from its joined chunk records (``chunks``)."""
+    rec = np.frombuffer(parts, np.int64)
+    out = np.zeros(rec.shape[0] + _HEAD, np.int64)  # room for the header and every id
+    m = _kernels()[1](rec, out) if parts else 0
     h = out[:_HEAD].tolist()
-    return Totals(*h[:6], h[6] / 1000, h[7].bit_count(), out[_HEAD:])
+    return Totals(*h[:6], h[6] / 1000, h[7].bit_count(), out[_HEAD : _HEAD + m])
 
 
 def fast_words(text: str) -> list[str]:
@@ -563,16 +453,14 @@ def _ngram_chars_py(
 
 @lru_cache(maxsize=1)
 def _kernels() -> tuple:
-    """The compiled n-gram, chunk-table and insert kernels (numba is imported on first use; cache=True keeps the
-    machine code). The table kernels run once here on an empty table, so that whoever warms the n-gram kernel
-    (engines.local.preload, through ngram_fracs) loads all three."""
+    """The compiled n-gram and record-sum kernels (numba is imported on first use; cache=True keeps the machine
+    code). The sum kernel runs once here on an empty record, so that whoever warms the n-gram kernel
+    (engines.local.preload, through ngram_fracs) loads both."""
     from numba import njit
 
-    ngram, doc, add = (njit(cache=True, nogil=True)(f) for f in (_ngram_chars_py, _doc_py, _add_py))
-    t, none = _Table(), np.frombuffer(b"", np.uint32)
-    add(t.slots, t.pool, 0, none, np.zeros(0, np.int64), np.frombuffer(b"", np.int64), False)
-    doc(none, _SPACE, t.slots, t.pool)
-    return ngram, doc, add
+    ngram, doc_sums = njit(cache=True, nogil=True)(_ngram_chars_py), njit(cache=True, nogil=True)(_doc_sums_py)
+    doc_sums(np.frombuffer(bytes(8 * _HEAD), np.int64), np.zeros(2 * _HEAD, np.int64))
+    return ngram, doc_sums
 
 
 @lru_cache(maxsize=8)
@@ -608,13 +496,15 @@ def word_stats(
     return WordStats(n, len(content), mean, alpha / n, len(stop_words.intersection(words)), top, dup)
 
 
-def estimate(text: str, top_ns: Sequence[int], dup_ns: Sequence[int], t: Totals | None = None) -> WordStats:
+def estimate(
+    text: str, parts: bytes, top_ns: Sequence[int], dup_ns: Sequence[int], t: Totals | None = None
+) -> WordStats:
     """Kiwi's word numbers of ``text`` estimated from its chunks (``t``: their ``totals``, when already summed):
     the fast counts plus the calibrated extra tokens (``run_extra``); n-grams on the fast words. The caller
     checks them on KIWI_BOUNDS."""
-    t = t or totals(text)
-    if not t.n_words:  # no chunk (every chunk holds a token)
+    if not parts:
         return WordStats(0, 0, 0.0, 0.0, 0, tuple(0.0 for _ in top_ns), tuple(0.0 for _ in dup_ns))
+    t = t or totals(parts)
     k_content, k_words = t.n_content + t.extra, t.n_words + t.extra
     top, dup = _ngram_fracs(text, t.ids, top_ns, dup_ns)
     return WordStats(

@@ -48,6 +48,7 @@ from dataflow.stages.korean_words import (
     HANGUL_CHARS,
     UNSURE,
     Bounds,
+    chunks,
     estimate,
     korean_rules,
     set_stop_words,
@@ -281,13 +282,14 @@ class KoreanQualityStage(Stage):
 
     def _fast(self, text: str, signals: dict[str, float]) -> str | None:
         """The decision from the estimated Kiwi numbers, or UNSURE; records the signals when decided."""
-        b, t = KIWI_BOUNDS, totals(text)
+        b, parts = KIWI_BOUNDS, chunks(text)
+        t = totals(parts)
         k_content, ratio = t.n_content + t.extra, t.hangul / max(t.size, 1)
         if k_content * b.count_hi + b.count_pad < RULES["min_doc_words"]:  # short for sure: no n-grams needed
             mean = t.chars / k_content if k_content > 0 else 0.0
             signals.update(korean_signals(text, k_content, mean, t.stop_words, ratio))
             return "gopher_short_doc"
-        stats = estimate(text, _TOP_NS, _DUP_NS, t)
+        stats = estimate(text, parts, _TOP_NS, _DUP_NS, t)
         reason = korean_rules(text, stats, RULES, b)
         if reason != UNSURE:
             signals.update(korean_signals(text, stats.n_content, stats.mean_length, stats.stop_words, ratio))

@@ -126,13 +126,13 @@ def test_ngram_kernel_equals_datatrove_counts():
 
 def test_undecided_rule_asks_kiwi(stages):
     """Documents right at the 50-word minimum cannot be decided from the estimate: Kiwi decides them."""
-    from dataflow.stages.korean_words import estimate
+    from dataflow.stages.korean_words import chunks, estimate
     from dataflow.stages.quality_ko import _DUP_NS, _TOP_NS, KIWI_BOUNDS
 
     kiwi, fast = stages
     for n_eojeol in (22, 23):  # 48 and 50 Kiwi content words (the estimate says about 50 for both)
         text = " ".join(PROSE.split()[:n_eojeol]) + "."
-        assert korean_rules(text, estimate(text, _TOP_NS, _DUP_NS), RULES, KIWI_BOUNDS) == UNSURE
+        assert korean_rules(text, estimate(text, chunks(text), _TOP_NS, _DUP_NS), RULES, KIWI_BOUNDS) == UNSURE
         asked = fast.kiwi_calls
         assert fast.apply(ko(text)) == kiwi.apply(ko(text))
         assert fast.kiwi_calls == asked + 1
@@ -146,8 +146,7 @@ def test_unknown_word_mode_is_refused():
 
 
 TESTDATA = Path(__file__).resolve().parents[3] / "shared" / "testdata" / "korean_text"
-# every kind of whitespace str.split() cuts at (the table's compiled split must cut at the same places), a lone
-# surrogate, an empty text and whitespace only
+# every kind of whitespace str.split() cuts at, a lone surrogate, an empty text and whitespace only
 ODD = {
     "whitespace kinds": "가나\u3000다라\x1c마\x85바\xa0사\u2028아\u202f자\t차\r\n카\u200b타 파",
     "surrogate": "한국\ud800어 문장 \udfff입니다",
@@ -168,15 +167,14 @@ def real_texts() -> list[str]:
 
 
 def test_chunk_records_give_word_stats_of_the_fast_split():
-    """A document's numbers summed from the chunk table are word_stats' over fast_words (the reference for the
-    record format): counts, mean length, letters, stop words, n-gram fractions; and its Hangul and size."""
-    from dataflow.stages.korean_words import HANGUL_CHARS, ngram_fracs, totals
+    """A document's numbers summed from its cached chunk records are word_stats' over fast_words (the reference
+    for the record format): counts, mean length, letters, stop words, n-gram fractions; and its Hangul and size."""
+    from dataflow.stages.korean_words import HANGUL_CHARS, chunks, ngram_fracs, totals
     from dataflow.stages.quality_ko import _DUP_NS, _TOP_NS
 
-    assert not any(chr(c).isspace() for c in range(0x3001, 0x110000))  # the table's split looks no higher
     texts = [*HARD.values(), *ODD.values(), *real_texts()]
-    for text in texts + texts:  # first sight of every chunk, then from the table
-        t, s = totals(text), word_stats(text, fast_words(text), RULES["stop_words"], _TOP_NS, _DUP_NS)
+    for text in texts + texts:  # first sight of every chunk, then from the cache
+        t, s = totals(chunks(text)), word_stats(text, fast_words(text), RULES["stop_words"], _TOP_NS, _DUP_NS)
         assert (t.n_words, t.n_content, t.stop_words) == (s.n_words, s.n_content, s.stop_words), text[:40]
         assert t.chars / max(t.n_content, 1) == pytest.approx(s.mean_length) and t.n_alpha / max(t.n_words, 1) == (
             pytest.approx(s.alpha_ratio)
@@ -185,19 +183,20 @@ def test_chunk_records_give_word_stats_of_the_fast_split():
         assert t.hangul == len(HANGUL_CHARS.findall(text)) and t.size == len("".join(text.split()))
 
 
-def test_full_chunk_table_starts_afresh_with_the_same_numbers(monkeypatch):
-    """When the table fills up it is emptied and rebuilt: the numbers stay those of a fresh table."""
+def test_full_chunk_cache_gives_the_same_numbers(monkeypatch):
+    """When the chunk cache is full, new chunks' records are built on every sight and not kept: the numbers stay
+    those of an unbounded cache."""
     from dataflow.stages import korean_words
-    from dataflow.stages.korean_words import clear_caches, totals
+    from dataflow.stages.korean_words import chunks, clear_caches, totals
 
     texts = [*HARD.values(), *ODD.values(), *real_texts()[:200]]
     clear_caches()
-    fresh = [totals(text) for text in texts]
+    fresh = [totals(chunks(text)) for text in texts]
     monkeypatch.setattr(korean_words, "_CHUNK_CACHE", 40)
     clear_caches()
     for _ in range(2):
         for text, want in zip(texts, fresh, strict=True):
-            got = totals(text)
+            got = totals(chunks(text))
             assert got[:-1] == want[:-1] and got.ids.tolist() == want.ids.tolist()
-            assert korean_words._TABLE.n <= max(40, len(set(text.split())))
+            assert len(korean_words._CHUNKS) <= 40
     clear_caches()

@@ -188,7 +188,6 @@ class PageFacts:
 
 
 _NOSCRIPT_TAG = re.compile(r"<(/?)noscript\b", re.IGNORECASE)
-_RAW_TEXT_OPEN = re.compile(r"<(script|style|textarea|xmp)\b")
 # elements that never hold children (void) or that the next sibling closes implicitly: counting them as
 # levels would make a long list of unclosed <li> or <p> look deep
 _VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source", "track"}
@@ -202,39 +201,23 @@ _LEVEL_TAG = re.compile(
 )
 
 
-def _any_case(word: str) -> str:
-    """A pattern for ``word`` in any ASCII case (what searching the lower-cased page for it matches)."""
-    return "".join(f"[{c}{c.upper()}]" for c in word)
-
-
+# the raw-text elements, their names in any ASCII case only (what a search of the lower-cased page would find:
+# IGNORECASE alone would also take the long s and the Kelvin sign for s and k), searched in the page itself
 _RAW_TEXT_NAMES = ("script", "style", "textarea", "xmp")
-_RAW_TEXT_OPEN_ANY_CASE = re.compile(rf"<({'|'.join(map(_any_case, _RAW_TEXT_NAMES))})\b")
-_RAW_TEXT_CLOSE = {name: re.compile("</" + _any_case(name)) for name in _RAW_TEXT_NAMES}
+_RAW_TEXT_OPEN = re.compile(rf"<((?ai:{'|'.join(_RAW_TEXT_NAMES)}))\b")
+_RAW_TEXT_CLOSE = {name: re.compile(rf"</(?ai:{name})") for name in _RAW_TEXT_NAMES}
 
 
 def _without_raw_text(markup: str) -> str:
     """``markup`` without the contents of script, style, textarea and xmp elements, in one linear pass
     (an unclosed one runs to the end of the page, as in a browser)."""
-    if "\u0130" not in markup:
-        # lower-casing keeps every other character one character long, and no non-ASCII one becomes a
-        # letter of these names or changes whether a word character follows: the same cuts as the search
-        # of the lower-cased page below, without lower-casing a whole page (~1 ms a page)
-        parts, pos = [], 0
-        while match := _RAW_TEXT_OPEN_ANY_CASE.search(markup, pos):
-            parts.append(markup[pos : match.start()])
-            close = _RAW_TEXT_CLOSE[match.group(1).lower()].search(markup, match.end())
-            if close is None:
-                return "".join(parts)
-            pos = close.start() + 2 + len(match.group(1))
-        parts.append(markup[pos:])
-        return "".join(parts)
-    lower, parts, pos = markup.lower(), [], 0
-    while match := _RAW_TEXT_OPEN.search(lower, pos):
+    parts, pos = [], 0
+    while match := _RAW_TEXT_OPEN.search(markup, pos):
         parts.append(markup[pos : match.start()])
-        end = lower.find(f"</{match.group(1)}", match.end())
-        if end < 0:
+        close = _RAW_TEXT_CLOSE[match.group(1).lower()].search(markup, match.end())
+        if close is None:
             return "".join(parts)
-        pos = end + 2 + len(match.group(1))  # past "</script": neither tag counts as a level
+        pos = close.end()  # past "</script": neither tag counts as a level
     parts.append(markup[pos:])
     return "".join(parts)
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import gc
 import json
 import os
 import select
@@ -81,6 +82,7 @@ def serve(path: str) -> NoReturn:
             print(f"dataflow: Beam worker preload skipped: {type(err).__name__}: {err}", file=sys.stderr)
     from apache_beam.runners.worker import sdk_worker_main
 
+    gc.freeze()  # the preloaded objects out of the forked workers' collections (engines.local.run_local)
     children: set[int] = set()
     while True:
         ready, _, _ = select.select([listener, sys.stdin], [], [], 1.0)

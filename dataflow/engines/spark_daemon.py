@@ -14,6 +14,7 @@ need themselves. The daemon's stdout carries its port to the JVM, so nothing may
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import sys
@@ -44,6 +45,7 @@ def main() -> None:
             os.close(stdout)
     from pyspark import daemon
 
+    gc.freeze()  # the preloaded objects out of the forked workers' collections (engines.local.run_local)
     daemon.manager()
 
 

@@ -8,6 +8,7 @@ the config the session hands it. Byte-identical output across engines is tests/d
 from __future__ import annotations
 
 import dataclasses
+import gc
 import json
 import multiprocessing
 from pathlib import Path
@@ -58,6 +59,43 @@ def test_preload_loads_only_what_the_stages_use(lid_model_path, monkeypatch):
     cfg = load_config(None, {"langid.model_path": str(lid_model_path), "quality.korean": False})
     preload(ShardRunner(cfg))
     assert quality_ko._KIWI == {}  # no Korean quality stage, no Kiwi
+
+
+def test_preload_runs_with_the_collector_off_and_turns_it_back_on(lid_model_path, monkeypatch):
+    from dataflow.engines import local
+
+    seen = []
+
+    def fails(runner):
+        seen.append(gc.isenabled())
+        raise RuntimeError("a model failed to load")
+
+    monkeypatch.setattr(local, "_preload_models", fails)
+    cfg = load_config(None, {"langid.model_path": str(lid_model_path)})
+    with pytest.raises(RuntimeError):
+        preload(ShardRunner(cfg))
+    assert seen == [False] and gc.isenabled()
+
+
+def test_the_local_engine_unfreezes_the_driver_after_its_forked_run(tmp_path, lid_model_path, monkeypatch):
+    if "fork" not in multiprocessing.get_all_start_methods():
+        pytest.skip("no fork on this platform")
+    from dataflow.engines import local
+    from dataflow.run import run_pipeline
+
+    frozen = []
+    inner = local.LocalPipelineExecutor.run
+
+    def run(self):  # in the driver, between the preload and the join of the workers
+        frozen.append(gc.get_freeze_count())
+        return inner(self)
+
+    monkeypatch.setattr(local.LocalPipelineExecutor, "run", run)
+    demo = Path(__file__).resolve().parents[2] / "samples" / "demo"
+    overrides = {"read.inputs": [str(demo)], "langid.model_path": str(lid_model_path), "data_root": str(tmp_path)}
+    run_pipeline(load_config(None, overrides | {"engine.workers": 2}))
+    assert frozen[0] > 100_000  # the preloaded modules and models, frozen for the forks
+    assert gc.get_freeze_count() == 0
 
 
 class _Builder:

@@ -334,18 +334,6 @@ def read_facts(tree: LexborHTMLParser) -> PageFacts:
     )
 
 
-def _chrome_words(node: LexborNode) -> frozenset[str]:
-    """The chrome words in ``node``'s class and id (empty when none, or when the name also says content)."""
-    attrs = node.attributes
-    return _named_chrome_words(f"{attrs.get('class') or ''} {attrs.get('id') or ''}")
-
-
-def _name_tokens(node: LexborNode) -> frozenset[str]:
-    """The words of ``node``'s class and id, lower-cased."""
-    attrs = node.attributes
-    return _split_names(f"{attrs.get('class') or ''} {attrs.get('id') or ''}")
-
-
 @lru_cache(maxsize=16384)
 def _split_names(names: str) -> frozenset[str]:
     """The lower-cased words of a class and id string, split on - _ and spaces."""
@@ -399,13 +387,19 @@ def prune(
     # ("row-offcanvas") may hold most of the rest, and all of the story
     total = len(body.text(deep=True))
     main = body.css_first(_MAIN_LANDMARK)
-    for node in body.css("[class], [id]"):
-        if node.tag in ("body", "main", "article", "html"):
-            continue
-        words = _chrome_words(node) - spare
+    # :is() matches an element once; as a plain group "[class], [id]" an element with both came back twice.
+    # The tag is read only for elements whose names say chrome (most say nothing)
+    for node in body.css(":is([class], [id])"):
+        attrs = node.attributes
+        names = f"{attrs.get('class') or ''} {attrs.get('id') or ''}"
+        words = _named_chrome_words(names)
+        if spare:
+            words -= spare
         if extra:
-            words |= _name_tokens(node) & extra
-        if not words or (words <= _HERO_WORDS and main is not None and _inside(node, main)):
+            words |= _split_names(names) & extra
+        if not words or node.tag in ("body", "main", "article", "html"):
+            continue
+        if words <= _HERO_WORDS and main is not None and _inside(node, main):
             continue
         if not _small(node, total) and words.isdisjoint(_CONSENT_WORDS):
             continue

@@ -18,8 +18,10 @@ Korean: one ``quality_ko`` stage with FineWeb-2's Korean thresholds (``quality_k
 
 from __future__ import annotations
 
+import functools
+from bisect import bisect_left
 from collections import Counter
-from itertools import accumulate
+from itertools import accumulate, count
 from typing import Any
 
 import numpy as np
@@ -30,7 +32,7 @@ from datatrove.pipeline.filters import (
     GopherQualityFilter,
     GopherRepetitionFilter,
 )
-from datatrove.pipeline.filters.gopher_repetition_filter import find_top_duplicate, get_n_grams
+from datatrove.pipeline.filters.gopher_repetition_filter import find_all_duplicate, find_top_duplicate, get_n_grams
 from datatrove.utils.text import PUNCTUATION_SET, split_into_words
 from datatrove.utils.word_tokenizers import SpaCyTokenizer
 
@@ -193,15 +195,10 @@ class WordRulesGopherFilter(GopherQualityFilter):
 
 
 class SlicedNGramsRepetitionFilter(GopherRepetitionFilter):
-    """datatrove's ``GopherRepetitionFilter`` with its word n-grams built in C.
+    """datatrove's ``GopherRepetitionFilter`` with its word n-grams counted in numpy (``WordNGrams``).
 
-    The paragraph and line rules are the stock filter's own (it runs with no n-gram rules first). Top
-    n-grams: datatrove counts ``" ".join(words[i:i + n])``; words without spaces make that join
-    one-to-one on n-tuples, so ``Counter`` over ``zip`` of shifted lists counts the same n-grams in the
-    same first-seen order (``most_common(1)`` picks the same one among ties), and the top one's length
-    is its words' lengths plus n - 1 spaces. Duplicated n-grams: datatrove's ``"".join(words[i:i + n])``
-    (no separator: ``("ab", "c")`` and ``("a", "bc")`` are the same n-gram there) is a slice of
-    ``"".join(words)`` here, instead of a list slice and a join per position and per n.
+    The paragraph and line rules are the stock filter's own (it runs with no n-gram rules first); the top
+    and duplicated n-gram rules get datatrove's numbers from ``WordNGrams``, in the same order.
     """
 
     def __init__(self, **kwargs: Any) -> None:
@@ -214,27 +211,14 @@ class SlicedNGramsRepetitionFilter(GopherRepetitionFilter):
         if result is not True:
             return result
         text = doc.text
-        words = split_into_words(text, self.language)
+        grams = WordNGrams(split_into_words(text, self.language))
         top_n_grams, dup_n_grams = self.n_gram_rules
-        joined = "".join(words)
-        by_tuple = " " not in joined  # spaCy's words never hold a space: then " ".join is one-to-one on n-tuples
         for n, n_frac in top_n_grams:
-            if by_tuple:
-                counts = Counter(zip(*(words[k:] for k in range(n)), strict=False))
-                if not counts:
-                    continue
-                gram, count = counts.most_common(1)[0]
-                top_chars = (sum(map(len, gram)) + n - 1) * count  # len(" ".join(gram)) * count
-            else:
-                n_grams = get_n_grams(words, n)
-                if not n_grams:
-                    continue
-                top_chars = find_top_duplicate(n_grams)
-            if top_chars / len(text) > n_frac:
+            top_chars = grams.top_chars(n)
+            if top_chars is not None and top_chars / len(text) > n_frac:
                 return False, f"top_{n}_gram"
-        offsets = list(accumulate(map(len, words), initial=0))  # word i is joined[offsets[i]:offsets[i + 1]]
         for n, n_frac in dup_n_grams:
-            if duplicated_n_gram_chars(joined, offsets, n) / len(text) > n_frac:
+            if grams.duplicated_chars(n) / len(text) > n_frac:
                 return False, f"duplicated_{n}_n_grams"
         return True
 
@@ -249,25 +233,139 @@ def has_letter(word: str) -> bool:
     return any(c.isalpha() for c in word)
 
 
-def duplicated_n_gram_chars(joined: str, offsets: list[int], n: int) -> int:
-    """datatrove's ``find_all_duplicate``: characters in repeated n-grams, skipping n words past each repeat.
+class SubstringHashes:
+    """A polynomial hash mod 2**64 of every substring of ``text``, in O(1) numpy work per substring.
 
-    Its walk only ever meets a repeat when some n-gram occurs twice, so a document with all n-grams
-    distinct (most, for n >= 5) is answered by one set of them."""
-    n_grams = [joined[a:b] for a, b in zip(offsets, offsets[n:], strict=False)]
-    if len(set(n_grams)) == len(n_grams):
-        return 0
-    unique: set[str] = set()
-    repeated, idx, last = 0, 0, len(n_grams) - 1
-    while idx <= last:
-        n_gram = n_grams[idx]
-        if n_gram in unique:
-            repeated += len(n_gram)
-            idx += n
-        else:
-            unique.add(n_gram)
-            idx += 1
-    return repeated
+    ``prefix[k]`` = sum of code(t) * base**t over t < k (uint64 arithmetic wraps mod 2**64); the substring
+    [a, b) hashes to (prefix[b] - prefix[a]) * base**-a, the same for equal substrings wherever they are
+    (``base`` is odd, so it has an inverse mod 2**64). Different substrings can share a hash: the callers
+    compare the strings where it matters. ``base`` is a parameter so tests can force collisions.
+    """
+
+    BASE = 0x9E3779B97F4A7C15  # odd (2**64 / the golden ratio)
+
+    def __init__(self, text: str, base: int = BASE) -> None:
+        codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), np.uint32).astype(np.uint64)
+        size = len(codes) + 1
+        self.prefix = np.zeros(size, np.uint64)
+        np.cumsum(codes * _powers(base, size - 1), out=self.prefix[1:])
+        self.inverse = _powers(pow(base, -1, 2**64), size)
+
+    def of(self, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+        return (self.prefix[ends] - self.prefix[starts]) * self.inverse[starts]
+
+
+def _powers(base: int, size: int) -> np.ndarray:
+    """base**0 .. base**(size - 1) mod 2**64."""
+    out = np.full(size, base, np.uint64)
+    if size:
+        out[0] = 1
+        np.cumprod(out, out=out)
+    return out
+
+
+def sorted_runs(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``keys``' sorting permutation (numpy's default sort: not stable, several times faster than the stable one
+    ``np.unique`` needs for first positions) and where each run of equal keys starts in it."""
+    order = keys.argsort()
+    ranked = keys[order]
+    return order, np.flatnonzero(np.concatenate(([True], ranked[1:] != ranked[:-1])))
+
+
+class WordNGrams:
+    """One document's words, for datatrove's two n-gram counts: ``top_chars`` (``find_top_duplicate``) and
+    ``duplicated_chars`` (``find_all_duplicate``), the same numbers without a string per n-gram.
+
+    Top n-grams are ``" ".join(words[i:i + n])``: words without spaces (spaCy's never hold one) make that
+    join one-to-one on n-tuples, so they are counted as n-tuples of word ids. Duplicated n-grams are
+    ``"".join(words[i:i + n])`` (no separator: ``("ab", "c")`` and ``("a", "bc")`` are the same n-gram
+    there), substrings of ``joined``, told apart by their ``SubstringHashes`` and compared as strings where
+    the walk needs two to be equal. ``base`` is the hash's, a parameter so tests can force collisions.
+    """
+
+    def __init__(self, words: list[str], base: int = SubstringHashes.BASE) -> None:
+        self.words = words
+        self.offsets = list(accumulate(map(len, words), initial=0))  # word i is joined[offsets[i]:offsets[i + 1]]
+        self.bounds = np.array(self.offsets)
+        self.joined = "".join(words)
+        self.base = base
+
+    @functools.cached_property
+    def ids(self) -> np.ndarray | None:
+        """Each word's index among the distinct words (first-seen order); None if a word holds a space."""
+        if " " in self.joined:
+            return None
+        index = dict(zip(dict.fromkeys(self.words), count()))
+        return np.fromiter(map(index.__getitem__, self.words), np.int64, len(self.words))
+
+    @functools.cached_property
+    def hashes(self) -> SubstringHashes:
+        return SubstringHashes(self.joined, self.base)
+
+    def top_chars(self, n: int) -> int | None:
+        """``find_top_duplicate(get_n_grams(words, n))``, None where there is no n-gram.
+
+        Each n-tuple of ids is packed into one uint64 (n fields of ``bits`` bits) and counted by sorting;
+        ``most_common(1)`` takes the first-seen n-gram among the most frequent, which is the smallest first
+        position among them. Its string is its words plus n - 1 spaces. Words with spaces, or too many
+        distinct words to pack, take datatrove's own count.
+        """
+        m = len(self.words) - n + 1
+        if m <= 0:
+            return None
+        ids = self.ids
+        bits = max(1, int(ids.max()).bit_length()) if ids is not None else 64
+        if bits * n > 64:
+            return find_top_duplicate(get_n_grams(self.words, n))
+        keys = ids[:m].astype(np.uint64)
+        for k in range(1, n):
+            keys = (keys << np.uint64(bits)) | ids[k : k + m].astype(np.uint64)
+        order, starts = sorted_runs(keys)
+        counts = np.diff(starts, append=m)
+        most = int(counts.max())
+        i = int(np.minimum.reduceat(order, starts)[counts == most].min())
+        offsets = self.offsets
+        return (offsets[i + n] - offsets[i] + n - 1) * most
+
+    def duplicated_chars(self, n: int) -> int:
+        """``find_all_duplicate(words, n)``: characters in repeated n-grams, skipping n words past each repeat,
+        walking only the n-grams seen before.
+
+        An n-gram whose string was never seen at an earlier position is never a repeat, and the walk only
+        steps over it (+1). So the walk visits the "later" positions (hash seen earlier) in order: one
+        inside the n - 1 positions skipped after a repeat is passed by; a visited one is a repeat when its
+        string was met at a visited earlier position, that is when the first position of its string was
+        not skipped or an earlier visited later position of it was added as new. A later position whose
+        string differs from its hash's first position (a collision) takes datatrove's own walk."""
+        m = len(self.words) - n + 1
+        if m <= 0:
+            return 0
+        order, starts = sorted_runs(self.hashes.of(self.bounds[:m], self.bounds[n:]))
+        if len(starts) == m:  # every n-gram distinct: no repeat
+            return 0
+        firsts = np.repeat(np.minimum.reduceat(order, starts), np.diff(starts, append=m))  # in sorted order
+        later = order != firsts
+        positions, firsts = order[later], firsts[later]
+        by_position = positions.argsort()
+        offsets, joined = self.offsets, self.joined
+        repeats: list[int] = []  # positions found repeated, ascending; each skips the n - 1 after it
+        added: set[int] = set()  # first positions of strings added as new at a later position
+        repeated = idx = 0
+        for pos, f in zip(positions[by_position].tolist(), firsts[by_position].tolist(), strict=True):
+            if pos < idx:
+                continue
+            start, end = offsets[pos], offsets[pos + n]
+            if joined[start:end] != joined[offsets[f] : offsets[f + n]]:
+                return find_all_duplicate(self.words, n)
+            k = bisect_left(repeats, f)
+            if not (k and repeats[k - 1] + n > f) or f in added:
+                repeated += end - start
+                repeats.append(pos)
+                idx = pos + n
+            else:
+                added.add(f)
+                idx = pos + 1
+        return repeated
 
 
 def english_stages(

@@ -17,6 +17,7 @@ from datatrove.pipeline.filters import (
     GopherQualityFilter,
     GopherRepetitionFilter,
 )
+from datatrove.pipeline.filters.gopher_repetition_filter import find_all_duplicate, find_top_duplicate, get_n_grams
 from datatrove.utils.word_tokenizers import SpaCyTokenizer
 
 from dataflow.document import Meta
@@ -26,6 +27,8 @@ from dataflow.stages.quality import (
     LanguageFilterStage,
     SharedWordsTokenizer,
     SlicedNGramsRepetitionFilter,
+    SubstringHashes,
+    WordNGrams,
     WordRulesGopherFilter,
     english_stages,
 )
@@ -297,3 +300,28 @@ def test_gopher_filters_equal_datatrove_on_random_repetitive_documents():
         for _ in range(rng.randint(1, 25)):
             lines.append(rng.choice(lines) if rng.random() < 0.3 else " ".join(rng.choices(vocabulary, k=12)))
         gopher_both(rng.choice(["\n", "\n\n", " "]).join(lines))
+
+
+@pytest.mark.parametrize("base", [SubstringHashes.BASE, 1, 3])
+def test_word_n_grams_equal_datatrove_counts_on_random_words(base):
+    """Top and duplicated n-gram characters equal datatrove's on short random word lists (many repeats, skips
+    after repeats, ("ab", "c") = ("a", "bc") joins, words with spaces); bases 1 and 3 hash most substrings of
+    equal length alike, so the collision fallback runs too."""
+    rng = random.Random(base)
+    vocabulary = ["ab", "a", "b", "bc", "c", "the", "x", "é", "서울", "\U0001f600", "abc", "a b"]
+    for _ in range(3_000):
+        words = rng.choices(vocabulary[: rng.randint(2, len(vocabulary))], k=rng.randint(0, 50))
+        grams = WordNGrams(words, base)
+        for n in (2, 3, 4):
+            n_grams = get_n_grams(words, n)
+            assert grams.top_chars(n) == (find_top_duplicate(n_grams) if n_grams else None), (words, n)
+        for n in range(1, 11):
+            assert grams.duplicated_chars(n) == find_all_duplicate(words, n), (words, n)
+
+
+def test_word_n_grams_with_too_many_distinct_words_to_pack_count_as_datatrove():
+    words = [f"w{i}" for i in range(70_000)] + ["w1", "w2", "w3", "w4"] * 3  # 17-bit ids: 4 x 17 > 64 bits
+    assert (
+        WordNGrams(words).top_chars(4) == find_top_duplicate(get_n_grams(words, 4)) == 11 * 4
+    )  # "w1 w2 w3 w4": once in the range, 3 more times
+    assert WordNGrams(words).top_chars(3) == find_top_duplicate(get_n_grams(words, 3))

@@ -36,7 +36,8 @@ from typing import NamedTuple
 
 import numpy as np
 import regex
-from datatrove.utils.text import PUNCTUATION_SET
+from datatrove.pipeline.filters.gopher_repetition_filter import find_duplicates
+from datatrove.utils.text import PUNCTUATION_SET, TERMINAL_PUNCTUATION
 
 UNSURE = "unsure"  # korean_rules(): the estimates settle no rule that fails and leave one undecided: ask Kiwi
 
@@ -158,27 +159,30 @@ def run_extra(run: str, pieces: int) -> float:
     )
 
 
-# Every word seen by this process gets an int id; n-grams are hashed from ids (no string joins)
-_WORD_ID: dict[str, int] = {}
 _LENGTHS = np.zeros(1 << 12, np.int64)  # length of each word id (spare room, doubled when full)
 _LENGTHS[:65] = np.arange(65)  # ids 0-64: the per-length rare slots
 _VOCAB_CAP = 1 << 20  # 1M words x ~100 B: ids past this are shared by one "rare" slot per length
 _STOP_BIT: dict[str, int] = {}  # stop word -> its bit in a chunk's stop-word mask (set by set_stop_words)
 
 
-def _new_word_id(w: str) -> int:
-    global _LENGTHS
-    if len(_WORD_ID) >= _VOCAB_CAP:  # a full table: the hash keeps working, only n-gram keys collide more
-        return min(len(w), 64)
-    i = _WORD_ID[w] = len(_WORD_ID) + 65
-    if i >= len(_LENGTHS):
-        _LENGTHS = np.concatenate([_LENGTHS, np.zeros(len(_LENGTHS), np.int64)])
-    _LENGTHS[i] = len(w)
-    return i
+class _WordIds(dict):
+    """Every word seen by this process gets an int id (from 65: never 0); n-grams are hashed from ids (no string
+    joins). A word seen before is a plain dict lookup (``_word_id`` is the dict's own ``__getitem__``); only a new
+    one runs Python code, ``__missing__``."""
+
+    def __missing__(self, w: str) -> int:
+        global _LENGTHS
+        if len(self) >= _VOCAB_CAP:  # a full table: the hash keeps working, only n-gram keys collide more
+            return min(len(w), 64)
+        i = self[w] = len(self) + 65
+        if i >= len(_LENGTHS):
+            _LENGTHS = np.concatenate([_LENGTHS, np.zeros(len(_LENGTHS), np.int64)])
+        _LENGTHS[i] = len(w)
+        return i
 
 
-def _word_id(w: str) -> int:
-    return _WORD_ID.get(w) or _new_word_id(w)  # ids start at 65: never 0
+_WORD_ID = _WordIds()
+_word_id = _WORD_ID.__getitem__
 
 
 # A token's summable numbers packed into one int, 64 bits per field (the low six are counts >= 0; the calibrated
@@ -548,90 +552,91 @@ class Bounds:
 EXACT = Bounds(1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)  # the numbers are Kiwi's own: plain threshold checks
 
 
-def _side(lo: float, hi: float, fails: bool, passes: bool) -> bool | None:
-    """True: the rule fails for every value in [lo, hi]; False: passes for every value; None: undecided."""
-    if fails:
-        return True
-    if passes:
-        return False
-    return None
-
-
 _NEWLINES = regex.compile("\n+")  # datatrove's line split (compiled once: regex.split re-parses its flags)
+_TERMINAL = tuple(TERMINAL_PUNCTUATION)
 
 
-def korean_rules(text: str, s: WordStats, rules: dict, bounds: Bounds = EXACT) -> str | None:
+class Lines(NamedTuple):
+    """The non-blank lines' numbers that both the rule chain and the stage's signals use (``line_stats``)."""
+
+    n: int  # lines with a character outside whitespace (FineWeb's ``lines``)
+    dup_lines: int  # datatrove's find_duplicates over them: repeated lines ...
+    dup_chars: int  # ... and their characters
+    punct: int  # lines ending in datatrove's terminal punctuation
+
+
+def line_stats(text: str) -> Lines:
+    """``Lines`` of ``text``, computed once per document for the rules and the signals."""
+    full = [line for line in text.split("\n") if line.strip()]
+    return Lines(len(full), *find_duplicates(full), sum(1 for line in full if line.endswith(_TERMINAL)))
+
+
+def korean_rules(
+    text: str, s: WordStats, rules: dict, bounds: Bounds = EXACT, lines: Lines | None = None
+) -> str | None:
     """FineWeb-2's Korean rule chain (datatrove's three filters, in order, Gopher's length rule first)
     on ``text`` and its word numbers ``s``; None keeps, a reason drops, ``UNSURE`` asks for Kiwi.
 
-    ``rules`` holds the thresholds (quality_ko.KOR_HANG plus the filter settings FineWeb-2 uses).
-    Rules that need no words (duplicate lines, terminal punctuation, duplicated line characters,
-    bullets, ellipsis lines) are computed exactly; word rules are checked on the interval that
-    ``bounds`` puts around each fast number. The first rule that fails for sure drops the document:
-    datatrove drops it too, whatever an earlier undecided rule does (only the reason may then differ
-    from Kiwi mode's: the bench counts both). With no sure failure, an undecided rule asks for Kiwi.
+    ``rules`` holds the thresholds (quality_ko.KOR_HANG plus the filter settings FineWeb-2 uses);
+    ``lines``: ``line_stats(text)``, when the caller has it. Rules that need no words (duplicate lines,
+    terminal punctuation, duplicated line characters, bullets, ellipsis lines) are computed exactly;
+    word rules are checked on the interval that ``bounds`` puts around each fast number: a rule fails
+    for sure when the whole interval fails, passes when the whole interval passes, else it is undecided.
+    The first rule that fails for sure drops the document: datatrove drops it too, whatever an earlier
+    undecided rule does (only the reason may then differ from Kiwi mode's: the bench counts both). With
+    no sure failure, an undecided rule asks for Kiwi.
     """
-    from datatrove.pipeline.filters.gopher_repetition_filter import find_duplicates
-    from datatrove.utils.text import TERMINAL_PUNCTUATION
-
     b = bounds
     n_lo, n_hi = s.n_words * b.count_lo - b.count_pad, s.n_words * b.count_hi + b.count_pad
     c_lo, c_hi = s.n_content * b.count_lo - b.count_pad, s.n_content * b.count_hi + b.count_pad
     n_lo, c_lo = max(n_lo, 1e-9), max(c_lo, 0.0)
-    unsure = False
-
-    def check(decided: bool | None, reason: str) -> str | None:
-        nonlocal unsure
-        if decided is None:
-            unsure = True
-        elif decided:
-            return reason
-        return None
-
     min_words = rules["min_doc_words"]
-    if (r := check(_side(c_lo, c_hi, c_hi < min_words, c_lo >= min_words), "gopher_short_doc")) is not None:
-        return r
+    if c_hi < min_words:
+        return "gopher_short_doc"
+    unsure = c_lo < min_words
     if not text:
         return "empty"
-    lines = _NEWLINES.split(text)
-    if find_duplicates(lines)[0] / len(lines) > rules["dup_line_frac"]:
+    split = _NEWLINES.split(text)
+    if find_duplicates(split)[0] / len(split) > rules["dup_line_frac"]:
         return "dup_line_frac"
     for (n, thr), x in zip(rules["top_n_grams"], s.top_ngram, strict=True):
-        lo, hi = x - b.top_below, x + b.top_above
-        if (r := check(_side(lo, hi, lo > thr, hi <= thr), f"top_{n}_gram")) is not None:
-            return r
+        if x - b.top_below > thr:
+            return f"top_{n}_gram"
+        unsure = unsure or x + b.top_above > thr
     for (n, thr), x in zip(rules["dup_n_grams"], s.dup_ngram, strict=True):
-        lo, hi = x - b.frac_below, x + b.frac_above
-        if (r := check(_side(lo, hi, lo > thr, hi <= thr), f"duplicated_{n}_n_grams")) is not None:
-            return r
-    full = [line for line in text.split("\n") if line.strip() != ""]
-    if not full:
+        if x - b.frac_below > thr:
+            return f"duplicated_{n}_n_grams"
+        unsure = unsure or x + b.frac_above > thr
+    lines = line_stats(text) if lines is None else lines
+    if not lines.n:
         return "empty"
-    stops = tuple(TERMINAL_PUNCTUATION)
-    if sum(1 for line in full if line.endswith(stops)) / len(full) < rules["line_punct_thr"]:
+    if lines.punct / lines.n < rules["line_punct_thr"]:
         return "line_punct_ratio"
-    if find_duplicates(full)[1] / max(len(text.replace("\n", "")), 1) > rules["char_duplicates_ratio"]:
+    if lines.dup_chars / max(len(text) - text.count("\n"), 1) > rules["char_duplicates_ratio"]:
         return "char_dup_ratio"
     newlines, thr = text.count("\n"), rules["new_line_ratio"]
-    if (r := check(_side(0, 0, newlines / n_hi > thr, newlines / n_lo <= thr), "list_ratio")) is not None:
-        return r
-    if (r := check(_side(c_lo, c_hi, c_hi < min_words, c_lo >= min_words), "gopher_short_doc")) is not None:
-        return r
+    if newlines / n_hi > thr:
+        return "list_ratio"
+    unsure = unsure or newlines / n_lo > thr
     max_words = rules["max_doc_words"]
-    if (r := check(_side(c_lo, c_hi, c_lo > max_words, c_hi <= max_words), "gopher_long_doc")) is not None:
-        return r
+    if c_lo > max_words:
+        return "gopher_long_doc"
+    unsure = unsure or c_hi > max_words
     lo, hi = s.mean_length - b.mean_below, s.mean_length + b.mean_above
     thr = rules["min_avg_word_length"]
-    if (r := check(_side(lo, hi, hi < thr, lo >= thr), "gopher_below_avg_threshold")) is not None:
-        return r
+    if hi < thr:
+        return "gopher_below_avg_threshold"
+    unsure = unsure or lo < thr
     thr = rules["max_avg_word_length"]
-    if (r := check(_side(lo, hi, lo > thr, hi <= thr), "gopher_above_avg_threshold")) is not None:
-        return r
+    if lo > thr:
+        return "gopher_above_avg_threshold"
+    unsure = unsure or hi > thr
     thr = rules["max_symbol_word_ratio"]
     for count, reason in ((text.count("#"), "gopher_too_many_hashes"),
                           (text.count("...") + text.count("…"), "gopher_too_many_ellipsis")):  # fmt: skip
-        if (r := check(_side(0, 0, count / n_hi > thr, count / n_lo <= thr), reason)) is not None:
-            return r
+        if count / n_hi > thr:
+            return reason
+        unsure = unsure or count / n_lo > thr
     all_lines = text.splitlines()
     bullets = sum(1 for x in all_lines if x.lstrip().startswith(("•", "-")))
     if bullets / len(all_lines) > rules["max_bullet_lines_ratio"]:
@@ -640,10 +645,12 @@ def korean_rules(text: str, s: WordStats, rules: dict, bounds: Bounds = EXACT) -
     if ellipsis / len(all_lines) > rules["max_ellipsis_lines_ratio"]:
         return "gopher_too_many_end_ellipsis"
     lo, hi, thr = s.alpha_ratio - b.alpha_below, s.alpha_ratio + b.alpha_above, rules["max_non_alpha_words_ratio"]
-    if (r := check(_side(lo, hi, hi < thr, lo >= thr), "gopher_below_alpha_threshold")) is not None:
-        return r
+    if hi < thr:
+        return "gopher_below_alpha_threshold"
+    unsure = unsure or lo < thr
     most = stop_word_bound(text, rules["stop_words"]) if b is not EXACT else s.stop_words
     least, thr = s.stop_words - b.stop_below, rules["min_stop_words"]
-    if (r := check(_side(least, most, most < thr, least >= thr), "gopher_enough_stop_words")) is not None:
-        return r
+    if most < thr:
+        return "gopher_enough_stop_words"
+    unsure = unsure or least < thr
     return UNSURE if unsure else None

@@ -37,8 +37,7 @@ from typing import Any
 
 from datatrove.data import Document
 from datatrove.pipeline.filters import FineWebQualityFilter, GopherQualityFilter, GopherRepetitionFilter
-from datatrove.pipeline.filters.gopher_repetition_filter import find_duplicates
-from datatrove.utils.text import PUNCTUATION_SET, TERMINAL_PUNCTUATION, split_into_words
+from datatrove.utils.text import PUNCTUATION_SET, split_into_words
 from datatrove.utils.word_tokenizers import KiwiTokenizer
 
 from dataflow.document import Meta
@@ -48,9 +47,11 @@ from dataflow.stages.korean_words import (
     HANGUL_CHARS,
     UNSURE,
     Bounds,
+    Lines,
     chunks,
     estimate,
     korean_rules,
+    line_stats,
     set_stop_words,
     totals,
     word_stats,
@@ -119,24 +120,27 @@ class SharedKiwiTokenizer(KiwiTokenizer):
         return kiwi
 
 
-_TERMINAL = tuple(TERMINAL_PUNCTUATION)
-
-
 def korean_signals(
-    text: str, n_words: float, mean_length: float, stop_words: int, hangul_ratio: float | None = None
+    text: str,
+    n_words: float,
+    mean_length: float,
+    stop_words: int,
+    hangul_ratio: float | None = None,
+    lines: Lines | None = None,
 ) -> dict[str, float]:
     """Cheap statistics of a Korean document for reports and later tuning; the word numbers are Kiwi's
-    (Kiwi mode) or their fast-mode estimates, the Hangul ratio the fast chunks' when given."""
+    (Kiwi mode) or their fast-mode estimates, the Hangul ratio the fast chunks' and ``lines`` the rule
+    chain's ``line_stats`` when given."""
     if hangul_ratio is None:
         visible = len("".join(text.split()))  # characters that are not whitespace
         hangul_ratio = len(HANGUL_CHARS.findall(text)) / max(visible, 1)
-    lines = [line for line in text.split("\n") if line.strip()]
+    lines = line_stats(text) if lines is None else lines
     return {
         "ko_hangul_ratio": hangul_ratio,
         "ko_words": float(n_words),
         "ko_mean_word_length": float(mean_length),
-        "ko_dup_line_frac": find_duplicates(lines)[0] / max(len(lines), 1),
-        "ko_line_punct_ratio": sum(line.endswith(_TERMINAL) for line in lines) / max(len(lines), 1),
+        "ko_dup_line_frac": lines.dup_lines / max(lines.n, 1),
+        "ko_line_punct_ratio": lines.punct / max(lines.n, 1),
         "ko_stop_words": float(stop_words),
     }
 
@@ -262,14 +266,15 @@ class KoreanQualityStage(Stage):
         text = view.text
         signals = doc.metadata.setdefault(Meta.QUALITY_SIGNALS, {})
         if self.words == "fast":
-            reason = self._fast(text, signals)
+            lines = line_stats(text)  # for the rule chain and the signals, Kiwi's or not
+            reason = self._fast(text, signals, lines)
             if reason != UNSURE:
                 return reason
             self.kiwi_calls += 1
             # Kiwi's words on the same numbers and rule chain (equal to datatrove's filters: tests)
             stats = word_stats(text, self.tokenizer.word_tokenize(text), RULES["stop_words"], _TOP_NS, _DUP_NS)
-            signals.update(korean_signals(text, stats.n_content, stats.mean_length, stats.stop_words))
-            return korean_rules(text, stats, RULES, EXACT)
+            signals.update(korean_signals(text, stats.n_content, stats.mean_length, stats.stop_words, None, lines))
+            return korean_rules(text, stats, RULES, EXACT, lines)
         words = split_into_words(text, self.tokenizer)  # cached: the filters reuse this split
         content = [w for w in words if not PUNCTUATION_SET.issuperset(w)]
         mean = sum(map(len, content)) / max(len(content), 1)
@@ -280,17 +285,17 @@ class KoreanQualityStage(Stage):
             return "gopher_short_doc"
         return run_filters(self.filters, view)
 
-    def _fast(self, text: str, signals: dict[str, float]) -> str | None:
+    def _fast(self, text: str, signals: dict[str, float], lines: Lines) -> str | None:
         """The decision from the estimated Kiwi numbers, or UNSURE; records the signals when decided."""
         b, parts = KIWI_BOUNDS, chunks(text)
         t = totals(parts)
         k_content, ratio = t.n_content + t.extra, t.hangul / max(t.size, 1)
         if k_content * b.count_hi + b.count_pad < RULES["min_doc_words"]:  # short for sure: no n-grams needed
             mean = t.chars / k_content if k_content > 0 else 0.0
-            signals.update(korean_signals(text, k_content, mean, t.stop_words, ratio))
+            signals.update(korean_signals(text, k_content, mean, t.stop_words, ratio, lines))
             return "gopher_short_doc"
         stats = estimate(text, parts, _TOP_NS, _DUP_NS, t)
-        reason = korean_rules(text, stats, RULES, b)
+        reason = korean_rules(text, stats, RULES, b, lines)
         if reason != UNSURE:
-            signals.update(korean_signals(text, stats.n_content, stats.mean_length, stats.stop_words, ratio))
+            signals.update(korean_signals(text, stats.n_content, stats.mean_length, stats.stop_words, ratio, lines))
         return reason

@@ -29,6 +29,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -36,6 +37,7 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 
 from dataflow.config import PipelineConfig
+from dataflow.engines.local import load_dedup_kernels
 from dataflow.engines.result import DEDUP_KEY_COLUMNS, DEDUP_ONLY_COLUMNS, EngineJob, EngineResult
 from dataflow.ledger import Ledger
 from dataflow.pipeline import STAGING, ShardRunner, finish_rows, shard_count, split_rows
@@ -235,6 +237,10 @@ def run_spark(job: EngineJob, *, make_runner: Callable[[PipelineConfig], ShardRu
     spark = spark_session(cfg)
     tasks = shard_count(cfg, len(files))
     scratch = f"file://{run_dir.resolve()}/spark"
+    # this driver runs no stage, so the commit would load the dedup kernels after the engine (numba, ~1.1 s in a
+    # Beam driver, 2026-12-02); loaded meanwhile, while it waits on the JVM (py4j calls release the GIL)
+    kernels = threading.Thread(target=load_dedup_kernels, args=(cfg,), name="dedup-kernels", daemon=True)
+    kernels.start()
 
     # phase 1: per-document stages, one pass, written once
     shard_fn = _shard_fn(cfg, files, run_id, tasks, make_runner)
@@ -268,6 +274,7 @@ def run_spark(job: EngineJob, *, make_runner: Callable[[PipelineConfig], ShardRu
         with_table_schema(rejects, REJECTS).write.mode("overwrite").parquet(table_dirs["rejects"])
     finally:
         finished.unpersist()
+    kernels.join()
 
     return EngineResult(
         files={name: list_parts(table_dirs[name], recursive=True) for name in ("documents", "rejects")},

@@ -263,3 +263,10 @@ def dedup_keys_batch(texts: list[str], cfg: DedupConfig) -> list[DedupKeys]:
 def dedup_keys(text: str, cfg: DedupConfig) -> DedupKeys:
     """Exact key and LSH band keys of one document (no band keys when near dedup is off or the text is short)."""
     return dedup_keys_batch([text], cfg)[0]
+
+
+def load_kernels(cfg: DedupConfig) -> None:
+    """numba's import and the MinHash kernels loaded from their on-disk cache (0.5-1.5 s in a fresh process
+    under py-spy), by the keys of one short text. The workers key their documents with them, and so does the
+    driver after every engine: the commit keys the committed documents for the dedup index (``nightly.index_parts``)."""
+    dedup_keys_batch(["preload " * 20], cfg)

@@ -179,9 +179,8 @@ def _clear(directory: str) -> None:
 def run_beam(job: EngineJob, *, make_runner: Callable[[PipelineConfig], ShardRunner] = ShardRunner) -> EngineResult:
     """Build and run the Beam graph above; ``make_runner`` builds each shard's ``ShardRunner``."""
     # imported here, in the driver: every SDK worker process imports this module to unpickle the DoFns,
-    # and dataflow.snapshots brings pyiceberg and SQLAlchemy (0.8 s of imports per worker, -X importtime;
-    # engines.local imports it too)
-    from dataflow.engines.local import load_dedup_kernels
+    # and dataflow.snapshots brings pyiceberg and SQLAlchemy (0.8 s of imports per worker, -X importtime)
+    from dataflow.dedup.minhash import load_kernels
     from dataflow.snapshots.files import PartWriter, list_parts
 
     cfg, table_dirs = job.cfg, job.table_dirs
@@ -197,7 +196,7 @@ def run_beam(job: EngineJob, *, make_runner: Callable[[PipelineConfig], ShardRun
         if runner is not None:
             # this driver runs no stage, so the commit would load the dedup kernels after the graph (~1.1 s of its
             # 1.4-1.6 s on 1,249 documents, 2026-12-02); loaded now, while the workers' server preloads (~5 s)
-            load_dedup_kernels(cfg)
+            load_kernels(cfg.dedup)
         result = p.run()
         result.wait_until_finish()
     for counter in result.metrics().query()["counters"]:

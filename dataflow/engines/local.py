@@ -121,6 +121,7 @@ def preload(runner: ShardRunner) -> None:
 def _preload_models(runner: ShardRunner) -> None:
     from datatrove.utils.word_tokenizers import SpaCyTokenizer, load_word_tokenizer
 
+    from dataflow.dedup.minhash import load_kernels
     from dataflow.stages.base import FilterStage
     from dataflow.stages.korean_words import ngram_fracs
     from dataflow.stages.langid import LangIdStage, load_model
@@ -146,16 +147,7 @@ def _preload_models(runner: ShardRunner) -> None:
             tokenizer = load_word_tokenizer(stage.filter.language)
             if isinstance(tokenizer, SpaCyTokenizer):
                 _ = tokenizer.tokenizer
-    load_dedup_kernels(runner.cfg)
-
-
-def load_dedup_kernels(cfg: PipelineConfig) -> None:
-    """numba's import and the MinHash kernels loaded from their on-disk cache (0.5-1.5 s in a fresh process
-    under py-spy), by the keys of one short text. The workers key their documents with them, and so does the
-    driver after every engine: the commit keys the committed documents for the dedup index (``nightly.index_parts``)."""
-    from dataflow.dedup.minhash import dedup_keys_batch
-
-    dedup_keys_batch(["preload " * 20], cfg.dedup)
+    load_kernels(runner.cfg.dedup)
 
 
 def start_method(workers: int) -> str:

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 
 from dataflow.config import PipelineConfig
-from dataflow.engines.local import load_dedup_kernels
+from dataflow.dedup.minhash import load_kernels
 from dataflow.engines.result import DEDUP_KEY_COLUMNS, DEDUP_ONLY_COLUMNS, EngineJob, EngineResult
 from dataflow.ledger import Ledger
 from dataflow.pipeline import STAGING, ShardRunner, finish_rows, shard_count, split_rows
@@ -239,7 +239,7 @@ def run_spark(job: EngineJob, *, make_runner: Callable[[PipelineConfig], ShardRu
     scratch = f"file://{run_dir.resolve()}/spark"
     # this driver runs no stage, so the commit would load the dedup kernels after the engine (numba, ~1.1 s in a
     # Beam driver, 2026-12-02); loaded meanwhile, while it waits on the JVM (py4j calls release the GIL)
-    kernels = threading.Thread(target=load_dedup_kernels, args=(cfg,), name="dedup-kernels", daemon=True)
+    kernels = threading.Thread(target=load_kernels, args=(cfg.dedup,), name="dedup-kernels", daemon=True)
     kernels.start()
 
     # phase 1: per-document stages, one pass, written once

@@ -133,6 +133,11 @@ class HtmlConfig:
     # vote counts and Reply/Quote buttons, on listings item counters, "Read more" and tag chips. None against
     # these (2026-12-02): WCXB forums 0.765 -> 0.773, listings 0.798 -> 0.806, collections 0.769 -> 0.774
     min_block_words: dict[str, int] = field(default_factory=lambda: {"forum": 4, "listing": 4})
+    # a page whose text is shorter than min_chars (rendered by script, a video or app page with a caption) takes its
+    # <meta name="description"> (or og:description) where that is longer: the site's own summary of the page, so
+    # such pages are kept rather than no_main_text (html_strategy "description"). WCXB dev: 0.840 -> 0.844, the
+    # empty pages 4 -> 0 (2026-12-02)
+    description_fallback: bool = True
     # pages whose elements nest deeper than this are markup_too_deep, checked by a scan before any parser
     # runs: lexbor's tree building is quadratic in depth (13 s at 100,000 nested <div>, minutes beyond) and
     # the tree walkers recurse. Blink stops nesting at 512 too; real pages stay far below it

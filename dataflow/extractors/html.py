@@ -60,13 +60,15 @@ def extract_html(content: bytes, uri: str | None, hints: dict, config: ExtractCo
         facts = html_dom.read_facts(tree)
         kind = detect(facts, url)
         min_words = cfg.min_block_words.get(kind.name, 0)
-        found = html_types.main_text(markup, tree, url, strategy_for(kind, config), cfg, min_words)
-        text, doc = found.text, found.document
+        found = html_types.main_text(markup, tree, url, strategy_for(kind, config), cfg, min_words, kind.name)
+        text, doc, strategy = found.text, found.document, found.strategy
         if cfg.product_json_ld:
             text = html_types.with_product_parts(text, kind.name, facts.jsonld, facts.heading)
         if kind.name == ARTICLE and facts.heading:
             text = html_types.without_title(text, facts.heading)
-        metadata.update(page_type=kind.name, html_strategy=found.strategy)
+        if cfg.description_fallback and html_types.description_stands_in(text, facts.description, cfg.min_chars):
+            text, strategy = facts.description, html_types.DESCRIPTION
+        metadata.update(page_type=kind.name, html_strategy=strategy)
     else:
         settings = {"favor_precision": cfg.favor_precision, "favor_recall": cfg.favor_recall}
         text, doc = html_types.run_trafilatura(markup, url, cfg, **settings)

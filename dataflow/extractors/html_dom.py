@@ -38,19 +38,30 @@ _CHROME_ROLES = ",".join(
 )
 # hidden (a [popover] too: shown only when a control opens it, like a <dialog>), and text only screen readers
 # get (Bootstrap's sr-only and d-none, Shopify's visually-hidden "Regular price" on every card, WordPress's
-# screen-reader-text): not what a reader of the page sees. A collapsed panel stays (_shown_later)
+# screen-reader-text): not what a reader of the page sees. A collapsed panel stays (_shown_later), and so does a
+# link marked aria-hidden: it is visible, only kept from screen readers as a second link to the same place (a
+# card's title link beside its image link), and a listing's item titles are such links
 _HIDDEN = (
-    '[hidden], [aria-hidden="true"], [style*="display:none"], [style*="display: none"], '
+    '[hidden], [aria-hidden="true"]:not(a), [style*="display:none"], [style*="display: none"], '
     '[class*="sr-only"], [class*="visually-hidden"], [class*="visuallyhidden"], [class*="screen-reader"], '
     '[class*="show-for-sr"], [class*="sr-text"], [popover], .d-none'
 )
 _SHOWN_AT_BREAKPOINT = re.compile(r"\bd-(sm|md|lg|xl|xxl)-(?!none)")
 _MAIN_LANDMARK = 'main, [role="main"]'
+# the fields a visitor types into (not a checkbox, a quantity or a hidden token): a form with one and no prose
+# is a search box, a sign-up, login or reply form (prune)
+_TEXT_FIELDS = (
+    'textarea, input:not([type]), input[type="text" i], input[type="search" i], input[type="email" i], '
+    'input[type="password" i]'
+)
 # chrome that names itself in ARIA labels or microdata rather than in class names
 _LABELLED_CHROME = '[aria-label*="breadcrumb" i], [itemtype*="BreadcrumbList"], [aria-label*="share" i]'
+# a forum poster's card beside each post: XenForo's message-userTitle, -userBanner and -userExtras (rank, badges,
+# join date, post count), phpBB's postprofile
+_POSTER_CARD_WORDS = frozenset(["usertitle", "userbanner", "userextras", "postprofile"])
 # class/id words that name chrome, matched as whole tokens split on - _ and spaces (so "menu" does
 # not match "menuitem-description" but does match "main-menu")
-_CHROME_WORDS = frozenset(
+_CHROME_WORDS = _POSTER_CARD_WORDS | frozenset(
     [
         "nav",
         "navbar",
@@ -115,7 +126,7 @@ _CONSENT_WORDS = frozenset(["cookie", "cookies", "consent", "gdpr"])
 # chrome words that no content word redeems: a "post-signature" is the poster's card or sign-off, never the
 # post, and an "article-footer" or "footer-wrap" holds tags, share links and related items (WCXB dev 0.8293 ->
 # 0.8305, every type level or up; ScrapingHub 0.968 -> 0.967). A footer wrapping the whole page is kept by _small
-_ALWAYS_CHROME_WORDS = frozenset(["signature", "avatar", "footer"])
+_ALWAYS_CHROME_WORDS = frozenset(["signature", "avatar", "footer"]) | _POSTER_CARD_WORDS
 # class/id words of folded content that a click opens (see _is_collapsed_panel)
 _PANEL_WORDS = frozenset(["faq", "accordion", "collapse", "collapsible", "answer", "tab", "tabpanel", "panel"])
 _CONTENT_WORDS = frozenset(
@@ -183,6 +194,7 @@ class PageFacts:
     jsonld: list[dict] = field(default_factory=list)  # the JSON-LD objects themselves (flattened @graph)
     og_type: str = ""  # <meta property="og:type">, lower-cased
     generator: str = ""  # <meta name="generator"> (forum software names itself here)
+    description: str = ""  # <meta name="description">, else og:description: the page's summary, case kept
     heading: str = ""  # the first <h1>, whitespace collapsed
     counts: dict[str, int] = field(default_factory=dict)  # structural element counts (see _count)
 
@@ -284,9 +296,14 @@ def _types(objects: list[dict]) -> list[str]:
     return types
 
 
-def _meta(tree: LexborHTMLParser, attr: str, name: str) -> str:
+def _meta_content(tree: LexborHTMLParser, attr: str, name: str) -> str:
+    """The content of the page's first ``<meta attr="name">``, whitespace collapsed ("" without one)."""
     node = tree.css_first(f'meta[{attr}="{name}"]')
-    return (node.attributes.get("content") or "").strip().lower() if node else ""
+    return " ".join((node.attributes.get("content") or "").split()) if node else ""
+
+
+def _meta(tree: LexborHTMLParser, attr: str, name: str) -> str:
+    return _meta_content(tree, attr, name).lower()
 
 
 def _count(tree: LexborHTMLParser) -> dict[str, int]:
@@ -330,6 +347,7 @@ def read_facts(tree: LexborHTMLParser) -> PageFacts:
         jsonld=objects,
         og_type=_meta(tree, "property", "og:type"),
         generator=_meta(tree, "name", "generator"),
+        description=_meta_content(tree, "name", "description") or _meta_content(tree, "property", "og:description"),
         counts=_count(tree),
     )
 
@@ -361,13 +379,17 @@ def _small(node: LexborNode, total: int) -> bool:
 
 
 def prune(
-    tree: LexborHTMLParser, spare: frozenset[str] = frozenset(), extra: frozenset[str] = frozenset()
+    tree: LexborHTMLParser,
+    spare: frozenset[str] = frozenset(),
+    extra: frozenset[str] = frozenset(),
+    chrome: frozenset[str] = frozenset(),
 ) -> LexborNode | None:
     """Remove invisible and chrome elements in place; returns the body (None for a page without one).
 
     ``spare``: chrome words not acted on (``html_types.without_chrome_lines`` keeps the layers and panels
     such words name); ``extra``: words that name chrome here besides ``_CHROME_WORDS``, whatever else the
-    name says (no content word redeems them).
+    name says (no content word redeems them); ``chrome``: words that name chrome here as ``_CHROME_WORDS``
+    do (a content word in the same name redeems them: ``html_types.TYPE_CHROME_WORDS``).
     """
     body = tree.body
     if body is None:
@@ -375,6 +397,10 @@ def prune(
     for node in tree.css(_INVISIBLE):
         node.decompose()
     total = len(body.text(deep=True))
+    # before the controls go (they are what tells such a form): a search box, a sign-up or login form, a reply box
+    for node in body.css("form"):
+        if node.css_first(_TEXT_FIELDS) is not None and _small(node, total) and not _holds_prose(node):
+            node.decompose()
     for selector in (_CHROME_TAGS, _CHROME_ROLES, _HIDDEN, _LABELLED_CHROME):
         for node in body.css(selector):
             if _small(node, total) and not (selector is _HIDDEN and _shown_later(node)):
@@ -397,6 +423,8 @@ def prune(
             words -= spare
         if extra:
             words |= _split_names(names) & extra
+        if chrome and _CONTENT_WORDS.isdisjoint(tokens := _split_names(names)):
+            words |= tokens & chrome
         if not words or node.tag in ("body", "main", "article", "html"):
             continue
         if words <= _HERO_WORDS and main is not None and _inside(node, main):
@@ -408,6 +436,12 @@ def prune(
         if node.css_first(_MAIN_LANDMARK) is None:
             node.decompose()
     return body
+
+
+def _holds_prose(node: LexborNode) -> bool:
+    """Whether ``node`` holds a paragraph of prose (a block of LONG_PARAGRAPH characters or more): a form
+    that does is a page's content with a field in it (an ASP.NET page is one <form>), not a search box."""
+    return any(len(block.text) >= LONG_PARAGRAPH for block in blocks(node))
 
 
 def _inside(node: LexborNode, container: LexborNode) -> bool:
@@ -558,9 +592,13 @@ def drop_link_lists(body: LexborNode) -> None:
         node.decompose()
 
 
-def dom_text(tree: LexborHTMLParser, keep_link_blocks: bool = False, min_words: int = 0) -> str:
-    """Main text by pruning and block emission alone (the fast DOM extractor); mutates ``tree``."""
-    body = prune(tree)
+def dom_text(
+    tree: LexborHTMLParser, keep_link_blocks: bool = False, min_words: int = 0, chrome: frozenset[str] = frozenset()
+) -> str:
+    """Main text by pruning and block emission alone (the fast DOM extractor); mutates ``tree``.
+
+    ``chrome``: words that name chrome on this page's type besides ``_CHROME_WORDS`` (``prune``)."""
+    body = prune(tree, chrome=chrome)
     if body is None:
         return ""
     if keep_link_blocks:

@@ -20,6 +20,9 @@ WCXB dev subset and ScrapingHub, ``bench/bench_extraction.py``):
 - ``dom_or_precision``: the DOM text, or trafilatura ``favor_precision``'s where that keeps nearly all
   its words (``HtmlConfig.dom_precision_share``): pages that name no type (``fallback_strategy``).
 
+A page whose text comes out shorter than ``HtmlConfig.min_chars`` (a page rendered by script, a media page
+with a caption) gets its meta description instead where that is longer (``html_strategy`` ``description``).
+
 ``with_product_parts``: product pages often carry their description only in JSON-LD (tabs rendered by
 script), and trafilatura leaves the product's name (the ``<h1>``) out; both are added where the text
 lacks them (``HtmlConfig.product_json_ld``).
@@ -34,9 +37,12 @@ from typing import Any
 
 from dataflow.config import HTML_STRATEGIES, HtmlConfig
 from dataflow.extractors import html_dom
-from dataflow.extractors.page_type import PRODUCT
+from dataflow.extractors.page_type import FORUM, PRODUCT
 
 PRECISION, TRAFILATURA, RECALL, DOM, DOM_LINKS, DOM_OR_PRECISION = HTML_STRATEGIES
+# html_strategy of a page whose extracted text fell short of min_chars and whose meta description stood in for it
+# (HtmlConfig.description_fallback); not a strategy one configures
+DESCRIPTION = "description"
 _TRAFILATURA_STRATEGIES = {PRECISION: {"favor_precision": True}, TRAFILATURA: {}, RECALL: {"favor_recall": True}}
 
 
@@ -70,13 +76,23 @@ def run_trafilatura(markup: str, url: str | None, cfg: HtmlConfig, **settings: b
     return "\n".join(p for p in parts if p), doc
 
 
-def main_text(markup: str, tree, url: str | None, strategy: str, cfg: HtmlConfig, min_words: int = 0) -> MainText:
+# page type -> class/id words that name chrome on pages of that type only (the DOM strategies' pruner): on a forum
+# the thread's posts are the content and a "comments" block is the chatter under a post or beside the thread
+# (WCXB's forum ground truth leaves it out); on a blog or product page comments can be what a reader came for
+TYPE_CHROME_WORDS = {FORUM: frozenset(["comment", "comments"])}
+
+
+def main_text(
+    markup: str, tree, url: str | None, strategy: str, cfg: HtmlConfig, min_words: int = 0, page_type: str = ""
+) -> MainText:
     """Main text of a page with ``strategy``; ``tree`` is the lexbor parse (pruned here, for the DOM text).
 
-    ``min_words``: the DOM strategies drop non-heading blocks shorter than this (``HtmlConfig.min_block_words``).
+    ``min_words``: the DOM strategies drop non-heading blocks shorter than this (``HtmlConfig.min_block_words``);
+    ``page_type``: the detected type, whose own chrome words (``TYPE_CHROME_WORDS``) the DOM strategies prune.
     """
     if strategy in (DOM, DOM_LINKS):
-        return MainText(html_dom.dom_text(tree, strategy == DOM_LINKS, min_words), strategy)
+        chrome = TYPE_CHROME_WORDS.get(page_type, frozenset())
+        return MainText(html_dom.dom_text(tree, strategy == DOM_LINKS, min_words, chrome), strategy)
     if strategy == DOM_OR_PRECISION:
         return dom_or_precision(markup, tree, url, cfg, min_words)
     if strategy == PRECISION:
@@ -156,10 +172,16 @@ def without_chrome_lines(text: str, tree) -> str:
     body = html_dom.prune(tree, _SPARED_CHROME_WORDS, REVIEW_WORDS)
     if body is None:
         return text
-    chrome = before - {b.text for b in html_dom.blocks(body)}
+    chrome = {_unspaced(t) for t in before - {b.text for b in html_dom.blocks(body)}}
     if not chrome:
         return text
-    return "\n".join(line for line in text.split("\n") if " ".join(line.split()) not in chrome)
+    return "\n".join(line for line in text.split("\n") if _unspaced(line) not in chrome)
+
+
+def _unspaced(line: str) -> str:
+    """``line`` without any whitespace: trafilatura and the DOM blocks space inline elements differently
+    ("$12.99/ month" against "$12.99 / month"), so lines are compared without it."""
+    return "".join(line.split())
 
 
 def dom_or_precision(markup: str, tree, url: str | None, cfg: HtmlConfig, min_words: int = 0) -> MainText:
@@ -223,6 +245,13 @@ def with_product_parts(text: str, page_type: str, objects: list[dict], heading: 
     if heading and heading not in flat:
         text = f"{heading}\n{text}"
     return text
+
+
+def description_stands_in(text: str, description: str, min_chars: int) -> bool:
+    """Whether the page's meta description replaces its extracted text: the text is shorter than ``min_chars``
+    (it would be no_main_text) and the description is longer than it."""
+    kept = len(text.strip())
+    return kept < min_chars and len(description) > kept
 
 
 def without_title(text: str, heading: str) -> str:

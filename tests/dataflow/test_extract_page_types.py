@@ -18,6 +18,7 @@ from dataflow.extractors import extract
 from dataflow.extractors.html import explain_html
 from dataflow.extractors.html_dom import block_text, blocks, dom_text, main_root, parse, prune, read_facts
 from dataflow.extractors.html_types import (
+    TYPE_CHROME_WORDS,
     json_ld_description,
     with_product_parts,
     without_chrome_lines,
@@ -475,6 +476,93 @@ def test_a_product_pages_customer_reviews_are_not_its_text() -> None:
     assert found.metadata["html_strategy"] == "trafilatura"
     assert PRODUCT_DESCRIPTION in found.text
     assert not any(review in found.text for review in REVIEWS)
+
+
+def test_a_link_marked_aria_hidden_is_text_but_other_aria_hidden_text_is_not() -> None:
+    # a card's title link is often aria-hidden beside its image link: it is visible; the rating glyphs are not text
+    cards = "".join(
+        f"<li><a href='/p/{i}' aria-hidden='true'><h3>Linen Towel No. {i}</h3></a>"
+        f"<span aria-hidden='true'>4.5 stars</span> $12.00</li>"
+        for i in range(6)
+    )
+    text = dom_text(parse(f"<body><main><h1>Kitchen Linens</h1><ul>{cards}</ul></main></body>"), True)
+    assert "Linen Towel No. 5" in text and "stars" not in text
+    assert "Hidden" not in dom_text(parse("<body><main><p>Shown text here.</p><a hidden href='/x'>Hidden</a></main>"))
+
+
+def test_chrome_lines_match_whatever_the_spacing() -> None:
+    # trafilatura and the DOM blocks space inline elements differently: the line still goes
+    markup = (
+        "<body><div class='newsletter'><p>Join<b>Plus</b> from<span>$4.99</span>/ month</p></div>"
+        "<main><h1>Oak Stool</h1><p>Solid oak, 45 cm high, oiled by hand.</p></main></body>"
+    )
+    text = "Oak Stool\nSolid oak, 45 cm high, oiled by hand.\nJoinPlus from $4.99/ month"
+    assert without_chrome_lines(text, parse(markup)).splitlines() == [
+        "Oak Stool",
+        "Solid oak, 45 cm high, oiled by hand.",
+    ]
+
+
+DESCRIPTION = "Live scores, fixtures and results for every match of the Bellhaven Sunday league, updated each week."
+
+
+def test_a_page_without_main_text_takes_its_meta_description() -> None:
+    markup = page('<main><div id="app"></div></main>', head=f'<meta name="description" content="{DESCRIPTION}">')
+    found = extract(markup.encode(), "https://league.example/scores")
+    assert found.ok and found.text == DESCRIPTION and found.metadata["html_strategy"] == "description"
+    off = ExtractConfig(html=HtmlConfig(description_fallback=False))
+    assert extract(markup.encode(), "https://league.example/scores", config=off).reason == "no_main_text"
+    # a page with text of its own keeps it
+    story = page(
+        f"<main><p>{PRODUCT_DESCRIPTION}</p></main>", head=f'<meta name="description" content="{DESCRIPTION}">'
+    )
+    assert DESCRIPTION not in extract(story.encode(), "https://league.example/a").text
+
+
+def test_a_forum_posters_card_is_chrome() -> None:
+    post = FORUM_POSTS[1][1]
+    xenforo = (
+        "<article class='message'><div class='message-user'><h4 class='message-name'>oldbaker</h4>"
+        "<h5 class='userTitle message-userTitle'>Well-known member</h5>"
+        "<div class='message-userBanner'>Staff member</div>"
+        "<div class='message-userExtras'><dl><dt>Joined</dt><dd>Mar 3, 2019</dd><dt>Messages</dt><dd>1,204</dd></dl>"
+        f"</div></div><div class='message-content'><p>{post}</p></div></article>"
+    )
+    phpbb = (
+        f"<div class='post'><dl class='postprofile'><dd>Posts: 88</dd><dd>Joined: May 2020</dd></dl><p>{post}</p></div>"
+    )
+    for thread in (xenforo, phpbb):
+        text = dom_text(parse(f"<body><main>{thread}</main></body>"))
+        assert post in text
+        assert not any(w in text for w in ("Well-known", "Staff member", "Joined", "1,204", "Posts: 88"))
+
+
+def test_comments_are_chrome_on_a_forum_but_not_elsewhere() -> None:
+    comment = "Which flour did you use for the second feeding, and at what temperature?"
+    thread = (
+        f"<div class='post'><p>{FORUM_POSTS[0][1]}</p>"
+        f"<div class='comments'><div class='comment-row'><p>{comment}</p></div></div></div>"
+    )
+    assert comment not in dom_text(parse(f"<body><main>{thread}</main></body>"), chrome=TYPE_CHROME_WORDS["forum"])
+    assert comment in dom_text(parse(f"<body><main>{thread}</main></body>"))
+    markup = page(
+        f"<main><h1>Starter stopped rising</h1>{thread}</main>", head=FORUM.split("<head>")[1].split("</head>")[0]
+    )
+    found = extract(markup.encode(), "https://bread.example.org/t/starter/4412")
+    assert found.metadata["page_type"] == "forum" and FORUM_POSTS[0][1] in squash(found.text)
+    assert comment not in squash(found.text)
+
+
+def test_a_small_form_with_a_text_field_is_chrome_but_a_form_around_the_page_is_not() -> None:
+    forms = (
+        "<form action='/search'><label>Search the forum</label><input name='q'><button>Go</button></form>"
+        "<form><p>Get our weekly digest of new threads</p><input type='email' name='e'></form>"
+    )
+    text = dom_text(parse(f"<body><main><p>{PRODUCT_DESCRIPTION}</p>{forms}</main></body>"))
+    assert PRODUCT_DESCRIPTION in text and "Search the forum" not in text and "weekly digest" not in text
+    # an ASP.NET page is one <form>, with a search box in it: its prose stays
+    webform = f"<body><form id='aspnetForm'><input type='text' name='q'><p>{PRODUCT_DESCRIPTION}</p></form></body>"
+    assert PRODUCT_DESCRIPTION in dom_text(parse(webform))
 
 
 def test_link_blocks_drop_unless_links_are_the_content() -> None:

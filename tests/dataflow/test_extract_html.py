@@ -15,7 +15,7 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 import dataflow.extractors as extract_module
-from dataflow.config import ExtractConfig, ReadConfig
+from dataflow.config import ExtractConfig, HtmlConfig, ReadConfig
 from dataflow.document import Meta
 from dataflow.extractors import extract, html_dom, html_types
 from dataflow.extractors.html import extract_html, html_title
@@ -257,6 +257,26 @@ def test_with_metadata_gives_trafilatura_the_whole_page() -> None:
     )
     assert ex.metadata["sitename"] == "예시일보"
     assert all(paragraph in ex.text for paragraph in PARAGRAPHS)
+
+
+def test_the_product_strategys_fast_run_is_replaced_where_it_drops_the_content(monkeypatch: pytest.MonkeyPatch) -> None:
+    story, page = "\n".join(PARAGRAPHS), article_page("")
+
+    def runs_of(fast_text: str, config: HtmlConfig) -> tuple[list[bool], str]:
+        """trafilatura's runs (fast or not) when its fast run returns ``fast_text`` and its full run the story."""
+        runs: list[bool] = []
+
+        def run(markup: str, url: str | None, cfg: HtmlConfig, **settings: bool) -> tuple[str, None]:
+            runs.append(cfg.fast)
+            return (fast_text if cfg.fast else story), None
+
+        monkeypatch.setattr(html_types, "run_trafilatura", run)
+        found = html_types.trafilatura_text(page, html_dom.parse(page), None, "trafilatura", config)
+        return runs, found.text
+
+    assert runs_of(PARAGRAPHS[0][:20], HtmlConfig()) == ([True, False], story)  # a scrap of the page: full run
+    assert runs_of(story, HtmlConfig()) == ([True], story)  # the page's text: no second run
+    assert runs_of("", HtmlConfig(trafilatura_fast=False)) == ([False], story)
 
 
 # -- real pages ------------------------------------------------------------------------------------

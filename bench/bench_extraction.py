@@ -289,6 +289,8 @@ def wcxb(pages: list[tuple[str, str, str, bytes, str]]) -> tuple[list[dict], dic
         "dataflow.extract, html.product_json_ld off": _ours(_with(product_json_ld=False)),
         "dataflow.extract, html.min_block_words none": _ours(_with(min_block_words={})),
         "dataflow.extract, html.fallback_strategy dom": _ours(_with(fallback_strategy="dom")),
+        "dataflow.extract, html.trafilatura_fast off": _ours(_with(trafilatura_fast=False)),
+        "dataflow.extract, html.description_fallback off": _ours(_with(description_fallback=False)),
         "trafilatura default": _trafilatura(False),
         "trafilatura favor_precision": _trafilatura(False, favor_precision=True),
         "resiliparse main_content": _resiliparse(),

@@ -128,8 +128,9 @@ class HtmlConfig:
     precision_fast: bool = True
     # trafilatura and recall strategies (products): the first run skips trafilatura's fallback extractors, and where
     # its text is under recall_guard x the pruned page's main text, the full run replaces it. WCXB dev subset, against
-    # off: 0.8430 -> 0.8438 (products 0.727 -> 0.741, collections 0.801 -> 0.794: one page), 34.4 -> 25.0 CPU-s for
-    # the 408 pages; fast without the guard 0.8353 (products 0.702) (2026-12-02)
+    # off (bench/bench_extraction.py, 2026-12-02 16:00 run): 0.843 -> 0.844 (products 0.727 -> 0.741, collections
+    # 0.801 -> 0.794: one page), at the same speed (1.84x / 1.86x trafilatura default): trafilatura's fallbacks
+    # replace its text on a few product pages, and there for the worse; fast without the guard 0.835 (products 0.702)
     trafilatura_fast: bool = True
     # product pages whose description is only in JSON-LD (script-rendered tabs) get it appended, and the
     # product's name (<h1>) put first where trafilatura left it out (WCXB product pages 0.680 -> 0.721, 2026-12-02)
@@ -141,7 +142,7 @@ class HtmlConfig:
     # a page whose text is shorter than min_chars (rendered by script, a video or app page with a caption) takes its
     # <meta name="description"> (or og:description) where that is longer: the site's own summary of the page, so
     # such pages are kept rather than no_main_text (html_strategy "description"). WCXB dev subset, against off:
-    # 0.8399 -> 0.8430, empty pages 4 -> 0, no page lower (2026-12-02)
+    # 0.841 -> 0.844 (collections 0.776 -> 0.794), empty pages 4 -> 0, no page lower (2026-12-02 16:00 run)
     description_fallback: bool = True
     # pages whose elements nest deeper than this are markup_too_deep, checked by a scan before any parser
     # runs: lexbor's tree building is quadratic in depth (13 s at 100,000 nested <div>, minutes beyond) and

@@ -12,7 +12,7 @@ WCXB dev subset and ScrapingHub, ``bench/bench_extraction.py``):
   the description and drops the related-item rails and reviews the DOM extractor keeps); the lines
   only pruned chrome holds (a shop's cookie settings, shipping notes) are then dropped
   (``without_chrome_lines``). Its first run skips the fallback extractors (``trafilatura_fast``), guarded
-  as the precision strategy is: WCXB dev 34.4 -> 25.0 CPU-s for the 408 pages, products 0.727 -> 0.741.
+  as the precision strategy is: WCXB dev products 0.727 -> 0.741, at the same speed.
 - ``dom``: the lexbor DOM extractor (``html_dom``): boilerplate regions pruned, link-heavy blocks
   dropped (service and feature pages, whose short blocks trafilatura's paragraph scoring discards, and
   forums, where it keeps every post; ``HtmlConfig.min_block_words`` drops the posts' one-word chrome).

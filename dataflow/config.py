@@ -80,8 +80,8 @@ class HtmlConfig:
     with_metadata: bool = False
     # detect the page type (dataflow/extractors/page_type.py) and extract each type its own way
     # (html_types.py); off, every page gets trafilatura with favor_precision/favor_recall above. On, WCXB dev
-    # subset word F1 0.656 -> 0.834 at 1.55x the pages per CPU-second (1.07x -> 1.66x trafilatura default's),
-    # ScrapingHub 0.964 -> 0.967 at 0.93x -> 1.54x trafilatura default, snippet F1 0.906 -> 0.912 (2026-12-02)
+    # subset word F1 0.656 -> 0.844 at 1.10x -> 1.84x trafilatura default's pages per CPU-second, ScrapingHub
+    # 0.964 -> 0.967 at 0.94x -> 1.70x, snippet F1 0.906 -> 0.912 (BENCHMARKS.md, 2026-12-02 15:08 and 16:00 runs)
     page_types: bool = True
     # page type -> strategy (one of HTML_STRATEGIES; html_types.py), the best per detected type on the WCXB
     # dev subset (2026-12-02, "by detected type"): the DOM extractor keeping link blocks wins on listings (0.746

@@ -386,7 +386,7 @@ def prune(
 ) -> LexborNode | None:
     """Remove invisible and chrome elements in place; returns the body (None for a page without one).
 
-    ``spare``: chrome words not acted on (``html_types.without_chrome_lines`` keeps the layers and panels
+    ``spare``: chrome words not acted on (``html_types.chrome_lines`` keeps the layers and panels
     such words name); ``extra``: words that name chrome here besides ``_CHROME_WORDS``, whatever else the
     name says (no content word redeems them); ``chrome``: words that name chrome here as ``_CHROME_WORDS``
     do (a content word in the same name redeems them: ``html_types.TYPE_CHROME_WORDS``).

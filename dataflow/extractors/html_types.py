@@ -115,7 +115,7 @@ def trafilatura_text(markup: str, tree, url: str | None, strategy: str, cfg: Htm
         dom = html_dom.block_text(html_dom.blocks(html_dom.main_root(body)))
         if len(text) < cfg.recall_guard * len(dom):
             text, doc = run_trafilatura(markup, url, cfg, **settings)
-    text = _without_lines(text, chrome)
+    text = without_chrome_lines(text, chrome)
     # long repeated lines kept once, as the DOM text does (product pages: WCXB products 0.699 -> 0.703; on
     # articles, the precision strategy, ScrapingHub F1 0.967 -> 0.966, so it is left alone there)
     return MainText("\n".join(html_dom.without_repeats(text.split("\n"))), strategy, doc)
@@ -174,21 +174,23 @@ _SPARED_CHROME_WORDS = frozenset(["modal", "popup", "overlay", "drawer", "offcan
 REVIEW_WORDS = frozenset(["review", "reviews"])
 
 
-def without_chrome_lines(text: str, tree) -> str:
-    """trafilatura's text without the lines that are only chrome's: a line that is the whole text of a
-    block the pruner removes (consent dialogs, hidden and screen-reader text, menus, share bars, and here
-    customer reviews: ``REVIEW_WORDS``) and of no block it keeps; prunes ``tree``.
+def without_chrome_lines(text: str, chrome: set[str]) -> str:
+    """trafilatura's text without the lines that are only chrome's (``chrome_lines``), compared without
+    whitespace.
 
     trafilatura default on a whole product page keeps such blocks (a shop's cookie settings, shipping and
     protection notes); the pruned tree names them without changing what trafilatura chose (re-serializing
     the pruned page as its input moved other product pages both ways). WCXB dev products 0.703 -> 0.714.
     """
-    return _without_lines(text, chrome_lines(tree)[0])
+    if not chrome:
+        return text
+    return "\n".join(line for line in text.split("\n") if _unspaced(line) not in chrome)
 
 
 def chrome_lines(tree) -> tuple[set[str], Any]:
-    """The texts (whitespace removed) of the blocks the pruner removes and of none it keeps
-    (``without_chrome_lines``), and the pruned body (None for a page without one); prunes ``tree``."""
+    """The texts (whitespace removed) of the blocks the pruner removes and of none it keeps (consent dialogs,
+    hidden and screen-reader text, menus, share bars, and here customer reviews: ``REVIEW_WORDS``), and the
+    pruned body (None for a page without one); prunes ``tree``."""
     if tree.body is None:
         return set(), None
     before = {b.text for b in html_dom.blocks(tree.body)}
@@ -196,12 +198,6 @@ def chrome_lines(tree) -> tuple[set[str], Any]:
     if body is None:
         return set(), None
     return {_unspaced(t) for t in before - {b.text for b in html_dom.blocks(body)}}, body
-
-
-def _without_lines(text: str, chrome: set[str]) -> str:
-    if not chrome:
-        return text
-    return "\n".join(line for line in text.split("\n") if _unspaced(line) not in chrome)
 
 
 def _unspaced(line: str) -> str:

@@ -19,6 +19,7 @@ from dataflow.extractors.html import explain_html
 from dataflow.extractors.html_dom import block_text, blocks, dom_text, main_root, parse, prune, read_facts
 from dataflow.extractors.html_types import (
     TYPE_CHROME_WORDS,
+    chrome_lines,
     json_ld_description,
     with_product_parts,
     without_chrome_lines,
@@ -448,7 +449,7 @@ def test_trafilaturas_lines_that_only_chrome_holds_are_dropped() -> None:
             "Sale price",  # screen-reader text: goes
         ]
     )
-    assert without_chrome_lines(text, parse(markup)).splitlines() == [
+    assert without_chrome_lines(text, chrome_lines(parse(markup))[0]).splitlines() == [
         "Oak Stool",
         "Solid oak, 45 cm high, oiled by hand.",
         "Free returns",
@@ -497,7 +498,7 @@ def test_chrome_lines_match_whatever_the_spacing() -> None:
         "<main><h1>Oak Stool</h1><p>Solid oak, 45 cm high, oiled by hand.</p></main></body>"
     )
     text = "Oak Stool\nSolid oak, 45 cm high, oiled by hand.\nJoinPlus from $4.99/ month"
-    assert without_chrome_lines(text, parse(markup)).splitlines() == [
+    assert without_chrome_lines(text, chrome_lines(parse(markup))[0]).splitlines() == [
         "Oak Stool",
         "Solid oak, 45 cm high, oiled by hand.",
     ]

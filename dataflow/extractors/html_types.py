@@ -78,8 +78,9 @@ def run_trafilatura(markup: str, url: str | None, cfg: HtmlConfig, **settings: b
 
 
 # page type -> class/id words that name chrome on pages of that type only (the DOM strategies' pruner): on a forum
-# the thread's posts are the content and a "comments" block is the chatter under a post or beside the thread
-# (WCXB's forum ground truth leaves it out); on a blog or product page comments can be what a reader came for
+# the thread's posts are the content and a "comments" block is the chatter under a post (Stack Exchange's comments
+# under questions and answers; WCXB's forum ground truth leaves it out); on a blog or product page comments can be
+# what a reader came for. WCXB dev forums 0.781 -> 0.805 (five Stack Exchange pages and a forum index up, none down)
 TYPE_CHROME_WORDS = {FORUM: frozenset(["comment", "comments"])}
 
 

@@ -363,11 +363,13 @@ def _split_names(names: str) -> frozenset[str]:
 # a page repeats its class names on every card and row, so the words of a name are split once a process
 # (prune's CPU time -19 %, BENCHMARKS.md)
 @lru_cache(maxsize=16384)
-def _named_chrome_words(names: str) -> frozenset[str]:
+def _named_chrome_words(names: str, chrome: frozenset[str] = frozenset()) -> frozenset[str]:
+    """The chrome words a class and id string says: ``_CHROME_WORDS`` and ``chrome`` (a page type's own), or
+    only ``_ALWAYS_CHROME_WORDS`` where the name also says content."""
     tokens = _split_names(names)
     # readability's rule: a name that also says content ("content-sidebar-wrap") is not chrome
     if _CONTENT_WORDS.isdisjoint(tokens):
-        return frozenset(tokens & _CHROME_WORDS)
+        return frozenset(tokens & (_CHROME_WORDS | chrome))
     return frozenset(tokens & _ALWAYS_CHROME_WORDS)
 
 
@@ -420,13 +422,11 @@ def prune(
     for node in body.css(":is([class], [id])"):
         attrs = node.attributes
         names = f"{attrs.get('class') or ''} {attrs.get('id') or ''}"
-        words = _named_chrome_words(names)
+        words = _named_chrome_words(names, chrome)
         if spare:
             words -= spare
         if extra:
             words |= _split_names(names) & extra
-        if chrome and _CONTENT_WORDS.isdisjoint(tokens := _split_names(names)):
-            words |= tokens & chrome
         if not words or node.tag in ("body", "main", "article", "html"):
             continue
         if words <= _HERO_WORDS and main is not None and _inside(node, main):

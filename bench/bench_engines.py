@@ -1,7 +1,9 @@
 """Documents/s of the whole pipeline on the local, Spark and Beam engines, 1 vs 2 workers, and peak memory.
 
 Run: ``.venv/bin/python bench/bench_engines.py`` (7.7 minutes on 2 cores on 2026-12-02; ``--engines spark``
-or ``--workers 2`` to run a part; ``--copies 1`` for the input once only). Prints Markdown tables.
+or ``--workers 2`` to run a part; ``--copies 1`` for the input once only; ``--set KEY=VALUE`` for a config
+setting on every run, e.g. ``--set engine.spark.driver_plan_max_docs=0`` for Spark's distributed dedup
+plan). Prints Markdown tables.
 
 By default every engine and worker count runs twice: on the input once and on four copies of it
 (``--copies 1,4``). A nightly run lasts hours, so what decides its cost is the steady state, not the
@@ -43,6 +45,8 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 TESTDATA = ROOT.parent / "shared" / "testdata"
@@ -222,8 +226,9 @@ def instrument(engine: str, timeline: Timeline, shards: dict) -> None:
         _wrap(beam.Pipeline, "run", timeline, "graph run (every stage)", "read ledger + manifests")
 
 
-def one_run(engine: str, workers: int, inputs: list[str], root: str) -> dict:
-    """Run in THIS process (a child of ``main``): the pipeline once, with timings and peaks."""
+def one_run(engine: str, workers: int, inputs: list[str], root: str, settings: dict | None = None) -> dict:
+    """Run in THIS process (a child of ``main``): the pipeline once, with timings and peaks (``settings``:
+    config keys set on top of the bench's, ``--set``)."""
     from dataflow.config import load_config
     from dataflow.run import run_pipeline
 
@@ -234,6 +239,7 @@ def one_run(engine: str, workers: int, inputs: list[str], root: str) -> dict:
         "engine.name": engine,
         "engine.workers": workers,
         "engine.tasks": 2 * workers if engine != "local" else 0,  # two shards per core: less tail wait
+        **(settings or {}),
     }
     cfg = load_config(None, overrides)
     stop, peaks = threading.Event(), {}
@@ -343,12 +349,25 @@ def main() -> None:
     parser.add_argument("--workers", default="1,2")
     parser.add_argument("--json", help="also write the raw rows (phases included) to this file")
     parser.add_argument("--copies", default="1,4", help="copies of the input to run on, e.g. 1,4")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a config setting for every run (YAML value), e.g. engine.spark.driver_plan_max_docs=0",
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.child:  # engine, workers, root, inputs (json)
-        engine, workers, root, inputs = json.loads(args.child)
-        print("RESULT " + json.dumps(one_run(engine, workers, inputs, root)), flush=True)
+    if args.child:  # engine, workers, root, inputs, settings (json)
+        engine, workers, root, inputs, settings = json.loads(args.child)
+        print("RESULT " + json.dumps(one_run(engine, workers, inputs, root, settings)), flush=True)
         return
+    settings = {}
+    for item in args.set:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise SystemExit(f"--set wants KEY=VALUE, got {item!r}")
+        settings[key] = yaml.safe_load(value)
 
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench_engines_") as tmp:
@@ -357,7 +376,7 @@ def main() -> None:
             for engine in args.engines.split(","):
                 for workers in (int(w) for w in args.workers.split(",")):
                     root = str(Path(tmp) / f"{engine}-{workers}-{copies}")
-                    child = json.dumps([engine, workers, root, inputs])
+                    child = json.dumps([engine, workers, root, inputs, settings])
                     proc = subprocess.run(
                         [sys.executable, __file__, "--child", child], capture_output=True, text=True, cwd=ROOT
                     )

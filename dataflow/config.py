@@ -353,6 +353,10 @@ class SparkOptions:
     driver_memory: str = "4g"  # JVM heap of a local[*] driver: Spark's default -Xmx1g is tight for models + Arrow
     shuffle_partitions: int = 4  # spark.sql.shuffle.partitions: 200 (Spark's default) is ~50x too many on 2 cores
     cc_max_rounds: int = 50  # large/small-star rounds before giving up: O(log² n) suffice, 3-6 in practice
+    # a run of at most this many documents past phase 1 is planned on the driver (dedup.spark_cc.driver_plan: the
+    # local union-find, the same plan) instead of by dozens of small Spark jobs; 100k documents ~ 110 MB of keys
+    # in Arrow on the driver. 0 = always plan on the cluster
+    driver_plan_max_docs: int = 100_000
     checkpoint_dir: str = ""  # reliable checkpoints for the dedup rounds on a cluster (hdfs://...); '' = local
     conf: dict[str, str] = field(default_factory=dict)  # any other spark.* setting, e.g. spark.executor.memory
     # tests only: the first attempt of shard 0 raises once its work is done, leaving a marker file in
@@ -474,6 +478,7 @@ def _problems(cfg: PipelineConfig) -> list[str]:
     need(e.tasks >= 0, "engine.tasks", f"must be 0 (one per worker) or more, got {e.tasks}")
     need(e.spark.shuffle_partitions >= 1, "engine.spark.shuffle_partitions", "must be at least 1")
     need(e.spark.cc_max_rounds >= 1, "engine.spark.cc_max_rounds", "must be at least 1")
+    need(e.spark.driver_plan_max_docs >= 0, "engine.spark.driver_plan_max_docs", "must be 0 or more")
     need(e.beam.cc_rounds >= 1, "engine.beam.cc_rounds", "must be at least 1")
     one_of(
         e.beam.direct_running_mode,

@@ -34,7 +34,7 @@ more, the kept one included; documents without duplicates are absent.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -71,6 +71,14 @@ class DedupPlan:
             if reason is not None:
                 plan.drops[doc_id] = (reason, duplicate_of)
         return plan
+
+    def rows(self) -> Iterator[tuple[str, str | None, str | None, str, int | None]]:
+        """(id, reason, duplicate_of, cluster, published_in) of every document in a cluster of two or more: the
+        rows of ``spark_cc.PLAN_COLUMNS`` (``from_rows`` reads them back; published_in: the snapshot holding the
+        cluster's kept copy, where a published document keeps it)."""
+        for doc_id, cluster in self.clusters.items():
+            reason, duplicate_of = self.drops.get(doc_id, (None, None))
+            yield doc_id, reason, duplicate_of, cluster, self.published_in.get(cluster)
 
     def count(self, reason: str) -> int:
         return sum(1 for r, _ in self.drops.values() if r == reason)

@@ -47,6 +47,40 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 # one row per document in a cluster of two or more; published_in: the snapshot of a published kept copy
 PLAN_COLUMNS = ("id", "reason", "duplicate_of", "cluster", "published_in")
+PLAN_SCHEMA = pa.schema(
+    [("id", pa.string()), ("reason", pa.string()), ("duplicate_of", pa.string()), ("cluster", pa.string()),
+     ("published_in", pa.int64())]
+)  # fmt: skip
+
+
+def driver_plan(
+    keys: DataFrame, cfg: DedupConfig, max_docs: int, published: PublishedIndex | None = None
+) -> DataFrame | None:
+    """``local.plan_dedup`` on the driver, as a plan DataFrame (``PLAN_COLUMNS``), when ``keys`` (the columns
+    of ``engines.result.DEDUP_KEY_COLUMNS``) holds at most ``max_docs`` rows; None when it holds more (or
+    ``max_docs`` is 0), and ``plan_dedup`` below runs on the cluster.
+
+    Why: the distributed plan is a few dozen small Spark jobs (exact groups, band buckets, verification
+    joins, 3-6 large/small-star rounds of two shuffles each), seconds of JVM scheduling each, whatever the
+    size; on one machine's worth of keys the local union-find makes the same plan in well under a second
+    (1,249 documents: BENCHMARKS.md, "Spark: the dedup plan on the driver"). The keys come over as Arrow
+    (~1.1 kB a document with 50 bands and 150-permutation signatures) and are read one record batch at a
+    time, so the driver holds the Arrow table plus one batch of Python rows."""
+    if max_docs <= 0:
+        return None
+    table = keys.limit(max_docs + 1).toArrow()
+    if table.num_rows > max_docs:
+        return None
+    from dataflow.dedup.local import plan_dedup as local_plan
+
+    def rows():
+        for batch in table.select(list(keys.columns)).to_batches():
+            yield from zip(*(col.to_pylist() for col in batch.columns), strict=True)
+
+    plan = local_plan(rows(), cfg, published)
+    columns = list(zip(*plan.rows(), strict=True)) or [[] for _ in PLAN_COLUMNS]
+    out = pa.table([pa.array(c, f.type) for c, f in zip(columns, PLAN_SCHEMA, strict=True)], schema=PLAN_SCHEMA)
+    return keys.sparkSession.createDataFrame(out)
 
 
 class NotConverged(RuntimeError):

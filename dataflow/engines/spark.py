@@ -10,11 +10,14 @@ so nothing re-reads or re-processes an input.
 
 Phase 2, global dedup on DataFrames (``dedup.spark_cc.plan_dedup``: exact groups, band
 buckets, large-star/small-star components, keep = smallest id), joined back onto the staged
-documents by id. Each partition then runs ``pipeline.finish_rows``, the very function the local
-engine uses, so the dedup counters are counted the same way; its ledger leaves as a tagged row.
-Documents and rejects are written by Spark's Parquet writer with the exact table schemas
-(derived from ``schemas.corpus``, nullability included, so pyiceberg ``add_files`` accepts the
-files) into the run's table directories; ``dataflow.run`` commits them.
+documents by id. A run of up to ``engine.spark.driver_plan_max_docs`` documents (100k) is planned on
+the driver instead (``spark_cc.driver_plan``: its keys collected as Arrow, the local engine's
+union-find, the same plan), which saves the distributed plan's dozens of small jobs. Each partition
+then runs ``pipeline.finish_rows``, the very function the local engine uses, so the dedup counters
+are counted the same way; its ledger leaves as a tagged row. Documents and rejects are written by
+Spark's Parquet writer with the exact table schemas (derived from ``schemas.corpus``, nullability
+included, so pyiceberg ``add_files`` accepts the files) into the run's table directories;
+``dataflow.run`` commits them.
 
 A document whose stage raises is failed by the stage base class; an exception escaping an input
 file's reader is contained per file by ``ShardRunner``, so one bad file never fails the Spark job.
@@ -232,7 +235,7 @@ def run_spark(job: EngineJob, *, make_runner: Callable[[PipelineConfig], ShardRu
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
-    from dataflow.dedup.spark_cc import plan_dedup
+    from dataflow.dedup.spark_cc import driver_plan, plan_dedup
 
     spark = spark_session(cfg)
     tasks = shard_count(cfg, len(files))
@@ -260,7 +263,9 @@ def run_spark(job: EngineJob, *, make_runner: Callable[[PipelineConfig], ShardRu
     # phase 2: global dedup plan, joined back onto the staged documents
     staging = shards.where(F.col("kind") == "staging")
     keys = staging.select(*DEDUP_KEY_COLUMNS)
-    plan = plan_dedup(keys, cfg.dedup, cfg.engine.spark.cc_max_rounds, job.published)  # corpus scope: + the index
+    plan = driver_plan(keys, cfg.dedup, cfg.engine.spark.driver_plan_max_docs, job.published)  # one machine's worth
+    if plan is None:  # corpus scope: + the index
+        plan = plan_dedup(keys, cfg.dedup, cfg.engine.spark.cc_max_rounds, job.published)
     joined = staging.select(*STAGING.names).drop(*DEDUP_ONLY_COLUMNS).join(plan, "id", "left")
     finish_fn = _finish_fn(cfg)
     finished = joined.mapInArrow(finish_fn, spark_schema(FINISH_SCHEMA)).persist(StorageLevel.MEMORY_AND_DISK)

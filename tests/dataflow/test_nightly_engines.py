@@ -84,19 +84,25 @@ def spark():
     return spark_session(load_config(None, {"engine.workers": 2}))
 
 
+def _plan_rows(df) -> dict[str, tuple]:
+    return {r.id: (r.reason, r.duplicate_of, r.cluster, r.published_in) for r in df.collect()}
+
+
 @pytest.mark.parametrize("seed,cfg", CASES[::2])  # one plan with both stages, one without exact: Spark is slow
 def test_spark_plan_against_the_index_equals_local(spark, seed, cfg):
+    from dataflow.dedup.spark_cc import driver_plan
     from dataflow.dedup.spark_cc import plan_dedup as spark_plan
 
     batch, index = _random_case(seed)
     expected = _local(batch, index, cfg)
     assert any(s for *_, s in expected.values())  # the case has clusters kept by published documents
     df = spark.createDataFrame(batch, "id string, dedup_exact binary, dedup_bands array<bigint>, n_chars bigint")
-    got = {
-        r.id: (r.reason, r.duplicate_of, r.cluster, r.published_in) for r in spark_plan(df, cfg, 50, index).collect()
-    }
+    got = _plan_rows(spark_plan(df, cfg, 50, index))
     diff = {k: (expected.get(k), got.get(k)) for k in expected.keys() | got.keys() if expected.get(k) != got.get(k)}
     assert not diff, f"{len(diff)} entries differ (expected, got): {dict(list(diff.items())[:5])}"
+    # the engine's small-run path: the same rows from the driver, and only up to its size limit
+    assert _plan_rows(driver_plan(df, cfg, len(batch), index)) == got
+    assert driver_plan(df, cfg, len(batch) - 1, index) is None and driver_plan(df, cfg, 0, index) is None
 
 
 @pytest.mark.parametrize("seed,cfg", CASES)
@@ -139,6 +145,7 @@ def test_verified_local_plan_against_the_index():
 
 @pytest.mark.parametrize("scope", ["run", "corpus"])
 def test_spark_verified_plan_equals_local(spark, scope):
+    from dataflow.dedup.spark_cc import driver_plan
     from dataflow.dedup.spark_cc import plan_dedup as spark_plan
 
     batch, index, cfg = _verified_case()
@@ -146,10 +153,9 @@ def test_spark_verified_plan_equals_local(spark, scope):
     expected = _local(batch, index, cfg)
     schema = "id string, dedup_exact binary, dedup_bands array<bigint>, n_chars bigint, dedup_signature binary"
     df = spark.createDataFrame(batch, schema)
-    got = {
-        r.id: (r.reason, r.duplicate_of, r.cluster, r.published_in) for r in spark_plan(df, cfg, 50, index).collect()
-    }
+    got = _plan_rows(spark_plan(df, cfg, 50, index))
     assert got == expected
+    assert _plan_rows(driver_plan(df, cfg, len(batch), index)) == got  # signatures verified on the driver too
 
 
 @pytest.mark.parametrize("scope", ["run", "corpus"])
@@ -209,6 +215,8 @@ def _two_nights(engine: str, root: Path) -> dict:
         "engine.workers": 2 if engine == "spark" else 1,  # Beam: the in-process DirectRunner
         "quality.english": False,  # they would judge random words
         "quality.korean": False,
+        # Spark: the distributed plan against the published index, end to end (the driver plan is the local one)
+        **({"engine.spark.driver_plan_max_docs": 0} if engine == "spark" else {}),
     }
     first = run_pipeline(load_config(None, settings))
     words = texts[2].split()

@@ -66,7 +66,8 @@ def test_spark_submit_on_a_standalone_cluster_matches_local_and_survives_a_retri
         "read": {"inputs": [str(DEMO)]},
         "data_root": str(tmp_path / "cluster-data"),
         "langid": {"model_path": str(lid_model_path)},  # the driver's path; executors use the shipped copy
-        "engine": {"name": "spark", "tasks": 2, "spark": {"fail_once_dir": str(markers)}},
+        # driver_plan_max_docs 0: the dedup plan's shuffles run on the cluster too (the demo would fit the driver)
+        "engine": {"name": "spark", "tasks": 2, "spark": {"fail_once_dir": str(markers), "driver_plan_max_docs": 0}},
     }
     (submit_dir / "job.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
     command = [

@@ -1,6 +1,8 @@
 """Global exact and near dedup on Spark DataFrames: the distributed twin of ``dedup.local.plan_dedup``.
 
-Nothing is collected on the driver: keys, buckets, edges and components stay DataFrames.
+``plan_dedup`` collects nothing on the driver: keys, buckets, edges and components stay DataFrames.
+(``driver_plan`` is the small-run path: up to ``engine.spark.driver_plan_max_docs`` documents' keys are
+collected and planned by ``local.plan_dedup``, the same plan without the jobs below.)
 
 1. exact: group by the 16-byte exact key; the smallest id of a group of two or more wins;
 2. near, among exact survivors: ``posexplode`` the band keys to (id, band, key) rows, group by

@@ -63,9 +63,9 @@ def driver_plan(
     ``max_docs`` is 0), and ``plan_dedup`` below runs on the cluster.
 
     Why: the distributed plan is a few dozen small Spark jobs (exact groups, band buckets, verification
-    joins, 3-6 large/small-star rounds of two shuffles each), seconds of JVM scheduling each, whatever the
-    size; on one machine's worth of keys the local union-find makes the same plan in well under a second
-    (1,249 documents: BENCHMARKS.md, "Spark: the dedup plan on the driver"). The keys come over as Arrow
+    joins, 3-6 large/small-star rounds of two shuffles each) whose scheduling costs the same whatever the
+    size: 11-14 s of phase 2 on 1,249 documents, against 2.7-3.3 s with this plan (BENCHMARKS.md, "Spark, the
+    dedup plan on the driver"); the local union-find plans 100k documents in under a second. The keys come over as Arrow
     (~1.1 kB a document with 50 bands and 150-permutation signatures) and are read one record batch at a
     time, so the driver holds the Arrow table plus one batch of Python rows."""
     if max_docs <= 0:

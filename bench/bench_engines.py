@@ -46,8 +46,6 @@ import threading
 import time
 from pathlib import Path
 
-import yaml
-
 ROOT = Path(__file__).resolve().parents[1]
 TESTDATA = ROOT.parent / "shared" / "testdata"
 LID = ROOT / "models" / "lid.176.ftz"
@@ -362,12 +360,9 @@ def main() -> None:
         engine, workers, root, inputs, settings = json.loads(args.child)
         print("RESULT " + json.dumps(one_run(engine, workers, inputs, root, settings)), flush=True)
         return
-    settings = {}
-    for item in args.set:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise SystemExit(f"--set wants KEY=VALUE, got {item!r}")
-        settings[key] = yaml.safe_load(value)
+    from dataflow.config import parse_sets
+
+    settings = parse_sets(args.set)
 
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench_engines_") as tmp:

@@ -354,8 +354,8 @@ class SparkOptions:
     shuffle_partitions: int = 4  # spark.sql.shuffle.partitions: 200 (Spark's default) is ~50x too many on 2 cores
     cc_max_rounds: int = 50  # large/small-star rounds before giving up: O(log² n) suffice, 3-6 in practice
     # a run of at most this many documents past phase 1 is planned on the driver (dedup.spark_cc.driver_plan: the
-    # local union-find, the same plan) instead of by dozens of small Spark jobs; 100k documents ~ 110 MB of keys
-    # in Arrow on the driver. 0 = always plan on the cluster
+    # local union-find, the same plan) instead of by dozens of small Spark jobs; 100k documents x ~1.1 kB of keys
+    # (spark_cc.driver_plan's arithmetic) ~ 110 MB of Arrow on the driver. 0 = always plan on the cluster
     driver_plan_max_docs: int = 100_000
     checkpoint_dir: str = ""  # reliable checkpoints for the dedup rounds on a cluster (hdfs://...); '' = local
     conf: dict[str, str] = field(default_factory=dict)  # any other spark.* setting, e.g. spark.executor.memory

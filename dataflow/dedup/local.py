@@ -44,6 +44,8 @@ from dataflow.dedup.components import BUCKET_PAIRS_CAP, UnionFind, keep_key, key
 from dataflow.dedup.verify import verified_edges
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
     from dataflow.config import DedupConfig
     from dataflow.dedup.index import PublishedIndex
 
@@ -129,6 +131,14 @@ def _pair_edges(bands: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     a, b = np.concatenate(parts_a), np.concatenate(parts_b)
     pair = np.unique(np.minimum(a, b) * len(bands) + np.maximum(a, b))  # a pair found in many bands: once
     return pair // len(bands), pair % len(bands)
+
+
+def table_rows(table: pa.Table) -> Iterator[tuple]:
+    """The rows ``plan_dedup`` takes, (id, exact key, band keys[, n_chars[, signature]]), from an Arrow table of
+    those columns in that order (``engines.result.DEDUP_KEY_COLUMNS``), one record batch of Python objects at a
+    time."""
+    for batch in table.to_batches():
+        yield from zip(*(column.to_pylist() for column in batch.columns), strict=True)
 
 
 def plan_dedup(

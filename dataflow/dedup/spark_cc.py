@@ -48,11 +48,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 # one row per document in a cluster of two or more; published_in: the snapshot of a published kept copy
-PLAN_COLUMNS = ("id", "reason", "duplicate_of", "cluster", "published_in")
 PLAN_SCHEMA = pa.schema(
     [("id", pa.string()), ("reason", pa.string()), ("duplicate_of", pa.string()), ("cluster", pa.string()),
      ("published_in", pa.int64())]
 )  # fmt: skip
+PLAN_COLUMNS = tuple(PLAN_SCHEMA.names)
 
 
 def driver_plan(
@@ -65,24 +65,21 @@ def driver_plan(
     Why: the distributed plan is a few dozen small Spark jobs (exact groups, band buckets, verification
     joins, 3-6 large/small-star rounds of two shuffles each) whose scheduling costs the same whatever the
     size: 11-14 s of phase 2 on 1,249 documents, against 2.7-3.3 s with this plan (BENCHMARKS.md, "Spark, the
-    dedup plan on the driver"); the local union-find plans 100k documents in under a second. The keys come over as Arrow
-    (~1.1 kB a document with 50 bands and 150-permutation signatures) and are read one record batch at a
-    time, so the driver holds the Arrow table plus one batch of Python rows."""
+    dedup plan on the driver"); the local union-find plans 100k documents in 0.7 s (bench_spark_dedup.py). The
+    keys come over as Arrow (by arithmetic ~1.1 kB a document: 50 band keys x 8 B, a 150 x 4 B signature, the id
+    and exact key) and are read one record batch at a time (``local.table_rows``), so the driver holds the
+    Arrow table plus one batch of Python rows."""
     if max_docs <= 0:
         return None
     table = keys.limit(max_docs + 1).toArrow()
     if table.num_rows > max_docs:
         return None
     from dataflow.dedup.local import plan_dedup as local_plan
+    from dataflow.dedup.local import table_rows
 
-    def rows():
-        for batch in table.select(list(keys.columns)).to_batches():
-            yield from zip(*(col.to_pylist() for col in batch.columns), strict=True)
-
-    plan = local_plan(rows(), cfg, published)
-    columns = list(zip(*plan.rows(), strict=True)) or [[] for _ in PLAN_COLUMNS]
-    out = pa.table([pa.array(c, f.type) for c, f in zip(columns, PLAN_SCHEMA, strict=True)], schema=PLAN_SCHEMA)
-    return keys.sparkSession.createDataFrame(out)
+    plan = local_plan(table_rows(table), cfg, published)
+    rows = [dict(zip(PLAN_COLUMNS, row, strict=True)) for row in plan.rows()]
+    return keys.sparkSession.createDataFrame(pa.Table.from_pylist(rows, schema=PLAN_SCHEMA))
 
 
 class NotConverged(RuntimeError):

@@ -200,13 +200,13 @@ def run_local(job: EngineJob, *, make_runner: Callable[[PipelineConfig], ShardRu
         manifests += json.loads((shard / "inputs.json").read_text(encoding="utf-8"))
 
     from dataflow.dedup import plan_dedup
+    from dataflow.dedup.local import table_rows
 
     staged = [part for shard in shards for part in sorted(shard.glob("staging-*.parquet"))]
 
     def key_rows() -> Iterator[tuple[str, bytes, list[int], int, bytes]]:
         for part in staged:
-            keys = pq.read_table(part, columns=list(DEDUP_KEY_COLUMNS))
-            yield from zip(*(keys.column(c).to_pylist() for c in DEDUP_KEY_COLUMNS), strict=True)
+            yield from table_rows(pq.read_table(part, columns=list(DEDUP_KEY_COLUMNS)))
 
     plan = plan_dedup(key_rows(), cfg.dedup, job.published)
 

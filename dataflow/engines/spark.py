@@ -263,8 +263,9 @@ def run_spark(job: EngineJob, *, make_runner: Callable[[PipelineConfig], ShardRu
     # phase 2: global dedup plan, joined back onto the staged documents
     staging = shards.where(F.col("kind") == "staging")
     keys = staging.select(*DEDUP_KEY_COLUMNS)
-    plan = driver_plan(keys, cfg.dedup, cfg.engine.spark.driver_plan_max_docs, job.published)  # one machine's worth
-    if plan is None:  # corpus scope: + the index
+    # corpus scope: + the published index; a run that fits the driver is planned there (driver_plan_max_docs)
+    plan = driver_plan(keys, cfg.dedup, cfg.engine.spark.driver_plan_max_docs, job.published)
+    if plan is None:
         plan = plan_dedup(keys, cfg.dedup, cfg.engine.spark.cc_max_rounds, job.published)
     joined = staging.select(*STAGING.names).drop(*DEDUP_ONLY_COLUMNS).join(plan, "id", "left")
     finish_fn = _finish_fn(cfg)

@@ -111,7 +111,8 @@ def trafilatura_text(markup: str, tree, url: str | None, strategy: str, cfg: Htm
     settings = _TRAFILATURA_STRATEGIES[strategy]
     text, doc = run_trafilatura(markup, url, replace(cfg, fast=True) if cfg.trafilatura_fast else cfg, **settings)
     chrome, body = chrome_lines(tree)
-    main = html_dom.main_root(body) if cfg.trafilatura_fast and body is not None else None
+    guarded = cfg.trafilatura_fast and cfg.recall_guard > 0 and body is not None  # else no second run to decide
+    main = html_dom.main_root(body) if guarded else None
     if main is not None and lost_content(text, html_dom.block_text(html_dom.blocks(main)), cfg):
         text, doc = run_trafilatura(markup, url, cfg, **settings)
     text = without_chrome_lines(text, chrome)
